@@ -1,0 +1,24 @@
+// tools/lowp/commands.h: how subcommands plug into main.cc. Each cmd_*.cc defines one
+// add_*_command that declares its options on the CLI11 app and returns the function to run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <vector>
+
+namespace lowp::cli {
+
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_inspect_command(CLI::App& app);
+Command add_demo_command(CLI::App& app);
+
+inline std::vector<Command> all_commands(CLI::App& app) {
+  return {add_inspect_command(app)};
+}
+
+}  // namespace lowp::cli
