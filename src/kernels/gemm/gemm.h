@@ -1,0 +1,99 @@
+// kernels/gemm/gemm.h: dense layers, C[m, n] = act(A[m, k] * W[n, k]^T + bias[n]), with the
+// weights stored as fp32, fp16, bf16 or group-quantized int4, and fp32 activations.
+//
+// W is given as PyTorch and ONNX Gemm(transB=1) hold a Linear layer: one row of k inputs
+// per output. It is packed once into panels of 16 outputs, panel[p][k][16], the outputs
+// padded with zeros to a multiple of 16: at every k the micro-kernel loads the 16 weights
+// of one panel with one vector load and multiplies them by one broadcast activation. One
+// layout serves every ISA path (AVX-512 reads a panel row as one zmm, AVX2 as two ymm),
+// so weights are packed once whatever kernel ends up running them.
+//
+// int4 panels hold two outputs per byte (output 2j in the low nibble of byte j of the
+// k-row), with one fp32 scale per output and group of `group_size` inputs along k
+// (symmetric, no zero point), the last group shorter when group_size does not divide k;
+// the kernel dequantizes on the fly and applies each group's scale to that group's partial
+// sum.
+//
+// Accumulation is fp32 in k order, one accumulator per output, so the result of a row
+// never depends on tiling or on the thread count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "base/aligned_buffer.h"
+#include "base/thread_pool.h"
+#include "kernels/dispatch.h"
+
+namespace lowp {
+
+inline constexpr int kGemmPanel = 16;  // outputs per packed panel
+
+enum class Activation { none, relu };
+const char* activation_name(Activation act);
+
+enum class GemmWeights { f32, f16, bf16, q4 };
+const char* gemm_weights_name(GemmWeights type);
+
+// Weights packed for the float-output GEMM kernels. `data` holds panels of `element`
+// type (float, fp16 bits, bf16 bits, or int4 bytes).
+struct PackedGemmWeights {
+  GemmWeights type = GemmWeights::f32;
+  int n = 0;  // outputs
+  int k = 0;  // inputs
+  int group_size = 0;                 // q4 only
+  AlignedBuffer<std::byte> data;      // panels
+  AlignedBuffer<float> group_scales;  // q4 only: [panel][group][16]
+
+  int panels() const { return (n + kGemmPanel - 1) / kGemmPanel; }
+  int groups() const { return group_size > 0 ? (k + group_size - 1) / group_size : 0; }
+  // Bytes of one panel in `data`.
+  std::size_t panel_bytes() const;
+};
+
+// Packing from the plain [n][k] row-major layouts. Throws lowp::Error on sizes < 1.
+PackedGemmWeights pack_gemm_f32(const float* w, int n, int k);
+PackedGemmWeights pack_gemm_f16(const std::uint16_t* w_bits, int n, int k);
+PackedGemmWeights pack_gemm_bf16(const std::uint16_t* w_bits, int n, int k);
+// q: int4 values in [-8, 7], [n][k]; scales: [n][groups].
+PackedGemmWeights pack_gemm_q4(const std::int8_t* q, const float* scales, int n, int k,
+                               int group_size);
+
+struct GemmArgs {
+  int m = 0;
+  const float* a = nullptr;  // [m][lda]
+  std::size_t lda = 0;
+  const PackedGemmWeights* w = nullptr;
+  const float* bias = nullptr;  // [n] or null
+  Activation act = Activation::none;
+  float* c = nullptr;  // [m][ldc]
+  std::size_t ldc = 0;
+};
+using GemmFn = void (*)(const GemmArgs&);
+
+// Best-first lists, one per weight type.
+std::span<const KernelEntry<GemmFn>> gemm_kernels(GemmWeights type);
+
+// Runs the kernel chosen for this CPU (and LOWP_ISA), splitting rows over the pool when one
+// is given. Throws lowp::Error on mismatched sizes.
+void gemm(const GemmArgs& args, ThreadPool* pool = nullptr);
+// The same with an explicit kernel (tests, benchmarks).
+void gemm_with(GemmFn fn, const GemmArgs& args, ThreadPool* pool = nullptr);
+const char* gemm_kernel_name(GemmWeights type);
+
+// ---- References: the specification, on plain [n][k] weights. ----
+void gemm_f32_ref(int m, int n, int k, const float* a, std::size_t lda, const float* w,
+                  const float* bias, Activation act, float* c, std::size_t ldc);
+void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda,
+                  const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
+                  std::size_t ldc);
+void gemm_bf16_ref(int m, int n, int k, const float* a, std::size_t lda,
+                   const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
+                   std::size_t ldc);
+// out = sum over groups g of scale[n][g] * (sum over k in g of a[k] * q[n][k]).
+void gemm_q4_ref(int m, int n, int k, int group_size, const float* a, std::size_t lda,
+                 const std::int8_t* q, const float* scales, const float* bias, Activation act,
+                 float* c, std::size_t ldc);
+
+}  // namespace lowp

@@ -1,0 +1,99 @@
+// kernels/gemm/gemm_pack.cc: plain [n][k] weights into the panel layout of gemm.h.
+#include <cmath>
+#include <cstring>
+
+#include "base/error.h"
+#include "kernels/gemm/gemm.h"
+
+namespace lowp {
+namespace {
+
+void check_sizes(int n, int k) {
+  LOWP_CHECK(n >= 1 && k >= 1, "gemm weights: n = {} and k = {} must both be at least 1", n, k);
+}
+
+// Copies 16-bit or 32-bit elements into panel[p][k][16], zero padding beyond n.
+template <class T>
+PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k) {
+  check_sizes(n, k);
+  PackedGemmWeights packed;
+  packed.type = type;
+  packed.n = n;
+  packed.k = k;
+  std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(packed.panels()),
+                                              static_cast<std::size_t>(k), "gemm weights"),
+                                  kGemmPanel, "gemm weights");
+  packed.data = AlignedBuffer<std::byte>(checked_mul(count, sizeof(T), "gemm weights"));
+  T* out = reinterpret_cast<T*>(packed.data.data());
+  for (int row = 0; row < n; ++row) {
+    int panel = row / kGemmPanel, lane = row % kGemmPanel;
+    for (int kk = 0; kk < k; ++kk) {
+      out[(static_cast<std::size_t>(panel) * k + kk) * kGemmPanel + lane] =
+          w[static_cast<std::size_t>(row) * k + kk];
+    }
+  }
+  return packed;
+}
+
+}  // namespace
+
+std::size_t PackedGemmWeights::panel_bytes() const {
+  std::size_t per_k = 0;
+  switch (type) {
+    case GemmWeights::f32: per_k = kGemmPanel * 4; break;
+    case GemmWeights::f16:
+    case GemmWeights::bf16: per_k = kGemmPanel * 2; break;
+    case GemmWeights::q4: per_k = kGemmPanel / 2; break;
+  }
+  return per_k * static_cast<std::size_t>(k);
+}
+
+PackedGemmWeights pack_gemm_f32(const float* w, int n, int k) {
+  return pack_elements(GemmWeights::f32, w, n, k);
+}
+PackedGemmWeights pack_gemm_f16(const std::uint16_t* w_bits, int n, int k) {
+  return pack_elements(GemmWeights::f16, w_bits, n, k);
+}
+PackedGemmWeights pack_gemm_bf16(const std::uint16_t* w_bits, int n, int k) {
+  return pack_elements(GemmWeights::bf16, w_bits, n, k);
+}
+
+PackedGemmWeights pack_gemm_q4(const std::int8_t* q, const float* scales, int n, int k,
+                               int group_size) {
+  check_sizes(n, k);
+  LOWP_CHECK(group_size >= 1, "int4 gemm weights: group size {} must be at least 1", group_size);
+  PackedGemmWeights packed;
+  packed.type = GemmWeights::q4;
+  packed.n = n;
+  packed.k = k;
+  packed.group_size = group_size;
+  std::size_t panels = static_cast<std::size_t>(packed.panels());
+  std::size_t groups = static_cast<std::size_t>(packed.groups());
+  packed.data = AlignedBuffer<std::byte>(checked_mul(panels, packed.panel_bytes(), "int4 gemm"));
+  packed.group_scales = AlignedBuffer<float>(checked_mul(panels * groups, kGemmPanel, "int4 gemm"));
+  auto* out = reinterpret_cast<std::uint8_t*>(packed.data.data());
+  for (int row = 0; row < n; ++row) {
+    std::size_t panel = static_cast<std::size_t>(row / kGemmPanel);
+    int lane = row % kGemmPanel;
+    for (int kk = 0; kk < k; ++kk) {
+      std::int8_t v = q[static_cast<std::size_t>(row) * k + kk];
+      LOWP_CHECK(v >= -8 && v <= 7, "int4 gemm weights: value {} at [{}][{}] outside [-8, 7]", v,
+                 row, kk);
+      std::uint8_t nibble = static_cast<std::uint8_t>(v) & 0x0F;
+      std::uint8_t& byte = out[panel * packed.panel_bytes() +
+                               static_cast<std::size_t>(kk) * (kGemmPanel / 2) +
+                               static_cast<std::size_t>(lane / 2)];
+      byte |= static_cast<std::uint8_t>(lane % 2 == 0 ? nibble : nibble << 4);
+    }
+    for (std::size_t g = 0; g < groups; ++g) {
+      float s = scales[static_cast<std::size_t>(row) * groups + g];
+      LOWP_CHECK(std::isfinite(s) && s >= 0.0f,
+                 "int4 gemm weights: scale {} of output {} group {} must be finite and >= 0", s,
+                 row, g);
+      packed.group_scales[(panel * groups + g) * kGemmPanel + static_cast<std::size_t>(lane)] = s;
+    }
+  }
+  return packed;
+}
+
+}  // namespace lowp

@@ -1,0 +1,51 @@
+// kernels/qgemm/qgemm.cc: the best-first list of int8 GEMM kernels and the driver.
+#include "kernels/qgemm/qgemm.h"
+
+#include "kernels/parallel.h"
+#include "kernels/qgemm/qgemm_variants.h"
+
+namespace lowp {
+namespace {
+
+constexpr KernelEntry<QGemmFn> kQGemm[] = {
+    {"qu8_qs8_gemm_requant_4x64__avx512vnni", IsaLevel::avx512vnni, qgemm_avx512vnni},
+    {"qu8_qs8_gemm_requant_4x32__avx512", IsaLevel::avx512, qgemm_avx512},
+    {"qu8_qs8_gemm_requant_2x16__avx2", IsaLevel::avx2, qgemm_avx2},
+    {"qu8_qs8_gemm_requant_1x16__scalar", IsaLevel::scalar, qgemm_scalar},
+};
+
+const KernelEntry<QGemmFn>& chosen() {
+  static const KernelEntry<QGemmFn>& pick = pick_kernel(qgemm_kernels(), active_isa());
+  return pick;
+}
+
+}  // namespace
+
+std::span<const KernelEntry<QGemmFn>> qgemm_kernels() { return kQGemm; }
+const char* qgemm_kernel_name() { return chosen().name; }
+
+void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
+  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.offset != nullptr &&
+                 args.scale != nullptr,
+             "int8 gemm: null operand");
+  LOWP_CHECK(args.output == QGemmOutput::f32 ? args.c_f32 != nullptr : args.c_u8 != nullptr,
+             "int8 gemm: null output");
+  LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->padded_k()),
+             "int8 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
+  LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "int8 gemm: ldc {} < n {}",
+             args.ldc, args.w->n);
+  LOWP_CHECK(args.out_zero_point >= 0 && args.out_zero_point <= 255,
+             "int8 gemm: output zero point {} outside [0, 255]", args.out_zero_point);
+  split_rows(pool, args.m, [&](std::size_t begin, std::size_t end) {
+    QGemmArgs part = args;
+    part.m = static_cast<int>(end - begin);
+    part.a = args.a + begin * args.lda;
+    if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;
+    if (args.c_u8 != nullptr) part.c_u8 = args.c_u8 + begin * args.ldc;
+    fn(part);
+  });
+}
+
+void qgemm(const QGemmArgs& args, ThreadPool* pool) { qgemm_with(chosen().fn, args, pool); }
+
+}  // namespace lowp
