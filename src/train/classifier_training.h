@@ -15,7 +15,7 @@
 
 #include "base/thread_pool.h"
 #include "train/adam.h"
-#include "train/mlp.h"
+#include "runtime/mlp.h"
 
 namespace lowp {
 

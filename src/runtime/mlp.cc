@@ -1,5 +1,5 @@
-// train/mlp.cc
-#include "train/mlp.h"
+// runtime/mlp.cc
+#include "runtime/mlp.h"
 
 #include <cmath>
 

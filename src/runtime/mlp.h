@@ -1,9 +1,10 @@
-// train/mlp.h: a multi-layer perceptron in fp32, the model of the seed workflow
+// runtime/mlp.h: a multi-layer perceptron in fp32, the model of the seed workflow
 // (SimpleNet = Linear(100, 50) -> ReLU -> Linear(50, 10)).
 //
 // Layers hold weights as PyTorch's nn.Linear does, [out][in] row-major, with ReLU after
-// every layer but the last. This is the trainable, float form; runtime/ compiles it into
-// a fixed-precision network for inference.
+// every layer but the last. This is the float form that train/ trains and that
+// compiled_mlp.h compiles into a fixed-precision network for inference. (The ONNX graph IR
+// of later work generalizes it; the MLP stays as the seed workflow's model.)
 #pragma once
 
 #include <cstddef>

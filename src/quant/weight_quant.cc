@@ -1,0 +1,56 @@
+// quant/weight_quant.cc
+#include "quant/weight_quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "base/error.h"
+#include "kernels/quantize/quantize.h"
+
+namespace lowp {
+namespace {
+
+// Quantizes row segments [begin, end) of each row with their own absmax scale.
+QuantizedWeights quantize_symmetric(const float* w, int n, int k, int group, std::int32_t qmax) {
+  LOWP_CHECK(n >= 1 && k >= 1, "weight quantization: n = {} and k = {} must be at least 1", n, k);
+  QuantizedWeights out;
+  out.n = n;
+  out.k = k;
+  out.group = group;
+  int span = group > 0 ? group : k;
+  out.q.resize(static_cast<std::size_t>(n) * k);
+  out.scales.reserve(static_cast<std::size_t>(n) * out.groups());
+  for (int row = 0; row < n; ++row) {
+    const float* wr = w + static_cast<std::size_t>(row) * k;
+    for (int begin = 0; begin < k; begin += span) {
+      int end = std::min(k, begin + span);
+      float absmax = 0.0f;
+      for (int i = begin; i < end; ++i) {
+        LOWP_CHECK(std::isfinite(wr[i]), "weight quantization: weight [{}][{}] is {}", row, i, wr[i]);
+        absmax = std::max(absmax, std::fabs(wr[i]));
+      }
+      float scale = absmax > 0.0f ? absmax / static_cast<float>(qmax) : 1.0f;
+      if (scale < std::numeric_limits<float>::min()) scale = std::numeric_limits<float>::min();
+      out.scales.push_back(scale);
+      for (int i = begin; i < end; ++i) {
+        out.q[static_cast<std::size_t>(row) * k + i] =
+            static_cast<std::int8_t>(quantize_value(wr[i], scale, 0, -qmax, qmax));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+QuantizedWeights quantize_per_channel_s8(const float* w, int n, int k) {
+  return quantize_symmetric(w, n, k, 0, 127);
+}
+
+QuantizedWeights quantize_groupwise_s4(const float* w, int n, int k, int group) {
+  LOWP_CHECK(group >= 1, "int4 quantization: group size {} must be at least 1", group);
+  return quantize_symmetric(w, n, k, group, 7);
+}
+
+}  // namespace lowp

@@ -1,0 +1,32 @@
+// quant/weight_quant.h: weight quantization schemes for dense layers ([n][k] weights).
+//
+// Both are symmetric (zero point 0) and round with the one quantize reference of
+// kernels/quantize (half to even), so the runtime, calibration and training agree.
+//   per output channel, int8: scale[n] = max|w[n][:]| / 127, q in [-127, 127]
+//   per group, int4:          scale[n][g] = max|w[n][group g]| / 7, q in [-7, 7]; groups of
+//                             `group` inputs along k, the last one shorter if need be
+// An all-zero channel or group gets scale 1 (it round-trips to zeros), never 0 or NaN.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace lowp {
+
+struct QuantizedWeights {
+  int n = 0, k = 0;
+  int group = 0;               // 0: one scale per output channel
+  std::vector<std::int8_t> q;  // [n][k]
+  std::vector<float> scales;   // [n] or [n][groups]
+
+  int groups() const { return group > 0 ? (k + group - 1) / group : 1; }
+  float scale_of(int row, int col) const {
+    return scales[static_cast<std::size_t>(row) * groups() + (group > 0 ? col / group : 0)];
+  }
+};
+
+// Throws lowp::Error on NaN or Inf weights or sizes < 1.
+QuantizedWeights quantize_per_channel_s8(const float* w, int n, int k);
+QuantizedWeights quantize_groupwise_s4(const float* w, int n, int k, int group);
+
+}  // namespace lowp
