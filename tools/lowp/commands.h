@@ -18,7 +18,7 @@ Command add_inspect_command(CLI::App& app);
 Command add_demo_command(CLI::App& app);
 
 inline std::vector<Command> all_commands(CLI::App& app) {
-  return {add_inspect_command(app)};
+  return {add_inspect_command(app), add_demo_command(app)};
 }
 
 }  // namespace lowp::cli
