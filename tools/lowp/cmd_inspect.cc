@@ -2,8 +2,15 @@
 // which kernel each family will run.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
 #include "base/cpu.h"
+#include "base/error.h"
+#include "base/float_types.h"
 #include "commands.h"
+#include "io/npy.h"
 #include "kernels/dispatch.h"
 
 namespace lowp::cli {
@@ -46,19 +53,63 @@ void print_kernels() {
   fmt::print("(* = the kernel this process uses)\n");
 }
 
+// Element i of a numeric tensor as a double.
+double element(const Tensor& t, std::size_t i) {
+  switch (t.dtype()) {
+    case DType::float32: return t.values<float>()[i];
+    case DType::float16: return float16::from_bits(t.values<std::uint16_t>()[i]).to_float();
+    case DType::int8: return t.values<std::int8_t>()[i];
+    case DType::uint8: return t.values<std::uint8_t>()[i];
+    case DType::int32: return t.values<std::int32_t>()[i];
+    case DType::int64: return static_cast<double>(t.values<std::int64_t>()[i]);
+    default: fail("inspect: no statistics for dtype {}", dtype_name(t.dtype()));
+  }
+}
+
+void print_npy(const std::filesystem::path& path) {
+  Tensor t = read_npy(path);
+  fmt::print("{}: {} {} ({} elements, {} bytes)\n", path.string(), dtype_name(t.dtype()),
+             t.shape().str(), t.elements(), t.bytes());
+  std::size_t non_finite = 0, finite = 0;
+  double lo = 0.0, hi = 0.0, sum = 0.0;
+  for (std::size_t i = 0; i < t.elements(); ++i) {
+    double v = element(t, i);
+    if (!std::isfinite(v)) {
+      ++non_finite;
+      continue;
+    }
+    lo = finite == 0 ? v : std::min(lo, v);
+    hi = finite == 0 ? v : std::max(hi, v);
+    sum += v;
+    ++finite;
+  }
+  if (finite > 0) {
+    fmt::print("  min {:.6g}  max {:.6g}  mean {:.6g}\n", lo, hi, sum / static_cast<double>(finite));
+  }
+  if (non_finite > 0) fmt::print("  {} NaN or Inf values\n", non_finite);
+}
+
 }  // namespace
 
 Command add_inspect_command(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("inspect", "Show what this CPU supports and which kernels run");
+  CLI::App* sub = app.add_subcommand(
+      "inspect", "Show a .npy array, what this CPU supports, or which kernels run");
   auto cpu = std::make_shared<bool>(false);
   auto kernels = std::make_shared<bool>(false);
   sub->add_flag("--cpu", *cpu, "CPU features found and the ISA chosen");
   sub->add_flag("--kernels", *kernels, "Every kernel family, its variants, and the one chosen");
-  return {sub, [sub, cpu, kernels]() {
-            if (!*cpu && !*kernels) {
-              fmt::print(stderr, "lowp: error: inspect needs --cpu or --kernels\n{}",
-                         sub->help());
+  auto file = std::make_shared<std::string>();
+  sub->add_option("file", *file, "A .npy array: dtype, shape and value statistics");
+  return {sub, [sub, cpu, kernels, file]() {
+            if (!*cpu && !*kernels && file->empty()) {
+              fmt::print(stderr, "lowp: error: inspect needs a FILE, --cpu or --kernels (see lowp inspect --help)\n");
               return 2;
+            }
+            if (!file->empty()) {
+              std::filesystem::path path(*file);
+              LOWP_CHECK(path.extension() == ".npy", "{}: unsupported file type; inspect reads .npy arrays",
+                         *file);
+              print_npy(path);
             }
             if (*cpu) print_cpu();
             if (*kernels) print_kernels();

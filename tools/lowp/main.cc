@@ -14,6 +14,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("lowp ") + LOWP_VERSION);
   app.require_subcommand(1);
   std::vector<lowp::cli::Command> commands = lowp::cli::all_commands(app);
+  // CLI11 would report an unknown first word as a missing subcommand; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const lowp::cli::Command& command : commands) known |= command.app->check_name(argv[1]);
+    if (!known) {
+      std::fprintf(stderr, "lowp: error: unknown subcommand '%s' (see lowp --help)\n", argv[1]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
