@@ -1,11 +1,35 @@
 // kernels/catalog.cc: every kernel family, for `lowp inspect --kernels`.
 // A new family adds one line here.
+#include "kernels/convert/convert.h"
 #include "kernels/dispatch.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/qgemm/qgemm.h"
+#include "kernels/quantize/quantize.h"
+#include "kernels/softmax/softmax.h"
 
 namespace lowp {
 
 std::vector<KernelFamilyInfo> kernel_catalog() {
   std::vector<KernelFamilyInfo> families;
+  families.push_back(describe_family("gemm_f32", gemm_kernels(GemmWeights::f32)));
+  families.push_back(describe_family("gemm_f16_weights", gemm_kernels(GemmWeights::f16)));
+  families.push_back(describe_family("gemm_bf16_weights", gemm_kernels(GemmWeights::bf16)));
+  families.push_back(describe_family("gemm_int4_weights", gemm_kernels(GemmWeights::q4)));
+  families.push_back(describe_family("gemm_u8s8", qgemm_kernels()));
+  families.push_back(describe_family("quantize_f32_u8", quantize_u8_kernels()));
+  families.push_back(describe_family("quantize_f32_s8", quantize_s8_kernels()));
+  families.push_back(describe_family("dequantize_u8_f32", dequantize_u8_kernels()));
+  families.push_back(describe_family("softmax", softmax_kernels()));
+  families.push_back(describe_family("convert_f32_to_f16", convert_f32_to_f16_kernels()));
+  families.push_back(describe_family("convert_f16_to_f32", convert_f16_to_f32_kernels()));
+  families.push_back(describe_family("convert_f32_to_bf16", convert_f32_to_bf16_kernels()));
+  families.push_back(describe_family("convert_bf16_to_f32", convert_bf16_to_f32_kernels()));
+  families.push_back(
+      describe_family("convert_f32_to_f8e4m3fn", convert_f32_to_f8e4m3fn_kernels()));
+  families.push_back(
+      describe_family("convert_f8e4m3fn_to_f32", convert_f8e4m3fn_to_f32_kernels()));
+  families.push_back(describe_family("convert_f32_to_f8e5m2", convert_f32_to_f8e5m2_kernels()));
+  families.push_back(describe_family("convert_f8e5m2_to_f32", convert_f8e5m2_to_f32_kernels()));
   return families;
 }
 

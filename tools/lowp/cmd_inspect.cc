@@ -46,8 +46,10 @@ void print_kernels() {
         mark = "* ";
         chosen_seen = true;
       }
-      fmt::print("  {}{:<48} needs {:<11} {}\n", mark, name, isa_name(isa),
-                 runnable ? "" : "(not on this CPU / LOWP_ISA)");
+      const char* note = runnable                ? ""
+                         : isa > supported_isa() ? "(this CPU lacks it)"
+                                                 : "(off: LOWP_ISA)";
+      fmt::print("  {}{:<48} needs {:<11} {}\n", mark, name, isa_name(isa), note);
     }
   }
   fmt::print("(* = the kernel this process uses)\n");
