@@ -88,7 +88,9 @@ constexpr std::uint32_t round_magnitude(std::uint32_t a, int mantissa_bits,
   return (exp_minus_one << mantissa_bits) + rounded;
 }
 
-constexpr bool is_nan_f32_bits(std::uint32_t a) { return (a & 0x7FFFFFFFu) > 0x7F800000u; }
+constexpr bool is_nan_f32_bits(std::uint32_t a) {
+  return (a & 0x7FFFFFFFu) > 0x7F800000u;
+}
 
 }  // namespace float_detail
 

@@ -24,10 +24,8 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("convert_f16_to_f32", convert_f16_to_f32_kernels()));
   families.push_back(describe_family("convert_f32_to_bf16", convert_f32_to_bf16_kernels()));
   families.push_back(describe_family("convert_bf16_to_f32", convert_bf16_to_f32_kernels()));
-  families.push_back(
-      describe_family("convert_f32_to_f8e4m3fn", convert_f32_to_f8e4m3fn_kernels()));
-  families.push_back(
-      describe_family("convert_f8e4m3fn_to_f32", convert_f8e4m3fn_to_f32_kernels()));
+  families.push_back(describe_family("convert_f32_to_f8e4m3fn", convert_f32_to_f8e4m3fn_kernels()));
+  families.push_back(describe_family("convert_f8e4m3fn_to_f32", convert_f8e4m3fn_to_f32_kernels()));
   families.push_back(describe_family("convert_f32_to_f8e5m2", convert_f32_to_f8e5m2_kernels()));
   families.push_back(describe_family("convert_f8e5m2_to_f32", convert_f8e5m2_to_f32_kernels()));
   return families;
