@@ -1,0 +1,58 @@
+// tools/lowp/cmd_bench.cc: `lowp bench gemm ...`: kernel benchmarks (gemm_bench.h).
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/cpu.h"
+#include "base/error.h"
+#include "commands.h"
+#include "gemm_bench.h"
+
+namespace lowp::cli {
+
+Command add_bench_command(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Benchmark kernels");
+  bench->require_subcommand(1);
+  CLI::App* gemm = bench->add_subcommand(
+      "gemm", "Time one dense layer C[m,n] = A[m,k] W[n,k]^T: GFLOP/s, weight GB/s, kernel");
+  struct Flags {
+    GemmBenchOptions options;
+    std::string dtype = "fp32";
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  gemm->add_option("--m", f->options.m, "Rows of A (the batch)")->check(CLI::Range(1, 1 << 20));
+  gemm->add_option("--n", f->options.n, "Outputs")->check(CLI::Range(1, 1 << 20));
+  gemm->add_option("--k", f->options.k, "Inputs")->check(CLI::Range(1, 1 << 20));
+  gemm->add_option("--dtype", f->dtype, "fp32, fp16 or bf16 (weights; fp32 activations), int8 (u8 x s8), int4 (weights)");
+  gemm->add_option("--group", f->options.group, "int4 group size along k")->check(CLI::Range(1, 1 << 20));
+  gemm->add_option("--threads", f->options.threads, "Threads")->check(CLI::Range(1, 256));
+  gemm->add_flag("--cold", f->options.cold, "Cycle weight copies totalling 4x the last-level cache");
+  gemm->add_flag("--json", f->json, "Print JSON instead of text");
+  return {bench, [f]() {
+            std::optional<Precision> dtype = parse_precision(f->dtype);
+            LOWP_CHECK(dtype.has_value(), "--dtype: unknown dtype '{}'; use fp32, fp16, bf16, int8 or int4",
+                       f->dtype);
+            f->options.dtype = *dtype;
+            GemmBenchResult r = run_gemm_bench(f->options);
+            const GemmBenchOptions& o = f->options;
+            const char* unit = o.dtype == Precision::int8 ? "GOP/s" : "GFLOP/s";
+            if (f->json) {
+              nlohmann::json j = {{"m", o.m}, {"n", o.n}, {"k", o.k}, {"dtype", f->dtype},
+                                  {"group", o.group}, {"threads", o.threads}, {"cold", o.cold},
+                                  {"copies", r.copies}, {"kernel", r.kernel}, {"isa", isa_name(active_isa())},
+                                  {"seconds_per_call", r.seconds_per_call}, {"gflops", r.gflops},
+                                  {"weight_bytes", r.weight_bytes}, {"weight_gbytes_per_s", r.weight_gbytes_per_s}};
+              fmt::print("{}\n", j.dump());
+            } else {
+              fmt::print("gemm m={} n={} k={} {}{} threads={}{}: {:.3f} ms, {:.1f} {}, weights {:.2f} GB/s ({} bytes{}), kernel {}\n",
+                         o.m, o.n, o.k, f->dtype, o.dtype == Precision::int4 ? fmt::format(" group={}", o.group) : "",
+                         o.threads, o.cold ? " cold" : "", r.seconds_per_call * 1e3, r.gflops, unit,
+                         r.weight_gbytes_per_s, r.weight_bytes,
+                         o.cold ? fmt::format(" x {} copies", r.copies) : "", r.kernel);
+            }
+            return 0;
+          }};
+}
+
+}  // namespace lowp::cli
