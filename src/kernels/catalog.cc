@@ -3,6 +3,7 @@
 #include "kernels/convert/convert.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/q4dot/q4dot.h"
 #include "kernels/qgemm/qgemm.h"
 #include "kernels/quantize/quantize.h"
 #include "kernels/softmax/softmax.h"
@@ -15,6 +16,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("gemm_f16_weights", gemm_kernels(GemmWeights::f16)));
   families.push_back(describe_family("gemm_bf16_weights", gemm_kernels(GemmWeights::bf16)));
   families.push_back(describe_family("gemm_int4_weights", gemm_kernels(GemmWeights::q4)));
+  families.push_back(describe_family("gemm_int4_weights_int8_activations", q4dot_kernels()));
   families.push_back(describe_family("gemm_u8s8", qgemm_kernels()));
   families.push_back(describe_family("quantize_f32_u8", quantize_u8_kernels()));
   families.push_back(describe_family("quantize_f32_s8", quantize_s8_kernels()));

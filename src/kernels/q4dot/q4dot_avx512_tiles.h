@@ -1,0 +1,116 @@
+// kernels/q4dot/q4dot_avx512_tiles.h: the AVX-512 int4 x int8 tile, shared by the VNNI
+// and the vpmaddubsw translation units, which differ only in the Dot policy. Internal
+// linkage in both (see kernels/tile_table.h).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/q4dot/q4dot.h"
+#include "kernels/tile_table.h"
+
+namespace lowp {
+namespace {
+
+template <class Dot, bool kZeroPoints>
+struct Q4Tiles {
+  template <int MR, int NB>
+  struct Tile {
+    static void run(const Q4DotArgs& args, int row, int panel0) {
+      const PackedQ4DotWeights& w = *args.w;
+      const QuantizedRows& qa = *args.a;
+      const int groups = w.groups(), octets = w.padded_k() / kQ4DotOctet;
+      const std::uint8_t* panels[NB];
+      for (int nb = 0; nb < NB; ++nb) {
+        panels[nb] = w.data.data() + static_cast<std::size_t>(panel0 + nb) * w.panel_bytes();
+      }
+      const std::int8_t* a[MR];
+      const std::int32_t* sums[MR];
+      for (int r = 0; r < MR; ++r) {
+        std::size_t at = static_cast<std::size_t>(args.row0 + row + r);
+        a[r] = qa.values.data() + at * static_cast<std::size_t>(qa.padded_k);
+        sums[r] = qa.group_sums.data() + at * static_cast<std::size_t>(qa.groups);
+      }
+      const __m512i low4 = _mm512_set1_epi8(15);
+      __m512 out[MR][NB];
+      for (int r = 0; r < MR; ++r)
+        for (int nb = 0; nb < NB; ++nb) out[r][nb] = _mm512_setzero_ps();
+
+      for (int g = 0; g < groups; ++g) {
+        __m512i acc[MR][NB];
+        for (int r = 0; r < MR; ++r)
+          for (int nb = 0; nb < NB; ++nb) acc[r][nb] = _mm512_setzero_si512();
+        int o_end = (g + 1) * w.group / kQ4DotOctet;
+        if (o_end > octets) o_end = octets;
+        for (int o = g * w.group / kQ4DotOctet; o < o_end; ++o) {
+          __m512i lo[NB], hi[NB];
+          for (int nb = 0; nb < NB; ++nb) {
+            __m512i v = _mm512_loadu_si512(panels[nb] + o * 64);
+            lo[nb] = _mm512_and_si512(v, low4);
+            hi[nb] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+          }
+          for (int r = 0; r < MR; ++r) {
+            std::int32_t a0, a1;
+            std::memcpy(&a0, a[r] + o * 8, 4);
+            std::memcpy(&a1, a[r] + o * 8 + 4, 4);
+            __m512i b0 = _mm512_set1_epi32(a0), b1 = _mm512_set1_epi32(a1);
+            for (int nb = 0; nb < NB; ++nb) {
+              acc[r][nb] = Dot::step(acc[r][nb], lo[nb], b0);
+              acc[r][nb] = Dot::step(acc[r][nb], hi[nb], b1);
+            }
+          }
+        }
+        for (int nb = 0; nb < NB; ++nb) {
+          std::size_t at = (static_cast<std::size_t>(panel0 + nb) * groups + g) * kGemmPanel;
+          __m512 scale = _mm512_loadu_ps(w.scales.data() + at);
+          __m512i zp = kZeroPoints ? _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                                         reinterpret_cast<const __m128i*>(w.zero_points.data() + at)))
+                                   : _mm512_set1_epi32(8);
+          for (int r = 0; r < MR; ++r) {
+            __m512i corrected =
+                _mm512_sub_epi32(acc[r][nb], _mm512_mullo_epi32(zp, _mm512_set1_epi32(sums[r][g])));
+            out[r][nb] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(corrected), scale, out[r][nb]);
+          }
+        }
+      }
+
+      for (int nb = 0; nb < NB; ++nb) {
+        int col = (panel0 + nb) * kGemmPanel;
+        int cols = w.n - col < kGemmPanel ? w.n - col : kGemmPanel;
+        __mmask16 mask = static_cast<__mmask16>((1u << cols) - 1u);
+        __m512 bias = args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + col)
+                                           : _mm512_setzero_ps();
+        for (int r = 0; r < MR; ++r) {
+          __m512 sa = _mm512_set1_ps(qa.scales[static_cast<std::size_t>(args.row0 + row + r)]);
+          __m512 v = _mm512_add_ps(_mm512_mul_ps(out[r][nb], sa), bias);
+          if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+          _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask, v);
+        }
+      }
+    }
+  };
+};
+
+// Few rows: wide tiles (4 panels) for more independent accumulators; else 4 rows x 2.
+template <class Dot, bool kZeroPoints>
+void run_tiles(const Q4DotArgs& args) {
+  static constexpr TileTable<Q4DotArgs, Q4Tiles<Dot, kZeroPoints>::template Tile, 4, 4> table;
+  if (args.m < 4) {
+    for_each_tile<3, 4>(table, args, args.m, args.w->panels());
+  } else {
+    for_each_tile<4, 2>(table, args, args.m, args.w->panels());
+  }
+}
+
+template <class Dot>
+void run_q4dot(const Q4DotArgs& args) {
+  if (args.w->has_zero_points) {
+    run_tiles<Dot, true>(args);
+  } else {
+    run_tiles<Dot, false>(args);
+  }
+}
+
+}  // namespace
+}  // namespace lowp
