@@ -13,6 +13,7 @@
 #include "base/timer.h"
 #include "kernels/convert/convert.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/q4dot/q4dot.h"
 #include "kernels/qgemm/qgemm.h"
 #include "quant/weight_quant.h"
 
@@ -84,7 +85,22 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
   AlignedBuffer<float> scales;
   AlignedBuffer<std::uint8_t> a_u8;
 
-  if (o.dtype != Precision::int8) {
+  std::vector<PackedQ4DotWeights> q4packed;
+  QuantizedRows q4scratch;
+
+  if (o.dtype == Precision::int4 && !o.int4_fp32_activations) {
+    QuantizedWeights q4 = quantize_groupwise_s4(w.data(), o.n, o.k, o.group);
+    std::vector<std::uint8_t> u(q4.q.size());
+    for (std::size_t i = 0; i < u.size(); ++i) u[i] = static_cast<std::uint8_t>(q4.q[i] + 8);
+    for (int i = 0; i < result.copies; ++i) {
+      q4packed.push_back(pack_q4dot(u.data(), q4.scales.data(), nullptr, o.n, o.k, o.group));
+    }
+    result.kernel = q4dot_kernel_name();
+    call = [&](int i) {
+      q4dot_gemm(a.data(), o.m, k, q4packed[static_cast<std::size_t>(i)], nullptr,
+                 Activation::none, c.data(), n, q4scratch, maybe_pool);
+    };
+  } else if (o.dtype != Precision::int8) {
     std::vector<std::uint16_t> bits(n * k);
     QuantizedWeights q4;
     if (o.dtype == Precision::fp16) convert_f32_to_f16(w.data(), bits.data(), bits.size());

@@ -13,6 +13,12 @@
 namespace lowp {
 namespace {
 
+// How far ahead of the loads each panel stream is prefetched. With the hardware prefetcher
+// alone, int4 weights streamed at ~29 GB/s at batch 1 on Zen 5 (int8: ~43 GB/s); 256 to
+// 2048 bytes ahead all gave ~31 GB/s (`lowp bench gemm --m 1 --n 4096 --k 4096 --dtype
+// int4 --cold`, on a busy machine). The remaining gap is open work of the kernels issue.
+constexpr int kPrefetchBytes = 1024;
+
 template <class Dot, bool kZeroPoints>
 struct Q4Tiles {
   template <int MR, int NB>
@@ -38,14 +44,17 @@ struct Q4Tiles {
         for (int nb = 0; nb < NB; ++nb) out[r][nb] = _mm512_setzero_ps();
 
       for (int g = 0; g < groups; ++g) {
-        __m512i acc[MR][NB];
+        // Low and high nibbles accumulate apart: two dependency chains instead of one.
+        __m512i acc[MR][NB], acc_hi[MR][NB];
         for (int r = 0; r < MR; ++r)
-          for (int nb = 0; nb < NB; ++nb) acc[r][nb] = _mm512_setzero_si512();
+          for (int nb = 0; nb < NB; ++nb) acc[r][nb] = acc_hi[r][nb] = _mm512_setzero_si512();
         int o_end = (g + 1) * w.group / kQ4DotOctet;
         if (o_end > octets) o_end = octets;
         for (int o = g * w.group / kQ4DotOctet; o < o_end; ++o) {
           __m512i lo[NB], hi[NB];
           for (int nb = 0; nb < NB; ++nb) {
+            // Weights stream from memory at batch 1: ask for them early (see kPrefetchBytes).
+            _mm_prefetch(reinterpret_cast<const char*>(panels[nb] + o * 64 + kPrefetchBytes), _MM_HINT_T0);
             __m512i v = _mm512_loadu_si512(panels[nb] + o * 64);
             lo[nb] = _mm512_and_si512(v, low4);
             hi[nb] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
@@ -57,7 +66,7 @@ struct Q4Tiles {
             __m512i b0 = _mm512_set1_epi32(a0), b1 = _mm512_set1_epi32(a1);
             for (int nb = 0; nb < NB; ++nb) {
               acc[r][nb] = Dot::step(acc[r][nb], lo[nb], b0);
-              acc[r][nb] = Dot::step(acc[r][nb], hi[nb], b1);
+              acc_hi[r][nb] = Dot::step(acc_hi[r][nb], hi[nb], b1);
             }
           }
         }
@@ -66,10 +75,13 @@ struct Q4Tiles {
           __m512 scale = _mm512_loadu_ps(w.scales.data() + at);
           __m512i zp = kZeroPoints ? _mm512_cvtepu8_epi32(_mm_loadu_si128(
                                          reinterpret_cast<const __m128i*>(w.zero_points.data() + at)))
-                                   : _mm512_set1_epi32(8);
+                                   : _mm512_setzero_si512();
           for (int r = 0; r < MR; ++r) {
+            // acc - zp * sum(qa): per output with zero points, one scalar when symmetric (8).
+            __m512i offset = kZeroPoints ? _mm512_mullo_epi32(zp, _mm512_set1_epi32(sums[r][g]))
+                                         : _mm512_set1_epi32(8 * sums[r][g]);
             __m512i corrected =
-                _mm512_sub_epi32(acc[r][nb], _mm512_mullo_epi32(zp, _mm512_set1_epi32(sums[r][g])));
+                _mm512_sub_epi32(_mm512_add_epi32(acc[r][nb], acc_hi[r][nb]), offset);
             out[r][nb] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(corrected), scale, out[r][nb]);
           }
         }
