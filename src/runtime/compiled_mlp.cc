@@ -39,6 +39,33 @@ CompiledMlp::CompiledMlp(const Mlp& mlp, Precision precision, const MlpCalibrati
   const std::size_t batch = static_cast<std::size_t>(max_batch);
   const std::size_t layers = mlp.layers.size();
 
+  if (precision == Precision::int4) {
+    for (std::size_t l = 0; l < layers; ++l) {
+      const LinearLayer& layer = mlp.layers[l];
+      QuantizedWeights q =
+          quantize_groupwise_s4(layer.weight.data(), layer.out, layer.in, kInt4GroupSize);
+      std::vector<std::uint8_t> u(q.q.size());  // stored unsigned: q + 8
+      for (std::size_t i = 0; i < u.size(); ++i) u[i] = static_cast<std::uint8_t>(q.q[i] + 8);
+      Int4Layer compiled{pack_q4dot(u.data(), q.scales.data(), nullptr, layer.out, layer.in,
+                                    kInt4GroupSize),
+                         copy_floats(layer.bias),
+                         l + 1 < layers ? Activation::relu : Activation::none};
+      // Packed nibbles, one fp32 scale per output and group, fp32 biases.
+      weight_bytes_ += (q.q.size() + 1) / 2 + q.scales.size() * sizeof(float) +
+                       layer.bias.size() * sizeof(float);
+      int4_layers_.push_back(std::move(compiled));
+      if (l + 1 < layers) float_buffers_.emplace_back(batch * static_cast<std::size_t>(layer.out));
+    }
+    // Sized once for the widest layer, so run() never allocates.
+    int widest_k = 0, most_groups = 0;
+    for (const Int4Layer& l : int4_layers_) {
+      widest_k = std::max(widest_k, l.weights.padded_k());
+      most_groups = std::max(most_groups, l.weights.groups());
+    }
+    int4_scratch_.resize(max_batch, widest_k, most_groups);
+    return;
+  }
+
   if (precision != Precision::int8) {
     for (std::size_t l = 0; l < layers; ++l) {
       const LinearLayer& layer = mlp.layers[l];
@@ -64,14 +91,7 @@ CompiledMlp::CompiledMlp(const Mlp& mlp, Precision precision, const MlpCalibrati
           weight_bytes_ += count * 2 + bias_bytes;
           break;
         }
-        case Precision::int4: {
-          QuantizedWeights q =
-              quantize_groupwise_s4(layer.weight.data(), layer.out, layer.in, kInt4GroupSize);
-          compiled.weights = pack_gemm_q4(q.q.data(), q.scales.data(), layer.out, layer.in,
-                                          kInt4GroupSize);
-          weight_bytes_ += (count + 1) / 2 + q.scales.size() * sizeof(float) + bias_bytes;
-          break;
-        }
+        case Precision::int4: break;  // handled above
         case Precision::int8: break;
       }
       float_layers_.push_back(std::move(compiled));
@@ -121,6 +141,9 @@ std::size_t CompiledMlp::packed_bytes() const {
   for (const FloatLayer& l : float_layers_) {
     bytes += l.weights.data.bytes() + l.weights.group_scales.bytes() + l.bias.bytes();
   }
+  for (const Int4Layer& l : int4_layers_) {
+    bytes += l.weights.data.bytes() + l.weights.scales.bytes() + l.bias.bytes();
+  }
   for (const Int8Layer& l : int8_layers_) {
     bytes += l.weights.data.bytes() + l.offset.bytes() + l.scale.bytes();
   }
@@ -130,6 +153,7 @@ std::size_t CompiledMlp::packed_bytes() const {
 std::vector<std::string> CompiledMlp::kernel_names() const {
   std::vector<std::string> names;
   for (const FloatLayer& l : float_layers_) names.emplace_back(gemm_kernel_name(l.weights.type));
+  for (std::size_t i = 0; i < int4_layers_.size(); ++i) names.emplace_back(q4dot_kernel_name());
   if (!int8_layers_.empty()) {
     names.emplace_back(pick_kernel(quantize_u8_kernels(), active_isa()).name);
     for (std::size_t i = 0; i < int8_layers_.size(); ++i) names.emplace_back(qgemm_kernel_name());
@@ -146,6 +170,21 @@ void CompiledMlp::run(const float* x, std::size_t rows, float* logits, ThreadPoo
 }
 
 void CompiledMlp::run_chunk(const float* x, int rows, float* logits, ThreadPool* pool) {
+  if (!int4_layers_.empty()) {
+    const float* input = x;
+    std::size_t lda = static_cast<std::size_t>(inputs_);
+    for (std::size_t l = 0; l < int4_layers_.size(); ++l) {
+      const Int4Layer& layer = int4_layers_[l];
+      bool last = l + 1 == int4_layers_.size();
+      float* out = last ? logits : float_buffers_[l].data();
+      std::size_t ldc = static_cast<std::size_t>(layer.weights.n);
+      q4dot_gemm(input, rows, lda, layer.weights, layer.bias.data(), layer.act, out, ldc,
+                 int4_scratch_, pool);
+      input = out;
+      lda = ldc;
+    }
+    return;
+  }
   if (int8_layers_.empty()) {
     const float* input = x;
     std::size_t lda = static_cast<std::size_t>(inputs_);

@@ -5,6 +5,9 @@
 // run() then allocates nothing, which matters at batch 1 where the whole network takes
 // well under a microsecond. Larger inputs run in chunks of max_batch rows.
 //
+// int4 runs the int4 x int8 dot-product kernel: weights symmetric in groups of 32 inputs,
+// each layer's input quantized per row to s8 on the fly (kernels/q4dot/q4dot.h).
+//
 // int8 keeps activations in u8 from end to end: the input is quantized once with the
 // calibrated scale, each hidden layer's epilogue applies ReLU and requantizes straight to
 // the next layer's input scale, and only the last layer dequantizes to fp32 logits.
@@ -18,6 +21,7 @@
 #include "base/thread_pool.h"
 #include "core/precision.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/q4dot/q4dot.h"
 #include "kernels/qgemm/qgemm.h"
 #include "runtime/mlp.h"
 #include "runtime/mlp_calibration.h"
@@ -53,6 +57,11 @@ class CompiledMlp {
     AlignedBuffer<float> bias;
     Activation act;
   };
+  struct Int4Layer {
+    PackedQ4DotWeights weights;
+    AlignedBuffer<float> bias;
+    Activation act;
+  };
   struct Int8Layer {
     PackedQGemmWeights weights;
     AlignedBuffer<std::int32_t> offset;
@@ -68,6 +77,8 @@ class CompiledMlp {
   int inputs_ = 0, outputs_ = 0, max_batch_ = 0;
   std::size_t weight_bytes_ = 0;
   std::vector<FloatLayer> float_layers_;
+  std::vector<Int4Layer> int4_layers_;
+  QuantizedRows int4_scratch_;
   std::vector<Int8Layer> int8_layers_;
   AffineParams input_params_;             // int8: quantization of the network input
   std::vector<AlignedBuffer<float>> float_buffers_;       // hidden activations, fp32
