@@ -70,5 +70,26 @@ TEST(Quantize, EveryVariantBitExact) {
   }
 }
 
+TEST(AbsMax, EveryVariantExactIgnoringNaN) {
+  for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 100u, 1001u}) {
+    std::vector<float> x = testing::random_floats(n, n + 3, -5.0f, 5.0f);
+    if (n > 2) x[n / 2] = std::nanf("");
+    if (n > 3) x[1] = -7.5f;  // the largest magnitude is negative
+    float want = absmax_ref(x.data(), n);
+    if (n > 3) {
+      EXPECT_EQ(want, 7.5f);
+    }
+    for (const auto& v : testing::variants_to_test(absmax_kernels())) {
+      testing::GuardedBuffer<float> in(n);
+      std::copy(x.begin(), x.end(), in.data());
+      EXPECT_EQ(v.fn(in.data(), n), want) << v.name << " n=" << n;
+      if (n > 5) {
+        in[n - 1] = -std::numeric_limits<float>::infinity();
+        EXPECT_EQ(v.fn(in.data(), n), std::numeric_limits<float>::infinity()) << v.name;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lowp

@@ -33,8 +33,21 @@ void dequantize_u8_scalar(const std::uint8_t* q, std::size_t n, float scale,
   for (std::size_t i = 0; i < n; ++i) x[i] = dequantize_value(q[i], scale, zero_point);
 }
 
+float absmax_ref(const float* x, std::size_t n) {
+  float m = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isnan(x[i])) m = std::max(m, std::fabs(x[i]));
+  }
+  return m;
+}
+
 namespace {
 
+constexpr KernelEntry<AbsMaxFn> kAbsMax[] = {
+    {"f32_absmax__avx512", IsaLevel::avx512, absmax_avx512},
+    {"f32_absmax__avx2", IsaLevel::avx2, absmax_avx2},
+    {"f32_absmax__scalar", IsaLevel::scalar, absmax_ref},
+};
 constexpr KernelEntry<QuantizeU8Fn> kQuantizeU8[] = {
     {"f32_qu8_quantize__avx512", IsaLevel::avx512, quantize_u8_avx512},
     {"f32_qu8_quantize__avx2", IsaLevel::avx2, quantize_u8_avx2},
@@ -53,7 +66,13 @@ constexpr KernelEntry<DequantizeU8Fn> kDequantizeU8[] = {
 
 }  // namespace
 
+std::span<const KernelEntry<AbsMaxFn>> absmax_kernels() { return kAbsMax; }
 std::span<const KernelEntry<QuantizeU8Fn>> quantize_u8_kernels() { return kQuantizeU8; }
+
+float absmax(const float* x, std::size_t n) {
+  static const AbsMaxFn fn = pick_kernel(absmax_kernels(), active_isa()).fn;
+  return fn(x, n);
+}
 std::span<const KernelEntry<QuantizeS8Fn>> quantize_s8_kernels() { return kQuantizeS8; }
 std::span<const KernelEntry<DequantizeU8Fn>> dequantize_u8_kernels() { return kDequantizeU8; }
 

@@ -31,7 +31,14 @@ using QuantizeS8Fn = void (*)(const float* x, std::size_t n, float scale, std::i
 using DequantizeU8Fn = void (*)(const std::uint8_t* q, std::size_t n, float scale,
                                 std::int32_t zero_point, float* x);
 
+// max |x[i]| over the finite and infinite values, NaN ignored (0 for n = 0): the range of
+// symmetric dynamic quantization.
+using AbsMaxFn = float (*)(const float* x, std::size_t n);
+float absmax_ref(const float* x, std::size_t n);
+
 std::span<const KernelEntry<QuantizeU8Fn>> quantize_u8_kernels();
+std::span<const KernelEntry<AbsMaxFn>> absmax_kernels();
+float absmax(const float* x, std::size_t n);
 std::span<const KernelEntry<QuantizeS8Fn>> quantize_s8_kernels();
 std::span<const KernelEntry<DequantizeU8Fn>> dequantize_u8_kernels();
 
@@ -47,6 +54,8 @@ void dequantize_u8(const std::uint8_t* q, std::size_t n, float scale, std::int32
 void quantize_u8_scalar(const float*, std::size_t, float, std::int32_t, std::uint8_t*);
 void quantize_s8_scalar(const float*, std::size_t, float, std::int32_t, std::int8_t*);
 void dequantize_u8_scalar(const std::uint8_t*, std::size_t, float, std::int32_t, float*);
+float absmax_avx2(const float*, std::size_t);
+float absmax_avx512(const float*, std::size_t);
 void quantize_u8_avx2(const float*, std::size_t, float, std::int32_t, std::uint8_t*);
 void quantize_s8_avx2(const float*, std::size_t, float, std::int32_t, std::int8_t*);
 void dequantize_u8_avx2(const std::uint8_t*, std::size_t, float, std::int32_t, float*);

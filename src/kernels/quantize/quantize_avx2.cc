@@ -54,6 +54,22 @@ void quantize_s8_avx2(const float* x, std::size_t n, float scale, std::int32_t z
   quantize(x, n, scale, zero_point, q, -128, 127);
 }
 
+float absmax_avx2(const float* x, std::size_t n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 a = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i));
+    m = _mm256_max_ps(a, m);  // vmaxps returns the second operand when the first is NaN
+  }
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  float result = _mm_cvtss_f32(h);
+  float tail = absmax_ref(x + i, n - i);
+  return tail > result ? tail : result;
+}
+
 void dequantize_u8_avx2(const std::uint8_t* q, std::size_t n, float scale,
                         std::int32_t zero_point, float* x) {
   const __m256 s = _mm256_set1_ps(scale);

@@ -44,6 +44,18 @@ void quantize_s8_avx512(const float* x, std::size_t n, float scale, std::int32_t
            [](__m512i v) { return _mm512_cvtsepi32_epi8(v); });
 }
 
+float absmax_avx512(const float* x, std::size_t n) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  __m512 m = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < n; i += 16) {
+    std::size_t left = n - i;
+    __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1u);
+    __m512 a = _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(mask, x + i));
+    m = _mm512_max_ps(a, m);  // vmaxps returns the second operand when the first is NaN
+  }
+  return _mm512_reduce_max_ps(m);
+}
+
 void dequantize_u8_avx512(const std::uint8_t* q, std::size_t n, float scale,
                           std::int32_t zero_point, float* x) {
   const __m512 s = _mm512_set1_ps(scale);
