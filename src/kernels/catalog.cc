@@ -1,5 +1,6 @@
 // kernels/catalog.cc: every kernel family, for `lowp inspect --kernels`.
 // A new family adds one line here.
+#include "kernels/bf16dot/bf16dot.h"
 #include "kernels/convert/convert.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm/gemm.h"
@@ -16,6 +17,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("gemm_f16_weights", gemm_kernels(GemmWeights::f16)));
   families.push_back(describe_family("gemm_bf16_weights", gemm_kernels(GemmWeights::bf16)));
   families.push_back(describe_family("gemm_int4_weights", gemm_kernels(GemmWeights::q4)));
+  families.push_back(describe_family("gemm_bf16", bf16dot_kernels()));
   families.push_back(describe_family("gemm_int4_weights_int8_activations", q4dot_kernels()));
   families.push_back(describe_family("gemm_u8s8", qgemm_kernels()));
   families.push_back(describe_family("quantize_f32_u8", quantize_u8_kernels()));

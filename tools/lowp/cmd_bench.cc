@@ -24,11 +24,12 @@ Command add_bench_command(CLI::App& app) {
   gemm->add_option("--m", f->options.m, "Rows of A (the batch)")->check(CLI::Range(1, 1 << 20));
   gemm->add_option("--n", f->options.n, "Outputs")->check(CLI::Range(1, 1 << 20));
   gemm->add_option("--k", f->options.k, "Inputs")->check(CLI::Range(1, 1 << 20));
-  gemm->add_option("--dtype", f->dtype, "fp32, fp16 or bf16 (weights; fp32 activations), int8 (u8 x s8), int4 (weights)");
+  gemm->add_option("--dtype", f->dtype,
+                   "fp32; fp16 (weights, fp32 activations); bf16 (bf16 x bf16, fp32 accumulation); "
+                   "int8 (u8 x s8); int4 (weights, int8 activations)");
+  gemm->add_flag("--weights-only", f->options.weights_only,
+                 "bf16/int4: low-precision weights with fp32 activations and FMA");
   gemm->add_option("--group", f->options.group, "int4 group size along k")->check(CLI::Range(1, 1 << 20));
-  gemm->add_flag("--int4-fp32-activations", f->options.int4_fp32_activations,
-                 "int4: dequantize weights into the fp32 kernel instead of quantizing activations "
-                 "to int8 for the dot-product kernel");
   gemm->add_option("--threads", f->options.threads, "Threads")->check(CLI::Range(1, 256));
   gemm->add_flag("--cold", f->options.cold, "Cycle weight copies totalling 4x the last-level cache");
   gemm->add_flag("--json", f->json, "Print JSON instead of text");

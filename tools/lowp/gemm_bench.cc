@@ -11,6 +11,7 @@
 #include "base/random.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "kernels/bf16dot/bf16dot.h"
 #include "kernels/convert/convert.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/q4dot/q4dot.h"
@@ -87,8 +88,26 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
 
   std::vector<PackedQ4DotWeights> q4packed;
   QuantizedRows q4scratch;
+  std::vector<PackedBf16DotWeights> bf16packed;
+  AlignedBuffer<std::uint16_t> a_bf16;
 
-  if (o.dtype == Precision::int4 && !o.int4_fp32_activations) {
+  if (o.dtype == Precision::bf16 && !o.weights_only) {
+    std::vector<std::uint16_t> bits(n * k);
+    convert_f32_to_bf16(w.data(), bits.data(), bits.size());
+    for (int i = 0; i < result.copies; ++i) bf16packed.push_back(pack_bf16dot(bits.data(), o.n, o.k));
+    const std::size_t lda = static_cast<std::size_t>(bf16packed.front().padded_k());
+    a_bf16 = AlignedBuffer<std::uint16_t>(m * lda);
+    result.kernel = bf16dot_kernel_name();
+    // Activations arrive in fp32: their conversion to bf16 is part of every call.
+    call = [&, lda](int i) {
+      bf16dot_convert_rows(a.data(), o.m, k, o.k, a_bf16.data(), lda);
+      Bf16DotArgs args{o.m, a_bf16.data(), lda, &bf16packed[static_cast<std::size_t>(i)], nullptr,
+                       Activation::none, c.data(), n};
+      bf16dot_gemm(args, maybe_pool);
+    };
+  } else
+
+  if (o.dtype == Precision::int4 && !o.weights_only) {
     QuantizedWeights q4 = quantize_groupwise_s4(w.data(), o.n, o.k, o.group);
     std::vector<std::uint8_t> u(q4.q.size());
     for (std::size_t i = 0; i < u.size(); ++i) u[i] = static_cast<std::uint8_t>(q4.q[i] + 8);

@@ -14,8 +14,7 @@ struct GemmBenchOptions {
   int m = 1, n = 4096, k = 4096;
   Precision dtype = Precision::fp32;
   int group = 32;  // int4
-  bool int4_fp32_activations = false;  // int4: dequantize into the fp32 kernel instead of
-                                       // the int8-activation dot product
+  bool weights_only = false;  // fp16/bf16/int4: low-precision weights, fp32 activations
   int threads = 1;
   bool cold = false;
   double min_seconds = 0.3;  // per repeat; 5 repeats, the median is reported

@@ -1,0 +1,128 @@
+// kernels/bf16dot/bf16dot.cc: packing, row conversion, the reference, the scalar variant,
+// the list and the driver.
+#include "kernels/bf16dot/bf16dot.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "base/error.h"
+#include "kernels/convert/convert.h"
+#include "kernels/parallel.h"
+
+namespace lowp {
+namespace {
+
+// bf16 bits to fp32 by position (no NaN quieting: the kernels widen by shifting too).
+float widen(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+float activate(float v, Activation act) { return act == Activation::relu ? std::max(v, 0.0f) : v; }
+
+constexpr KernelEntry<Bf16DotFn> kBf16Dot[] = {
+    {"bf16_gemm_f32acc_bias_act_4x64__avx512bf16", IsaLevel::avx512bf16, bf16dot_avx512bf16},
+    {"bf16_gemm_f32acc_bias_act_4x64__avx512", IsaLevel::avx512, bf16dot_avx512},
+    {"bf16_gemm_f32acc_bias_act_4x16__avx2", IsaLevel::avx2, bf16dot_avx2},
+    {"bf16_gemm_f32acc_bias_act_1x16__scalar", IsaLevel::scalar, bf16dot_scalar},
+};
+
+}  // namespace
+
+PackedBf16DotWeights pack_bf16dot(const std::uint16_t* w_bits, int n, int k) {
+  LOWP_CHECK(n >= 1 && k >= 1, "bf16 weights: n = {} and k = {} must be at least 1", n, k);
+  PackedBf16DotWeights w;
+  w.n = n;
+  w.k = k;
+  w.data = AlignedBuffer<std::uint16_t>(
+      checked_mul(static_cast<std::size_t>(w.panels()), w.panel_elements(), "bf16 weights"));
+  for (int row = 0; row < n; ++row) {
+    std::size_t panel = static_cast<std::size_t>(row / kGemmPanel);
+    std::size_t lane = static_cast<std::size_t>(row % kGemmPanel);
+    for (int kk = 0; kk < k; ++kk) {
+      std::size_t pair = static_cast<std::size_t>(kk / 2);
+      w.data[panel * w.panel_elements() + (pair * kGemmPanel + lane) * 2 + static_cast<std::size_t>(kk % 2)] =
+          w_bits[static_cast<std::size_t>(row) * k + kk];
+    }
+  }
+  return w;
+}
+
+void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::uint16_t* out,
+                          std::size_t ldo) {
+  for (int r = 0; r < m; ++r) {
+    std::uint16_t* row = out + static_cast<std::size_t>(r) * ldo;
+    convert_f32_to_bf16(a + static_cast<std::size_t>(r) * lda, row, static_cast<std::size_t>(k));
+    if (k % 2 != 0) row[k] = 0;
+  }
+}
+
+void bf16dot_gemm_ref(int m, int n, int k, const std::uint16_t* a, std::size_t lda,
+                      const std::uint16_t* w, const float* bias, Activation act, float* c,
+                      std::size_t ldc) {
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      float sum = 0.0f;
+      for (int kk = 0; kk < k; kk += 2) {
+        const std::uint16_t* wr = w + static_cast<std::size_t>(j) * k;
+        if (kk + 1 < k) sum += widen(a[i * lda + kk + 1]) * widen(wr[kk + 1]);
+        sum += widen(a[i * lda + kk]) * widen(wr[kk]);
+      }
+      c[static_cast<std::size_t>(i) * ldc + j] = activate(sum + (bias ? bias[j] : 0.0f), act);
+    }
+  }
+}
+
+void bf16dot_scalar(const Bf16DotArgs& args) {
+  const PackedBf16DotWeights& w = *args.w;
+  const int pairs = w.padded_k() / 2;
+  for (int i = 0; i < args.m; ++i) {
+    const std::uint16_t* a = args.a + static_cast<std::size_t>(i) * args.lda;
+    for (int p = 0; p < w.panels(); ++p) {
+      const std::uint16_t* panel = w.data.data() + static_cast<std::size_t>(p) * w.panel_elements();
+      float acc[kGemmPanel] = {};
+      // Each pair is read as one 32-bit lane and split as the SIMD paths split it. (The
+      // plainer form, two 16-bit loads per pair, came out wrong from GCC 12.2's loop
+      // vectorizer at -O3: it paired an activation with the wrong weight.)
+      for (int q = 0; q < pairs; ++q) {
+        std::uint32_t a_pair;
+        std::memcpy(&a_pair, a + 2 * q, 4);
+        float a0 = std::bit_cast<float>(a_pair << 16);
+        float a1 = std::bit_cast<float>(a_pair & 0xFFFF0000u);
+        for (int j = 0; j < kGemmPanel; ++j) {
+          std::uint32_t w_pair;
+          std::memcpy(&w_pair, panel + (q * kGemmPanel + j) * 2, 4);
+          acc[j] += a1 * std::bit_cast<float>(w_pair & 0xFFFF0000u);
+          acc[j] += a0 * std::bit_cast<float>(w_pair << 16);
+        }
+      }
+      for (int j = 0; j < kGemmPanel && p * kGemmPanel + j < w.n; ++j) {
+        int col = p * kGemmPanel + j;
+        args.c[static_cast<std::size_t>(i) * args.ldc + col] =
+            activate(acc[j] + (args.bias ? args.bias[col] : 0.0f), args.act);
+      }
+    }
+  }
+}
+
+std::span<const KernelEntry<Bf16DotFn>> bf16dot_kernels() { return kBf16Dot; }
+const char* bf16dot_kernel_name() { return pick_kernel(bf16dot_kernels(), active_isa()).name; }
+
+void bf16dot_gemm_with(Bf16DotFn fn, const Bf16DotArgs& args, ThreadPool* pool) {
+  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.c != nullptr, "bf16 gemm: null operand");
+  LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->padded_k()),
+             "bf16 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
+  LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "bf16 gemm: ldc {} < n {}", args.ldc,
+             args.w->n);
+  split_rows(pool, args.m, [&](std::size_t begin, std::size_t end) {
+    Bf16DotArgs part = args;
+    part.m = static_cast<int>(end - begin);
+    part.a = args.a + begin * args.lda;
+    part.c = args.c + begin * args.ldc;
+    fn(part);
+  });
+}
+
+void bf16dot_gemm(const Bf16DotArgs& args, ThreadPool* pool) {
+  static const Bf16DotFn fn = pick_kernel(bf16dot_kernels(), active_isa()).fn;
+  bf16dot_gemm_with(fn, args, pool);
+}
+
+}  // namespace lowp

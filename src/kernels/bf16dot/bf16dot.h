@@ -1,0 +1,74 @@
+// kernels/bf16dot/bf16dot.h: bf16 x bf16 dense layers with fp32 accumulation, the bf16
+// precision's GEMM for large batches. With AVX512-BF16, vdpbf16ps multiplies pairs of bf16
+// activations by pairs of bf16 weights and adds both products into an fp32 lane: twice the
+// work of an fp32 FMA per instruction, and half the bytes.
+//
+//   c[i][j] = act(sum over pairs p of (a[2p+1] w[j][2p+1] + a[2p] w[j][2p]) + bias[j])
+// Each product of two bf16 is exact in fp32; the sums are fp32 (odd element first, as the
+// instruction's definition adds). vdpbf16ps also treats subnormal inputs and results as
+// zero; paths without it widen bf16 to fp32 (a shift) and use FMA in the same order.
+// The reference sums products in pair order; tests allow the K-derived fp32 tolerance.
+//
+// Packing: panels of 16 outputs, panel[p][k/2][16][2]: for each pair of inputs the two
+// weights of each output sit in one 32-bit lane, the operand layout of vdpbf16ps. k is
+// padded to even with a zero weight; activation rows are bf16 padded likewise (the
+// padding activation must be finite: it meets a zero weight).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "base/aligned_buffer.h"
+#include "base/thread_pool.h"
+#include "kernels/dispatch.h"
+#include "kernels/gemm/gemm.h"
+
+namespace lowp {
+
+struct PackedBf16DotWeights {
+  int n = 0, k = 0;
+  AlignedBuffer<std::uint16_t> data;  // [panel][padded_k / 2][16][2] bf16 bits
+
+  int panels() const { return (n + kGemmPanel - 1) / kGemmPanel; }
+  int padded_k() const { return (k + 1) / 2 * 2; }
+  std::size_t panel_elements() const { return static_cast<std::size_t>(padded_k()) * kGemmPanel; }
+};
+
+// From plain [n][k] bf16 bits. Throws lowp::Error on sizes < 1.
+PackedBf16DotWeights pack_bf16dot(const std::uint16_t* w_bits, int n, int k);
+
+struct Bf16DotArgs {
+  int m = 0;
+  const std::uint16_t* a = nullptr;  // [m][lda] bf16 bits, lda >= padded_k, even
+  std::size_t lda = 0;
+  const PackedBf16DotWeights* w = nullptr;
+  const float* bias = nullptr;
+  Activation act = Activation::none;
+  float* c = nullptr;
+  std::size_t ldc = 0;
+};
+using Bf16DotFn = void (*)(const Bf16DotArgs&);
+
+std::span<const KernelEntry<Bf16DotFn>> bf16dot_kernels();
+const char* bf16dot_kernel_name();
+void bf16dot_gemm(const Bf16DotArgs& args, ThreadPool* pool = nullptr);
+void bf16dot_gemm_with(Bf16DotFn fn, const Bf16DotArgs& args, ThreadPool* pool = nullptr);
+
+// fp32 activation rows to the padded bf16 rows the kernel reads (round to nearest even;
+// the padding element is set to 0).
+void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::uint16_t* out,
+                          std::size_t ldo);
+
+// ---- Reference: the specification, on plain [n][k] bf16 weights and [m][k] activations. ----
+void bf16dot_gemm_ref(int m, int n, int k, const std::uint16_t* a, std::size_t lda,
+                      const std::uint16_t* w, const float* bias, Activation act, float* c,
+                      std::size_t ldc);
+
+// Variants (internal).
+void bf16dot_scalar(const Bf16DotArgs& args);
+void bf16dot_avx2(const Bf16DotArgs& args);
+void bf16dot_avx512(const Bf16DotArgs& args);
+void bf16dot_avx512bf16(const Bf16DotArgs& args);
+
+}  // namespace lowp
