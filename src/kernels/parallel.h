@@ -4,7 +4,9 @@
 
 #include <cstddef>
 
+
 #include "base/thread_pool.h"
+#include "kernels/gemm/gemm.h"
 
 namespace lowp {
 
@@ -17,6 +19,29 @@ void split_rows(ThreadPool* pool, int m, const Body& body) {
     return;
   }
   pool->parallel_for(static_cast<std::size_t>(m), 4, body);
+}
+
+// For GEMMs with too few rows to split (batch 1 to 7): calls body(row_begin, row_end,
+// panels) with all rows and a range of weight panels per thread, when each thread's share
+// is worth the hand-off (kMinMacsPerSlice multiply-adds; a batch-1 SimpleNet layer is far
+// below it and stays on the calling thread). Otherwise splits rows as split_rows does.
+// Either way every output is computed exactly as on one thread.
+template <class Body>
+void split_rows_or_panels(ThreadPool* pool, int m, int panels, int k, const Body& body) {
+  constexpr std::size_t kMinRowsToSplit = 8;
+  constexpr std::size_t kMinMacsPerSlice = std::size_t{1} << 18;
+  if (pool != nullptr && pool->threads() > 1 && static_cast<std::size_t>(m) < kMinRowsToSplit) {
+    std::size_t macs_per_panel = static_cast<std::size_t>(m) * static_cast<std::size_t>(k) * kGemmPanel;
+    std::size_t grain = (kMinMacsPerSlice + macs_per_panel - 1) / macs_per_panel;
+    if (static_cast<std::size_t>(panels) >= 2 * grain) {
+      pool->parallel_for(static_cast<std::size_t>(panels), grain, [&](std::size_t begin, std::size_t end) {
+        body(std::size_t{0}, static_cast<std::size_t>(m),
+             PanelRange{static_cast<int>(begin), static_cast<int>(end)});
+      });
+      return;
+    }
+  }
+  split_rows(pool, m, [&](std::size_t begin, std::size_t end) { body(begin, end, PanelRange{}); });
 }
 
 }  // namespace lowp

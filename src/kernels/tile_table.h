@@ -31,12 +31,13 @@ struct TileTable {
   }
 };
 
-// Covers rows [0, m) x panels [0, panels) with tiles of at most MR x NB: panels outer, so a
-// group of NB weight panels stays in cache while every row block streams past it.
+// Covers rows [0, m) x panels [panel_begin, panel_end) with tiles of at most MR x NB:
+// panels outer, so a group of NB weight panels stays in cache while every row block
+// streams past it.
 template <int MR, int NB, class Table, class Args>
-void for_each_tile(const Table& table, const Args& args, int m, int panels) {
-  for (int p = 0; p < panels; p += NB) {
-    int nb = panels - p < NB ? panels - p : NB;
+void for_each_tile(const Table& table, const Args& args, int m, int panel_begin, int panel_end) {
+  for (int p = panel_begin; p < panel_end; p += NB) {
+    int nb = panel_end - p < NB ? panel_end - p : NB;
     for (int r = 0; r < m; r += MR) {
       int mr = m - r < MR ? m - r : MR;
       table.call(mr, nb, args, r, p);

@@ -45,7 +45,7 @@ void check(int m, int n, int k, bool use_bias, Activation act) {
                    want.data(), static_cast<std::size_t>(n));
   for (const auto& v : testing::variants_to_test(bf16dot_kernels())) {
     testing::GuardedBuffer<float> got(want.size());
-    Bf16DotArgs args{m, a.data(), lda, &packed, b, act, got.data(), static_cast<std::size_t>(n)};
+    Bf16DotArgs args{m, a.data(), lda, &packed, b, act, got.data(), static_cast<std::size_t>(n), {}};
     bf16dot_gemm_with(v.fn, args);
     bool exact = std::string(v.name).find("avx512bf16") == std::string::npos;
     int reported = 0;
@@ -86,7 +86,7 @@ TEST(Bf16Dot, ThreadsGiveTheSameBits) {
   std::vector<std::uint16_t> a(static_cast<std::size_t>(m) * lda);
   bf16dot_convert_rows(af.data(), m, static_cast<std::size_t>(k), k, a.data(), lda);
   std::vector<float> one(static_cast<std::size_t>(m) * n), two(one.size());
-  Bf16DotArgs args{m, a.data(), lda, &packed, nullptr, Activation::none, one.data(), static_cast<std::size_t>(n)};
+  Bf16DotArgs args{m, a.data(), lda, &packed, nullptr, Activation::none, one.data(), static_cast<std::size_t>(n), {}};
   bf16dot_gemm(args);
   ThreadPool pool(3);
   args.c = two.data();

@@ -151,7 +151,7 @@ TEST_P(GemmTest, ThreadCountDoesNotChangeBits) {
   }
   std::vector<float> one(static_cast<std::size_t>(c.m) * c.n), two(one.size());
   GemmArgs args{c.m, a.data(), static_cast<std::size_t>(c.k), &packed, nullptr,
-                Activation::relu, one.data(), static_cast<std::size_t>(c.n)};
+                Activation::relu, one.data(), static_cast<std::size_t>(c.n), {}};
   gemm(args);
   ThreadPool pool(3);
   args.c = two.data();

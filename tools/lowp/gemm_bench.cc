@@ -102,7 +102,7 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
     call = [&, lda](int i) {
       bf16dot_convert_rows(a.data(), o.m, k, o.k, a_bf16.data(), lda);
       Bf16DotArgs args{o.m, a_bf16.data(), lda, &bf16packed[static_cast<std::size_t>(i)], nullptr,
-                       Activation::none, c.data(), n};
+                       Activation::none, c.data(), n, {}};
       bf16dot_gemm(args, maybe_pool);
     };
   } else

@@ -75,7 +75,7 @@ void bf16dot_scalar(const Bf16DotArgs& args) {
   const int pairs = w.padded_k() / 2;
   for (int i = 0; i < args.m; ++i) {
     const std::uint16_t* a = args.a + static_cast<std::size_t>(i) * args.lda;
-    for (int p = 0; p < w.panels(); ++p) {
+    for (int p = args.panels.begin; p < args.panels.end_or(w.panels()); ++p) {
       const std::uint16_t* panel = w.data.data() + static_cast<std::size_t>(p) * w.panel_elements();
       float acc[kGemmPanel] = {};
       // Each pair is read as one 32-bit lane and split as the SIMD paths split it. (The
@@ -111,8 +111,10 @@ void bf16dot_gemm_with(Bf16DotFn fn, const Bf16DotArgs& args, ThreadPool* pool) 
              "bf16 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
   LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "bf16 gemm: ldc {} < n {}", args.ldc,
              args.w->n);
-  split_rows(pool, args.m, [&](std::size_t begin, std::size_t end) {
+  split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,
+                       [&](std::size_t begin, std::size_t end, PanelRange panels) {
     Bf16DotArgs part = args;
+    part.panels = panels;
     part.m = static_cast<int>(end - begin);
     part.a = args.a + begin * args.lda;
     part.c = args.c + begin * args.ldc;

@@ -47,6 +47,7 @@ struct Bf16DotArgs {
   Activation act = Activation::none;
   float* c = nullptr;
   std::size_t ldc = 0;
+  PanelRange panels;
 };
 using Bf16DotFn = void (*)(const Bf16DotArgs&);
 

@@ -62,7 +62,7 @@ struct Tile {
 
 void bf16dot_avx2(const Bf16DotArgs& args) {
   static constexpr TileTable<Bf16DotArgs, Tile, 4, 1> table;
-  for_each_tile<4, 1>(table, args, args.m, args.w->panels());
+  for_each_tile<4, 1>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace lowp

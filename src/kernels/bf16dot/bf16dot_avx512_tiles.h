@@ -57,7 +57,7 @@ struct Bf16Tiles {
 template <class Dot>
 void run_bf16dot(const Bf16DotArgs& args) {
   static constexpr TileTable<Bf16DotArgs, Bf16Tiles<Dot>::template Tile, 4, 4> table;
-  for_each_tile<4, 4>(table, args, args.m, args.w->panels());
+  for_each_tile<4, 4>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace

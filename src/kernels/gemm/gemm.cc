@@ -65,8 +65,10 @@ const char* gemm_kernel_name(GemmWeights type) { return chosen(type).name; }
 
 void gemm_with(GemmFn fn, const GemmArgs& args, ThreadPool* pool) {
   check_args(args);
-  split_rows(pool, args.m, [&](std::size_t begin, std::size_t end) {
+  split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,
+                       [&](std::size_t begin, std::size_t end, PanelRange panels) {
     GemmArgs part = args;
+    part.panels = panels;
     part.m = static_cast<int>(end - begin);
     part.a = args.a + begin * args.lda;
     part.c = args.c + begin * args.ldc;

@@ -31,6 +31,15 @@ namespace lowp {
 inline constexpr int kGemmPanel = 16;  // outputs per packed panel
 
 enum class Activation { none, relu };
+
+// The panels (groups of 16 outputs) a call computes: all by default. A driver gives each
+// thread its own range when there are too few rows to split (batch 1), which changes no
+// bit of any output: each output is computed the same way whichever range holds it.
+struct PanelRange {
+  int begin = 0;
+  int end = -1;  // -1: up to the last panel
+  int end_or(int all) const { return end < 0 ? all : end; }
+};
 const char* activation_name(Activation act);
 
 enum class GemmWeights { f32, f16, bf16, q4 };
@@ -69,6 +78,7 @@ struct GemmArgs {
   Activation act = Activation::none;
   float* c = nullptr;  // [m][ldc]
   std::size_t ldc = 0;
+  PanelRange panels;
 };
 using GemmFn = void (*)(const GemmArgs&);
 

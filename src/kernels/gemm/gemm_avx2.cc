@@ -134,7 +134,7 @@ struct Tiles {
 template <class Panel, int MR>
 void run(const GemmArgs& args) {
   static constexpr TileTable<GemmArgs, Tiles<Panel>::template Tile, MR, 1> table;
-  for_each_tile<MR, 1>(table, args, args.m, args.w->panels());
+  for_each_tile<MR, 1>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace

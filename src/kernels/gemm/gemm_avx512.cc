@@ -119,7 +119,7 @@ struct Tiles {
 template <class Panel, int MR, int NB>
 void run(const GemmArgs& args) {
   static constexpr TileTable<GemmArgs, Tiles<Panel>::template Tile, MR, NB> table;
-  for_each_tile<MR, NB>(table, args, args.m, args.w->panels());
+  for_each_tile<MR, NB>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace

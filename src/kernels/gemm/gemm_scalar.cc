@@ -49,7 +49,7 @@ void gemm_packed_scalar(const GemmArgs& args) {
   float b[kGemmPanel];
   for (int i = 0; i < args.m; ++i) {
     const float* a = args.a + i * args.lda;
-    for (int p = 0; p < w.panels(); ++p) {
+    for (int p = args.panels.begin; p < args.panels.end_or(w.panels()); ++p) {
       float acc[kGemmPanel] = {};
       for (int g = 0; g < groups; ++g) {
         float partial[kGemmPanel] = {};

@@ -143,7 +143,7 @@ void q4dot_scalar(const Q4DotArgs& args) {
     const int row = args.row0 + i;
     const std::int8_t* q = qa.values.data() + static_cast<std::size_t>(row) * qa.padded_k;
     const std::int32_t* sums = qa.group_sums.data() + static_cast<std::size_t>(row) * qa.groups;
-    for (int p = 0; p < w.panels(); ++p) {
+    for (int p = args.panels.begin; p < args.panels.end_or(w.panels()); ++p) {
       const std::uint8_t* panel = w.data.data() + static_cast<std::size_t>(p) * w.panel_bytes();
       float out[kGemmPanel] = {};
       for (int g = 0; g < groups; ++g) {
@@ -184,8 +184,10 @@ void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
   LOWP_CHECK(lda >= static_cast<std::size_t>(w.k), "int4 gemm: lda {} < k {}", lda, w.k);
   LOWP_CHECK(ldc >= static_cast<std::size_t>(w.n), "int4 gemm: ldc {} < n {}", ldc, w.n);
   quantize_rows_for_q4dot(a, m, lda, w, scratch);
-  split_rows(pool, m, [&](std::size_t begin, std::size_t end) {
+  split_rows_or_panels(pool, m, w.panels(), w.k,
+                       [&](std::size_t begin, std::size_t end, PanelRange panels) {
     Q4DotArgs args;
+    args.panels = panels;
     args.m = static_cast<int>(end - begin);
     args.row0 = static_cast<int>(begin);
     args.a = &scratch;

@@ -80,6 +80,7 @@ struct Q4DotArgs {
   float* c = nullptr;
   std::size_t ldc = 0;
   int row0 = 0;  // first row of `a` (a thread's slice)
+  PanelRange panels;
 };
 using Q4DotFn = void (*)(const Q4DotArgs&);
 

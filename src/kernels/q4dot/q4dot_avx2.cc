@@ -98,9 +98,9 @@ void q4dot_avx2(const Q4DotArgs& args) {
   static constexpr TileTable<Q4DotArgs, Tiles<false>::template Tile, 2, 1> symmetric;
   static constexpr TileTable<Q4DotArgs, Tiles<true>::template Tile, 2, 1> with_zero_points;
   if (args.w->has_zero_points) {
-    for_each_tile<2, 1>(with_zero_points, args, args.m, args.w->panels());
+    for_each_tile<2, 1>(with_zero_points, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
   } else {
-    for_each_tile<2, 1>(symmetric, args, args.m, args.w->panels());
+    for_each_tile<2, 1>(symmetric, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
   }
 }
 

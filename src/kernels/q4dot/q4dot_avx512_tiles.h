@@ -109,9 +109,9 @@ template <class Dot, bool kZeroPoints>
 void run_tiles(const Q4DotArgs& args) {
   static constexpr TileTable<Q4DotArgs, Q4Tiles<Dot, kZeroPoints>::template Tile, 4, 4> table;
   if (args.m < 4) {
-    for_each_tile<3, 4>(table, args, args.m, args.w->panels());
+    for_each_tile<3, 4>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
   } else {
-    for_each_tile<4, 2>(table, args, args.m, args.w->panels());
+    for_each_tile<4, 2>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
   }
 }
 

@@ -36,8 +36,10 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
              args.ldc, args.w->n);
   LOWP_CHECK(args.out_zero_point >= 0 && args.out_zero_point <= 255,
              "int8 gemm: output zero point {} outside [0, 255]", args.out_zero_point);
-  split_rows(pool, args.m, [&](std::size_t begin, std::size_t end) {
+  split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,
+                       [&](std::size_t begin, std::size_t end, PanelRange panels) {
     QGemmArgs part = args;
+    part.panels = panels;
     part.m = static_cast<int>(end - begin);
     part.a = args.a + begin * args.lda;
     if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;

@@ -70,6 +70,7 @@ struct QGemmArgs {
   float* c_f32 = nullptr;
   std::uint8_t* c_u8 = nullptr;
   std::size_t ldc = 0;
+  PanelRange panels;
 };
 using QGemmFn = void (*)(const QGemmArgs&);
 

@@ -87,7 +87,7 @@ struct Tile {
 
 void qgemm_avx2(const QGemmArgs& args) {
   static constexpr TileTable<QGemmArgs, Tile, 2, 1> table;
-  for_each_tile<2, 1>(table, args, args.m, args.w->panels());
+  for_each_tile<2, 1>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace lowp

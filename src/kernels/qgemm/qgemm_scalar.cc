@@ -11,7 +11,7 @@ void qgemm_scalar(const QGemmArgs& args) {
   int quads = w.padded_k() / kQGemmDepth;
   for (int i = 0; i < args.m; ++i) {
     const std::uint8_t* a = args.a + i * args.lda;
-    for (int p = 0; p < w.panels(); ++p) {
+    for (int p = args.panels.begin; p < args.panels.end_or(w.panels()); ++p) {
       const std::int8_t* panel = w.data.data() + static_cast<std::size_t>(p) * w.panel_bytes();
       std::int32_t acc[kGemmPanel] = {};
       for (int q = 0; q < quads; ++q) {
