@@ -1,0 +1,160 @@
+// kernels/conv/conv2d.cc
+#include "kernels/conv/conv2d.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/checked_math.h"
+#include "base/error.h"
+
+namespace lowp {
+namespace {
+
+// Output pixels gathered per block: 256 rows of A, so that a block of a ResNet 3x3x64
+// layer (k = 576) is 576 KiB and stays in L2 while its GEMM runs.
+constexpr int kRowsPerBlock = 256;
+
+int out_size(int in, int pad_begin, int pad_end, int kernel, int stride, int dilation) {
+  int span = dilation * (kernel - 1) + 1;
+  return (in + pad_begin + pad_end - span) / stride + 1;
+}
+
+// Gathers the receptive fields of output pixels [first, first + rows) of image `n`, group
+// `g`, as rows of k = KH * KW * Cg floats, zeros where the window overhangs the padding.
+void gather_rows(const Conv2dShape& s, const float* image, int g, int first, int rows, float* out) {
+  const int ow_count = s.out_w(), cg = s.group_in_c(), k = s.gemm_k();
+  for (int r = 0; r < rows; ++r) {
+    int pixel = first + r, oh = pixel / ow_count, ow = pixel % ow_count;
+    float* dst = out + static_cast<std::size_t>(r) * k;
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+        if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
+          std::fill_n(dst, cg, 0.0f);
+        } else {
+          const float* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c + static_cast<std::size_t>(g) * cg;
+          std::memcpy(dst, src, static_cast<std::size_t>(cg) * sizeof(float));
+        }
+        dst += cg;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int Conv2dShape::out_h() const { return out_size(in_h, pad_top, pad_bottom, kernel_h, stride_h, dilation_h); }
+int Conv2dShape::out_w() const { return out_size(in_w, pad_left, pad_right, kernel_w, stride_w, dilation_w); }
+
+bool Conv2dShape::is_pointwise() const {
+  return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
+         pad_left == 0 && pad_bottom == 0 && pad_right == 0;
+}
+
+void Conv2dShape::validate() const {
+  LOWP_CHECK(batch >= 1 && in_h >= 1 && in_w >= 1 && in_c >= 1 && out_c >= 1,
+             "conv2d: batch, input size and channels must be at least 1 (got {}x{}x{}x{} -> {})",
+             batch, in_h, in_w, in_c, out_c);
+  LOWP_CHECK(kernel_h >= 1 && kernel_w >= 1, "conv2d: kernel {}x{} must be at least 1x1", kernel_h, kernel_w);
+  LOWP_CHECK(stride_h >= 1 && stride_w >= 1, "conv2d: stride {}x{} must be at least 1", stride_h, stride_w);
+  LOWP_CHECK(dilation_h >= 1 && dilation_w >= 1, "conv2d: dilation {}x{} must be at least 1", dilation_h, dilation_w);
+  LOWP_CHECK(pad_top >= 0 && pad_left >= 0 && pad_bottom >= 0 && pad_right >= 0,
+             "conv2d: padding must not be negative");
+  LOWP_CHECK(groups >= 1 && in_c % groups == 0 && out_c % groups == 0,
+             "conv2d: {} groups must divide {} input and {} output channels", groups, in_c, out_c);
+  LOWP_CHECK(out_h() >= 1 && out_w() >= 1,
+             "conv2d: the dilated {}x{} kernel is larger than the padded {}x{} input", kernel_h, kernel_w,
+             in_h, in_w);
+  std::size_t in = checked_mul(checked_mul(checked_mul(batch, in_h, "conv2d input"), in_w, "conv2d input"), in_c, "conv2d input");
+  std::size_t out = checked_mul(checked_mul(checked_mul(batch, out_h(), "conv2d output"), out_w(), "conv2d output"), out_c, "conv2d output");
+  LOWP_CHECK(in < (std::size_t{1} << 40) && out < (std::size_t{1} << 40), "conv2d: tensors too large");
+}
+
+PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weights) {
+  shape.validate();
+  PackedConv2dWeights packed;
+  packed.shape = shape;
+  const int cg = shape.group_in_c(), ocg = shape.group_out_c(), k = shape.gemm_k();
+  std::vector<float> reordered(static_cast<std::size_t>(ocg) * k);
+  for (int g = 0; g < shape.groups; ++g) {
+    // ONNX [oc][c][kh][kw] to the gather's order [oc][kh][kw][c].
+    for (int o = 0; o < ocg; ++o) {
+      const float* src = weights + static_cast<std::size_t>(g * ocg + o) * cg * shape.kernel_h * shape.kernel_w;
+      for (int c = 0; c < cg; ++c)
+        for (int kh = 0; kh < shape.kernel_h; ++kh)
+          for (int kw = 0; kw < shape.kernel_w; ++kw)
+            reordered[static_cast<std::size_t>(o) * k + (kh * shape.kernel_w + kw) * cg + c] =
+                src[(c * shape.kernel_h + kh) * shape.kernel_w + kw];
+    }
+    packed.groups.push_back(pack_gemm_f32(reordered.data(), ocg, k));
+  }
+  return packed;
+}
+
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
+                Activation act, float* output, Conv2dScratch& scratch, ThreadPool* pool) {
+  const Conv2dShape& s = w.shape;
+  const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+  const std::size_t out_image = static_cast<std::size_t>(pixels) * s.out_c;
+  for (int n = 0; n < s.batch; ++n) {
+    const float* image = input + n * in_image;
+    float* out = output + n * out_image;
+    for (int g = 0; g < s.groups; ++g) {
+      GemmArgs args;
+      args.w = &w.groups[static_cast<std::size_t>(g)];
+      args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
+      args.act = act;
+      args.ldc = static_cast<std::size_t>(s.out_c);
+      if (s.is_pointwise()) {
+        // The input rows are A already (group g's channels at offset g * Cg).
+        args.m = pixels;
+        args.a = image + static_cast<std::size_t>(g) * s.group_in_c();
+        args.lda = static_cast<std::size_t>(s.in_c);
+        args.c = out + static_cast<std::size_t>(g) * ocg;
+        gemm(args, pool);
+        continue;
+      }
+      if (scratch.rows.size() < static_cast<std::size_t>(kRowsPerBlock) * k) {
+        scratch.rows = AlignedBuffer<float>(static_cast<std::size_t>(kRowsPerBlock) * k);
+      }
+      for (int first = 0; first < pixels; first += kRowsPerBlock) {
+        int rows = std::min(kRowsPerBlock, pixels - first);
+        gather_rows(s, image, g, first, rows, scratch.rows.data());
+        args.m = rows;
+        args.a = scratch.rows.data();
+        args.lda = static_cast<std::size_t>(k);
+        args.c = out + static_cast<std::size_t>(first) * s.out_c + static_cast<std::size_t>(g) * ocg;
+        gemm(args, pool);
+      }
+    }
+  }
+}
+
+void conv2d_f32_ref(const Conv2dShape& s, const float* input, const float* weights,
+                    const float* bias, Activation act, float* output) {
+  const int oh_count = s.out_h(), ow_count = s.out_w(), cg = s.group_in_c(), ocg = s.group_out_c();
+  for (int n = 0; n < s.batch; ++n)
+    for (int oh = 0; oh < oh_count; ++oh)
+      for (int ow = 0; ow < ow_count; ++ow)
+        for (int oc = 0; oc < s.out_c; ++oc) {
+          int g = oc / ocg;
+          float sum = 0.0f;
+          for (int c = 0; c < cg; ++c)
+            for (int kh = 0; kh < s.kernel_h; ++kh)
+              for (int kw = 0; kw < s.kernel_w; ++kw) {
+                int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+                int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+                if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
+                float x = input[((static_cast<std::size_t>(n) * s.in_h + ih) * s.in_w + iw) * s.in_c + g * cg + c];
+                float wv = weights[((static_cast<std::size_t>(oc) * cg + c) * s.kernel_h + kh) * s.kernel_w + kw];
+                sum += x * wv;
+              }
+          if (bias != nullptr) sum += bias[oc];
+          if (act == Activation::relu) sum = std::max(sum, 0.0f);
+          output[((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc] = sum;
+        }
+}
+
+}  // namespace lowp

@@ -1,0 +1,69 @@
+// kernels/conv/conv2d.h: 2D convolution (groups, depthwise, strides, padding, dilation) on
+// the GEMM micro-kernels, in NHWC.
+//
+// Layout: activations are NHWC. A convolution is then one GEMM per group whose rows are
+// output pixels: row p of A is the receptive field of pixel p, gathered as KH x KW runs of
+// the group's channels (im2col, in blocks of rows so the buffer stays in cache and its
+// size bounded), times the weights packed once into the GEMM panel layout with k ordered
+// (kh, kw, c) to match. The GEMM's epilogue adds the bias per output channel and applies
+// the activation, and writes straight into the NHWC output (ldc = output channels, each
+// group at its channel offset). A 1x1 convolution with stride 1 and no padding needs no
+// gather at all: the input rows are already A. NCHW (ONNX's layout) would put a channel's
+// pixels in a row, so the GEMM would produce NCHW only as the transpose of this one, and
+// 1x1 convolutions would need a gather; the graph runtime converts at its boundaries.
+//
+// Weights arrive in ONNX's layout, [out_channels][in_channels / groups][KH][KW].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/thread_pool.h"
+#include "kernels/gemm/gemm.h"
+
+namespace lowp {
+
+struct Conv2dShape {
+  int batch = 1, in_h = 0, in_w = 0, in_c = 0, out_c = 0;
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int dilation_h = 1, dilation_w = 1;
+  int groups = 1;
+
+  int out_h() const;
+  int out_w() const;
+  int group_in_c() const { return in_c / groups; }
+  int group_out_c() const { return out_c / groups; }
+  int gemm_k() const { return kernel_h * kernel_w * group_in_c(); }
+  // No gather needed: 1x1, stride 1, no padding.
+  bool is_pointwise() const;
+  // Throws lowp::Error naming the broken rule: sizes < 1, negative padding, channels not
+  // divisible by groups, a kernel larger than the padded input, sizes that overflow.
+  void validate() const;
+};
+
+struct PackedConv2dWeights {
+  Conv2dShape shape;
+  std::vector<PackedGemmWeights> groups;  // one GEMM weight matrix per group
+};
+
+// weights: [out_c][in_c / groups][kernel_h][kernel_w] fp32.
+PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weights);
+
+// Scratch for the gather, reused across calls.
+struct Conv2dScratch {
+  AlignedBuffer<float> rows;
+};
+
+// input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
+                Activation act, float* output, Conv2dScratch& scratch, ThreadPool* pool = nullptr);
+
+// The reference: seven plain loops, same layouts, weights in ONNX's layout.
+void conv2d_f32_ref(const Conv2dShape& shape, const float* input, const float* weights,
+                    const float* bias, Activation act, float* output);
+
+}  // namespace lowp

@@ -1,0 +1,111 @@
+// tests/kernels/conv2d_test.cc: NHWC convolution on the GEMM kernels against the
+// seven-loop reference, over groups, depthwise, strides, asymmetric padding, dilation,
+// pointwise (no gather), batch > 1, and blocks of gathered rows that end mid-image.
+//
+// Tolerance: both sum K = KH KW C/groups products (+ bias) in fp32, in different orders;
+// each within gamma_K S of exact, with S the same convolution of |x| and |w| plus |bias|
+// (computed by the reference itself), so they differ by at most (K + 2) * 2^-23 * S.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernel_test_util.h"
+#include "kernels/conv/conv2d.h"
+
+namespace lowp {
+namespace {
+
+Conv2dShape shape(int batch, int h, int w, int c, int oc, int kh, int kw, int stride, int pad,
+                  int dilation, int groups) {
+  Conv2dShape s;
+  s.batch = batch;
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = c;
+  s.out_c = oc;
+  s.kernel_h = kh;
+  s.kernel_w = kw;
+  s.stride_h = s.stride_w = stride;
+  s.pad_top = s.pad_left = pad;
+  s.pad_bottom = s.pad_right = pad;
+  s.dilation_h = s.dilation_w = dilation;
+  s.groups = groups;
+  return s;
+}
+
+void check(const Conv2dShape& s, ThreadPool* pool = nullptr) {
+  s.validate();
+  std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
+  std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
+  std::size_t out_count = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
+  std::vector<float> x = testing::random_floats(in_count, in_count + 1);
+  std::vector<float> w = testing::random_floats(w_count, w_count + 2);
+  std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 3);
+  std::vector<float> want(out_count), bound(out_count);
+  conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
+  std::vector<float> ax(x), aw(w), ab(b);
+  for (float& v : ax) v = std::fabs(v);
+  for (float& v : aw) v = std::fabs(v);
+  for (float& v : ab) v = std::fabs(v);
+  conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
+
+  PackedConv2dWeights packed = pack_conv2d_f32(s, w.data());
+  testing::GuardedBuffer<float> input(in_count), got(out_count);
+  std::copy(x.begin(), x.end(), input.data());
+  Conv2dScratch scratch;
+  conv2d_f32(packed, input.data(), b.data(), Activation::relu, got.data(), scratch, pool);
+  // Every thread count gives the same bits.
+  ThreadPool three(3);
+  testing::GuardedBuffer<float> threaded(out_count);
+  conv2d_f32(packed, input.data(), b.data(), Activation::relu, threaded.data(), scratch, &three);
+  EXPECT_EQ(0, std::memcmp(got.data(), threaded.data(), out_count * sizeof(float)));
+  int reported = 0;
+  for (std::size_t i = 0; i < out_count; ++i) {
+    float tol = static_cast<float>(s.gemm_k() + 2) * std::ldexp(1.0f, -23) * bound[i];
+    if (!(std::fabs(got[i] - want[i]) <= tol) && reported++ < 5) {
+      ADD_FAILURE() << "conv " << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c
+                    << " k" << s.kernel_h << "x" << s.kernel_w << " s" << s.stride_h << " p" << s.pad_top
+                    << " d" << s.dilation_h << " g" << s.groups << " at " << i << ": got " << got[i]
+                    << ", reference " << want[i];
+    }
+  }
+}
+
+TEST(Conv2d, MatchesReference) {
+  check(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1));     // plain 3x3, same padding
+  check(shape(2, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1));    // stride 2, batch 2, non-square
+  check(shape(1, 9, 9, 4, 6, 3, 3, 1, 2, 2, 1));     // dilation 2
+  check(shape(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 8));     // depthwise
+  check(shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 1, 4));    // grouped, 2 outputs per input group... x4
+  check(shape(1, 6, 6, 16, 33, 1, 1, 1, 0, 1, 1));   // pointwise: no gather
+  check(shape(1, 6, 6, 16, 32, 1, 1, 1, 0, 1, 2));   // grouped pointwise
+  check(shape(1, 6, 6, 16, 32, 1, 1, 2, 0, 1, 1));   // strided 1x1: gathered
+  check(shape(1, 11, 11, 3, 5, 7, 7, 2, 3, 1, 1));   // ResNet stem shape, small
+  check(shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1));   // 5x3 kernel, no padding
+  check(shape(1, 30, 30, 6, 10, 3, 3, 1, 1, 1, 1));  // 900 pixels: 4 gather blocks, last partial
+  Conv2dShape asym = shape(1, 7, 7, 4, 4, 3, 3, 2, 0, 1, 1);
+  asym.pad_top = 1;
+  asym.pad_right = 2;
+  check(asym);
+}
+
+TEST(Conv2d, ThreadsDoNotChangeTheResult) {
+  ThreadPool pool(3);
+  check(shape(1, 16, 16, 8, 24, 3, 3, 1, 1, 1, 1), &pool);
+  check(shape(2, 6, 6, 16, 32, 1, 1, 1, 0, 1, 1), &pool);
+}
+
+TEST(Conv2d, RejectsBadShapes) {
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 2).validate(), Error);  // 2 groups, 3 channels
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 0, 1, 1, 1).validate(), Error);  // stride 0
+  EXPECT_THROW(shape(1, 2, 2, 3, 4, 5, 5, 1, 0, 1, 1).validate(), Error);  // kernel > input
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, -1, 1, 1).validate(), Error); // negative padding
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 0, 1).validate(), Error);  // dilation 0
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 0).validate(), Error);  // group 0
+}
+
+}  // namespace
+}  // namespace lowp
