@@ -6,6 +6,7 @@
 #include "base/cpu.h"
 #include "base/error.h"
 #include "commands.h"
+#include "conv_bench.h"
 #include "gemm_bench.h"
 
 namespace lowp::cli {
@@ -33,7 +34,39 @@ Command add_bench_command(CLI::App& app) {
   gemm->add_option("--threads", f->options.threads, "Threads")->check(CLI::Range(1, 256));
   gemm->add_flag("--cold", f->options.cold, "Cycle weight copies totalling 4x the last-level cache");
   gemm->add_flag("--json", f->json, "Print JSON instead of text");
-  return {bench, [f]() {
+  CLI::App* conv = bench->add_subcommand(
+      "conv", "Time the fp32 NHWC convolution on the layers of ResNet-18 or MobileNetV2 (batch 1)");
+  struct ConvFlags {
+    std::string model = "resnet18";
+    int threads = 1;
+    bool json = false;
+  };
+  auto cf = std::make_shared<ConvFlags>();
+  conv->add_option("--model", cf->model, "resnet18 or mobilenetv2");
+  conv->add_option("--threads", cf->threads, "Threads")->check(CLI::Range(1, 256));
+  conv->add_flag("--json", cf->json, "Print one JSON object per layer");
+  conv->callback([cf]() {
+    std::vector<ConvBenchCase> cases = conv_bench_cases(cf->model);
+    double total = 0.0;
+    for (const ConvBenchCase& c : cases) {
+      ConvBenchResult r = run_conv_bench(c, cf->threads);
+      total += r.seconds;
+      const Conv2dShape& s = r.shape;
+      if (cf->json) {
+        nlohmann::json j = {{"model", cf->model}, {"layer", r.name}, {"threads", cf->threads},
+                            {"in", {s.in_h, s.in_w, s.in_c}}, {"out_c", s.out_c},
+                            {"kernel", s.kernel_h}, {"stride", s.stride_h}, {"groups", s.groups},
+                            {"ms", r.seconds * 1e3}, {"gflops", r.gflops}};
+        fmt::print("{}\n", j.dump());
+      } else {
+        fmt::print("{:<32} {:>8.3f} ms {:>7.1f} GFLOP/s\n", r.name, r.seconds * 1e3, r.gflops);
+      }
+    }
+    if (!cf->json) fmt::print("{:<32} {:>8.3f} ms (these layers, {} thread{})\n", "total", total * 1e3,
+                              cf->threads, cf->threads == 1 ? "" : "s");
+  });
+  return {bench, [f, gemm]() {
+            if (!gemm->parsed()) return 0;  // `bench conv` ran in its callback
             std::optional<Precision> dtype = parse_precision(f->dtype);
             LOWP_CHECK(dtype.has_value(), "--dtype: unknown dtype '{}'; use fp32, fp16, bf16, int8 or int4",
                        f->dtype);

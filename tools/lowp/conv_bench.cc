@@ -1,0 +1,92 @@
+// tools/lowp/conv_bench.cc
+#include "conv_bench.h"
+
+#include <vector>
+
+#include "base/error.h"
+#include "base/random.h"
+#include "base/thread_pool.h"
+#include "base/timer.h"
+
+namespace lowp::cli {
+namespace {
+
+Conv2dShape conv(int hw, int c, int oc, int kernel, int stride, int groups = 1) {
+  Conv2dShape s;
+  s.in_h = s.in_w = hw;
+  s.in_c = c;
+  s.out_c = oc;
+  s.kernel_h = s.kernel_w = kernel;
+  s.stride_h = s.stride_w = stride;
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = kernel / 2;
+  s.groups = groups;
+  return s;
+}
+
+}  // namespace
+
+std::vector<ConvBenchCase> conv_bench_cases(const std::string& model) {
+  if (model == "resnet18") {
+    return {{"conv1 7x7/2 3->64 @224", conv(224, 3, 64, 7, 2)},
+            {"layer1 3x3 64->64 @56", conv(56, 64, 64, 3, 1)},
+            {"layer2 3x3/2 64->128 @56", conv(56, 64, 128, 3, 2)},
+            {"layer2 3x3 128->128 @28", conv(28, 128, 128, 3, 1)},
+            {"layer2 down 1x1/2 64->128 @56", conv(56, 64, 128, 1, 2)},
+            {"layer3 3x3/2 128->256 @28", conv(28, 128, 256, 3, 2)},
+            {"layer3 3x3 256->256 @14", conv(14, 256, 256, 3, 1)},
+            {"layer4 3x3/2 256->512 @14", conv(14, 256, 512, 3, 2)},
+            {"layer4 3x3 512->512 @7", conv(7, 512, 512, 3, 1)}};
+  }
+  if (model == "mobilenetv2") {
+    return {{"stem 3x3/2 3->32 @224", conv(224, 3, 32, 3, 2)},
+            {"dw 3x3 32 @112", conv(112, 32, 32, 3, 1, 32)},
+            {"pw 1x1 32->16 @112", conv(112, 32, 16, 1, 1)},
+            {"expand 1x1 24->144 @56", conv(56, 24, 144, 1, 1)},
+            {"dw 3x3 144 @56", conv(56, 144, 144, 3, 1, 144)},
+            {"project 1x1 144->24 @56", conv(56, 144, 24, 1, 1)},
+            {"dw 3x3/2 144 @56", conv(56, 144, 144, 3, 2, 144)},
+            {"dw 3x3 384 @14", conv(14, 384, 384, 3, 1, 384)},
+            {"pw 1x1 384->64 @14", conv(14, 384, 64, 1, 1)},
+            {"dw 3x3 960 @7", conv(7, 960, 960, 3, 1, 960)},
+            {"head 1x1 320->1280 @7", conv(7, 320, 1280, 1, 1)}};
+  }
+  fail("bench conv: unknown model '{}'; use resnet18 or mobilenetv2", model);
+}
+
+ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_seconds) {
+  const Conv2dShape& s = c.shape;
+  s.validate();
+  Random rng(1);
+  std::vector<float> input(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+  for (float& v : input) v = rng.uniform(-1.0f, 1.0f);
+  std::vector<float> weights(static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w);
+  for (float& v : weights) v = rng.uniform(-0.1f, 0.1f);
+  std::vector<float> bias(static_cast<std::size_t>(s.out_c), 0.01f);
+  std::vector<float> output(static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c);
+  PackedConv2dWeights packed = pack_conv2d_f32(s, weights.data());
+  Conv2dScratch scratch;
+  ThreadPool pool(threads);
+  ThreadPool* maybe_pool = threads > 1 ? &pool : nullptr;
+  auto call = [&] {
+    conv2d_f32(packed, input.data(), bias.data(), Activation::relu, output.data(), scratch, maybe_pool);
+  };
+  call();
+  std::vector<double> per_call;
+  for (int repeat = 0; repeat < 5; ++repeat) {
+    Stopwatch watch;
+    long calls = 0;
+    do {
+      call();
+      ++calls;
+    } while (watch.seconds() < min_seconds);
+    per_call.push_back(watch.seconds() / static_cast<double>(calls));
+  }
+  ConvBenchResult r;
+  r.name = c.name;
+  r.shape = s;
+  r.seconds = median(per_call);
+  r.gflops = 2.0 * static_cast<double>(output.size()) * s.gemm_k() / r.seconds * 1e-9;
+  return r;
+}
+
+}  // namespace lowp::cli
