@@ -1,6 +1,7 @@
 // kernels/catalog.cc: every kernel family, for `lowp inspect --kernels`.
 // A new family adds one line here.
 #include "kernels/bf16dot/bf16dot.h"
+#include "kernels/conv/depthwise.h"
 #include "kernels/convert/convert.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm/gemm.h"
@@ -24,6 +25,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("quantize_f32_s8", quantize_s8_kernels()));
   families.push_back(describe_family("dequantize_u8_f32", dequantize_u8_kernels()));
   families.push_back(describe_family("absmax_f32", absmax_kernels()));
+  families.push_back(describe_family("depthwise_conv2d", depthwise_kernels()));
   families.push_back(describe_family("softmax", softmax_kernels()));
   families.push_back(describe_family("convert_f32_to_f16", convert_f32_to_f16_kernels()));
   families.push_back(describe_family("convert_f16_to_f32", convert_f16_to_f32_kernels()));

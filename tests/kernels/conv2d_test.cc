@@ -14,6 +14,7 @@
 #include "base/thread_pool.h"
 #include "kernel_test_util.h"
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/depthwise.h"
 
 namespace lowp {
 namespace {
@@ -90,6 +91,43 @@ TEST(Conv2d, MatchesReference) {
   asym.pad_top = 1;
   asym.pad_right = 2;
   check(asym);
+}
+
+// Every depthwise variant, not only the one dispatch picks, over channel counts around the
+// 8 and 16 lanes, strides, padding and dilation.
+TEST(Conv2d, EveryDepthwiseVariantMatchesReference) {
+  for (int c : {1, 7, 8, 9, 16, 17, 40})
+    for (int stride : {1, 2})
+      for (int dilation : {1, 2}) {
+        Conv2dShape s = shape(1, 9, 8, c, c, 3, 3, stride, 1, dilation, c);
+        if (c == 1) s.groups = 1;  // one channel is a plain convolution; keep it depthwise-shaped
+        std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * c;
+        std::vector<float> x = testing::random_floats(in_count, 11 + c);
+        std::vector<float> w = testing::random_floats(static_cast<std::size_t>(c) * 9, 12 + c);
+        std::vector<float> b = testing::random_floats(static_cast<std::size_t>(c), 13);
+        std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
+        std::vector<float> want(out_count), bound(out_count);
+        conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
+        std::vector<float> ax(x), aw(w), ab(b);
+        for (float& v : ax) v = std::fabs(v);
+        for (float& v : aw) v = std::fabs(v);
+        for (float& v : ab) v = std::fabs(v);
+        conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
+        // Depthwise weight layout [kh][kw][c].
+        std::vector<float> taps(w.size());
+        for (int ch = 0; ch < c; ++ch)
+          for (int t = 0; t < 9; ++t) taps[static_cast<std::size_t>(t) * c + ch] = w[static_cast<std::size_t>(ch) * 9 + t];
+        for (const auto& v : testing::variants_to_test(depthwise_kernels())) {
+          testing::GuardedBuffer<float> in(in_count), got(out_count);
+          std::copy(x.begin(), x.end(), in.data());
+          DepthwiseArgs args{&s, in.data(), taps.data(), b.data(), Activation::relu, got.data(), 0, s.out_h()};
+          v.fn(args);
+          for (std::size_t i = 0; i < out_count; ++i) {
+            float tol = 11.0f * std::ldexp(1.0f, -23) * bound[i];  // K = 9 taps
+            ASSERT_LE(std::fabs(got[i] - want[i]), tol) << v.name << " c=" << c << " at " << i;
+          }
+        }
+      }
 }
 
 TEST(Conv2d, ThreadsDoNotChangeTheResult) {

@@ -6,6 +6,8 @@
 
 #include "base/checked_math.h"
 #include "base/error.h"
+#include "kernels/conv/depthwise.h"
+#include "kernels/parallel.h"
 
 namespace lowp {
 namespace {
@@ -75,6 +77,15 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
   shape.validate();
   PackedConv2dWeights packed;
   packed.shape = shape;
+  if (shape.is_depthwise()) {
+    // ONNX [c][1][kh][kw] to [kh][kw][c]: a tap's weights for all channels side by side.
+    const int taps = shape.kernel_h * shape.kernel_w;
+    packed.depthwise = AlignedBuffer<float>(static_cast<std::size_t>(taps) * shape.in_c);
+    for (int c = 0; c < shape.in_c; ++c)
+      for (int t = 0; t < taps; ++t)
+        packed.depthwise[static_cast<std::size_t>(t) * shape.in_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
+    return packed;
+  }
   const int cg = shape.group_in_c(), ocg = shape.group_out_c(), k = shape.gemm_k();
   std::vector<float> reordered(static_cast<std::size_t>(ocg) * k);
   for (int g = 0; g < shape.groups; ++g) {
@@ -98,6 +109,17 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
   const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
   const std::size_t out_image = static_cast<std::size_t>(pixels) * s.out_c;
+  if (s.is_depthwise()) {
+    static const DepthwiseFn depthwise = pick_kernel(depthwise_kernels(), active_isa()).fn;
+    for (int n = 0; n < s.batch; ++n) {
+      split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
+        DepthwiseArgs args{&s, input + n * in_image, w.depthwise.data(), bias, act,
+                           output + n * out_image, static_cast<int>(begin), static_cast<int>(end)};
+        depthwise(args);
+      });
+    }
+    return;
+  }
   for (int n = 0; n < s.batch; ++n) {
     const float* image = input + n * in_image;
     float* out = output + n * out_image;

@@ -13,6 +13,9 @@
 // 1x1 convolutions would need a gather; the graph runtime converts at its boundaries.
 //
 // Weights arrive in ONNX's layout, [out_channels][in_channels / groups][KH][KW].
+//
+// Depthwise convolutions (groups = channels) run their own kernel (depthwise.h), with
+// channels in the vector lanes, over output rows split across threads.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +41,8 @@ struct Conv2dShape {
   int group_in_c() const { return in_c / groups; }
   int group_out_c() const { return out_c / groups; }
   int gemm_k() const { return kernel_h * kernel_w * group_in_c(); }
+  // One filter per channel: runs the depthwise kernel instead of one GEMM per channel.
+  bool is_depthwise() const { return groups == in_c && groups == out_c && groups > 1; }
   // No gather needed: 1x1, stride 1, no padding.
   bool is_pointwise() const;
   // Throws lowp::Error naming the broken rule: sizes < 1, negative padding, channels not
@@ -48,6 +53,7 @@ struct Conv2dShape {
 struct PackedConv2dWeights {
   Conv2dShape shape;
   std::vector<PackedGemmWeights> groups;  // one GEMM weight matrix per group
+  AlignedBuffer<float> depthwise;         // depthwise only: [kernel_h][kernel_w][channels]
 };
 
 // weights: [out_c][in_c / groups][kernel_h][kernel_w] fp32.
