@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# bench/run_all.sh: lowp beside PyTorch (the peer) on SimpleNet, in one run; writes docs/BENCHMARKS.md.
-# `make bench` calls it from the repository root after `make build` and `scripts/setup.sh --bench`.
+# bench/run_all.sh: every benchmark of docs/BENCHMARKS.md, in one run. `make bench` calls it from
+# the repository root after `make build` and `scripts/setup.sh --bench`.
+#   1. lowp beside PyTorch (the peer) on SimpleNet: the file's simplenet section (this script,
+#      bench/write_benchmarks.py);
+#   2. bench/run_kernels.sh: the GEMM kernels against the measured roofline and their peers,
+#      the kernels section and docs/roofline.svg.
+# Each writes only its own marked section of the file (bench/doc_sections.py).
 #
-#   bench/run_all.sh                  3 interleaved rounds (about 45 s on a 2-core VM)
+#   bench/run_all.sh                  3 interleaved SimpleNet rounds (about 45 s on a 2-core VM),
+#                                     then the kernels (about 2 min)
 #   BENCH_ROUNDS=5 bench/run_all.sh   more rounds
-#   BENCH_KEEP=1 bench/run_all.sh     keep the raw JSON and logs (path printed at the end)
+#   BENCH_KERNELS=0 bench/run_all.sh  SimpleNet only
+#   BENCH_KEEP=1 bench/run_all.sh     keep the raw JSON and logs (paths printed at the end)
 #
 # Rounds: lowp, torch, lowp, torch, ... each tool runs once per round, and every figure in
 # the document is the median over rounds per tool (each run's own figure is already a
@@ -93,4 +100,8 @@ load_after=$(cut -d ' ' -f 1-3 /proc/loadavg)
   --lowp "${lowp_files[@]}" \
   --torch "${torch_files[@]}"
 
-echo "bench: wrote $OUT_DOC" >&2
+echo "bench: wrote the simplenet section of $OUT_DOC" >&2
+
+if [[ "${BENCH_KERNELS:-1}" != 0 ]]; then
+  bench/run_kernels.sh
+fi

@@ -2,7 +2,7 @@
 # scripts/setup.sh: the one set-up of lowp, called by `make demo`, `make test` and CI.
 # Idempotent: when every package is present it only runs `dpkg -s` and returns at once.
 #   scripts/setup.sh          packages to build, test and run the demo
-#   scripts/setup.sh --bench  also the benchmark peers (PyTorch, OpenBLAS)
+#   scripts/setup.sh --bench  also the benchmark peers (PyTorch, OpenBLAS through numpy, oneDNN)
 set -euo pipefail
 
 packages=(
@@ -12,7 +12,10 @@ packages=(
   dataset-fashion-mnist
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch libopenblas-dev)
+  # oneDNN's CMake config requires OpenCL's headers (Debian builds it with the OpenCL GPU
+  # runtime): ocl-icd-opencl-dev. threadpoolctl reports which BLAS kernel numpy and torch run.
+  packages+=(python3-torch python3-numpy libopenblas-dev python3-threadpoolctl
+             libdnnl-dev ocl-icd-opencl-dev)
 fi
 
 missing=()

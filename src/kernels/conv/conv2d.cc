@@ -14,7 +14,7 @@ namespace {
 
 // Output pixels gathered per block: 256 rows of A, so that a block of a ResNet 3x3x64
 // layer (k = 576) is 576 KiB and stays in L2 while its GEMM runs.
-constexpr int kRowsPerBlock = 256;
+constexpr std::size_t kRowsPerBlock = 256;
 
 int out_size(int in, int pad_begin, int pad_end, int kernel, int stride, int dilation) {
   int span = dilation * (kernel - 1) + 1;
@@ -22,25 +22,64 @@ int out_size(int in, int pad_begin, int pad_end, int kernel, int stride, int dil
 }
 
 // Gathers the receptive fields of output pixels [first, first + rows) of image `n`, group
-// `g`, as rows of k = KH * KW * Cg floats, zeros where the window overhangs the padding.
-void gather_rows(const Conv2dShape& s, const float* image, int g, int first, int rows, float* out) {
+// `g`, as rows of k = KH * KW * Cg elements (row stride `ldo` >= k; the elements past k are
+// zeroed), with `pad` where the window overhangs the input (0, or the zero point of u8).
+template <class T>
+void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int rows, T* out,
+                 std::size_t ldo, T pad) {
   const int ow_count = s.out_w(), cg = s.group_in_c(), k = s.gemm_k();
   for (int r = 0; r < rows; ++r) {
     int pixel = first + r, oh = pixel / ow_count, ow = pixel % ow_count;
-    float* dst = out + static_cast<std::size_t>(r) * k;
+    T* dst = out + static_cast<std::size_t>(r) * ldo;
     for (int kh = 0; kh < s.kernel_h; ++kh) {
       int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
       for (int kw = 0; kw < s.kernel_w; ++kw) {
         int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
         if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-          std::fill_n(dst, cg, 0.0f);
+          std::fill_n(dst, cg, pad);
         } else {
-          const float* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c + static_cast<std::size_t>(g) * cg;
-          std::memcpy(dst, src, static_cast<std::size_t>(cg) * sizeof(float));
+          const T* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c + static_cast<std::size_t>(g) * cg;
+          std::memcpy(dst, src, static_cast<std::size_t>(cg) * sizeof(T));
         }
         dst += cg;
       }
     }
+    std::fill(out + static_cast<std::size_t>(r) * ldo + k, out + static_cast<std::size_t>(r + 1) * ldo, T{0});
+  }
+}
+
+// Reorders one group's ONNX weights [oc][c][kh][kw] to the gather's order [oc][kh][kw][c].
+template <class T>
+std::vector<T> reorder_group(const Conv2dShape& s, const T* weights, int g) {
+  const int cg = s.group_in_c(), ocg = s.group_out_c(), k = s.gemm_k();
+  std::vector<T> out(static_cast<std::size_t>(ocg) * k);
+  for (int o = 0; o < ocg; ++o) {
+    const T* src = weights + static_cast<std::size_t>(g * ocg + o) * cg * s.kernel_h * s.kernel_w;
+    for (int c = 0; c < cg; ++c)
+      for (int kh = 0; kh < s.kernel_h; ++kh)
+        for (int kw = 0; kw < s.kernel_w; ++kw)
+          out[static_cast<std::size_t>(o) * k + (kh * s.kernel_w + kw) * cg + c] =
+              src[(c * s.kernel_h + kh) * s.kernel_w + kw];
+  }
+  return out;
+}
+
+// Runs body(a, lda, m, c_offset) over the GEMM row blocks of image `image`, group `g`:
+// the input itself when the layer is pointwise and the rows are directly readable to the
+// padded depth (`direct`), else gathered blocks of kRowsPerBlock pixels in `scratch`.
+template <class T, class Body>
+void for_each_row_block(const Conv2dShape& s, const T* image, int g, bool direct,
+                        std::size_t padded_k, AlignedBuffer<T>& scratch, T pad, const Body& body) {
+  const int pixels = s.out_h() * s.out_w();
+  if (direct) {
+    body(image + static_cast<std::size_t>(g) * s.group_in_c(), static_cast<std::size_t>(s.in_c), pixels, 0);
+    return;
+  }
+  if (scratch.size() < kRowsPerBlock * padded_k) scratch = AlignedBuffer<T>(kRowsPerBlock * padded_k);
+  for (int first = 0; first < pixels; first += kRowsPerBlock) {
+    int rows = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
+    gather_rows(s, image, g, first, rows, scratch.data(), padded_k, pad);
+    body(static_cast<const T*>(scratch.data()), padded_k, rows, first);
   }
 }
 
@@ -86,19 +125,9 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
         packed.depthwise[static_cast<std::size_t>(t) * shape.in_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
     return packed;
   }
-  const int cg = shape.group_in_c(), ocg = shape.group_out_c(), k = shape.gemm_k();
-  std::vector<float> reordered(static_cast<std::size_t>(ocg) * k);
   for (int g = 0; g < shape.groups; ++g) {
-    // ONNX [oc][c][kh][kw] to the gather's order [oc][kh][kw][c].
-    for (int o = 0; o < ocg; ++o) {
-      const float* src = weights + static_cast<std::size_t>(g * ocg + o) * cg * shape.kernel_h * shape.kernel_w;
-      for (int c = 0; c < cg; ++c)
-        for (int kh = 0; kh < shape.kernel_h; ++kh)
-          for (int kw = 0; kw < shape.kernel_w; ++kw)
-            reordered[static_cast<std::size_t>(o) * k + (kh * shape.kernel_w + kw) * cg + c] =
-                src[(c * shape.kernel_h + kh) * shape.kernel_w + kw];
-    }
-    packed.groups.push_back(pack_gemm_f32(reordered.data(), ocg, k));
+    std::vector<float> reordered = reorder_group(shape, weights, g);
+    packed.groups.push_back(pack_gemm_f32(reordered.data(), shape.group_out_c(), shape.gemm_k()));
   }
   return packed;
 }
@@ -129,27 +158,14 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
       args.act = act;
       args.ldc = static_cast<std::size_t>(s.out_c);
-      if (s.is_pointwise()) {
-        // The input rows are A already (group g's channels at offset g * Cg).
-        args.m = pixels;
-        args.a = image + static_cast<std::size_t>(g) * s.group_in_c();
-        args.lda = static_cast<std::size_t>(s.in_c);
-        args.c = out + static_cast<std::size_t>(g) * ocg;
-        gemm(args, pool);
-        continue;
-      }
-      if (scratch.rows.size() < static_cast<std::size_t>(kRowsPerBlock) * k) {
-        scratch.rows = AlignedBuffer<float>(static_cast<std::size_t>(kRowsPerBlock) * k);
-      }
-      for (int first = 0; first < pixels; first += kRowsPerBlock) {
-        int rows = std::min(kRowsPerBlock, pixels - first);
-        gather_rows(s, image, g, first, rows, scratch.rows.data());
-        args.m = rows;
-        args.a = scratch.rows.data();
-        args.lda = static_cast<std::size_t>(k);
-        args.c = out + static_cast<std::size_t>(first) * s.out_c + static_cast<std::size_t>(g) * ocg;
-        gemm(args, pool);
-      }
+      for_each_row_block(s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows, 0.0f,
+                         [&](const float* a, std::size_t lda, int rows, int first) {
+                           args.m = rows;
+                           args.a = a;
+                           args.lda = lda;
+                           args.c = out + static_cast<std::size_t>(first) * s.out_c + static_cast<std::size_t>(g) * ocg;
+                           gemm(args, pool);
+                         });
     }
   }
 }
