@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "base/float_types.h"
 #include "base/thread_pool.h"
 #include "kernel_test_util.h"
 #include "kernels/conv/conv2d.h"
@@ -134,6 +135,93 @@ TEST(Conv2d, ThreadsDoNotChangeTheResult) {
   ThreadPool pool(3);
   check(shape(1, 16, 16, 8, 24, 3, 3, 1, 1, 1, 1), &pool);
   check(shape(2, 6, 6, 16, 32, 1, 1, 1, 0, 1, 1), &pool);
+}
+
+// bf16: the same convolutions on bf16-rounded activations and weights, against the fp32
+// reference of those rounded values (products of bf16 are exact in fp32, so only the
+// summation order differs: the (K + 2) * 2^-23 * S bound again).
+TEST(Conv2d, Bf16MatchesReferenceOnRoundedValues) {
+  for (const Conv2dShape& s : {shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1), shape(2, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+                               shape(1, 6, 6, 16, 24, 1, 1, 1, 0, 1, 1), shape(1, 6, 6, 15, 8, 1, 1, 1, 0, 1, 1),
+                               shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 2, 4), shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1)}) {
+    std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
+    std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
+    std::size_t out_count = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
+    std::vector<float> x = testing::random_floats(in_count, 21), w = testing::random_floats(w_count, 22);
+    std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 23);
+    std::vector<std::uint16_t> xb(in_count), wb(w_count);
+    for (std::size_t i = 0; i < in_count; ++i) {
+      xb[i] = bfloat16::from_float(x[i]).bits();
+      x[i] = bfloat16::from_bits(xb[i]).to_float();
+    }
+    for (std::size_t i = 0; i < w_count; ++i) {
+      wb[i] = bfloat16::from_float(w[i]).bits();
+      w[i] = bfloat16::from_bits(wb[i]).to_float();
+    }
+    std::vector<float> want(out_count), bound(out_count);
+    conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::none, want.data());
+    for (float& v : x) v = std::fabs(v);
+    for (float& v : w) v = std::fabs(v);
+    for (float& v : b) v = std::fabs(v);
+    conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::none, bound.data());
+    b = testing::random_floats(static_cast<std::size_t>(s.out_c), 23);
+    PackedConv2dBf16Weights packed = pack_conv2d_bf16(s, wb.data());
+    testing::GuardedBuffer<std::uint16_t> input(in_count);
+    std::copy(xb.begin(), xb.end(), input.data());
+    testing::GuardedBuffer<float> got(out_count);
+    Conv2dBf16Scratch scratch;
+    conv2d_bf16(packed, input.data(), b.data(), Activation::none, got.data(), scratch);
+    for (std::size_t i = 0; i < out_count; ++i) {
+      ASSERT_LE(std::fabs(got[i] - want[i]), (s.gemm_k() + 2) * std::ldexp(1.0f, -23) * bound[i])
+          << "bf16 conv c=" << s.in_c << " at " << i;
+    }
+  }
+}
+
+// int8: bit for bit against the reference, fp32 and u8 outputs, with padding (which must
+// read as the input zero point), groups, pointwise rows read in place and gathered.
+TEST(Conv2d, Int8BitExact) {
+  for (const Conv2dShape& s : {shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1), shape(2, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+                               shape(1, 6, 6, 16, 24, 1, 1, 1, 0, 1, 1), shape(1, 6, 6, 15, 8, 1, 1, 1, 0, 1, 1),
+                               shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 2, 4), shape(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 8)}) {
+    std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
+    std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
+    std::size_t out_count = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
+    auto x = testing::random_ints<std::uint8_t>(in_count, 31, 0, 255);
+    auto w = testing::random_ints<std::int8_t>(w_count, 32, -127, 127);
+    auto bias = testing::random_ints<std::int32_t>(static_cast<std::size_t>(s.out_c), 33, -3000, 3000);
+    std::vector<float> wscales = testing::random_floats(static_cast<std::size_t>(s.out_c), 34, 0.001f, 0.01f);
+    for (QGemmOutput output : {QGemmOutput::f32, QGemmOutput::u8}) {
+      QConv2dParams p;
+      p.input_zero_point = 131;
+      p.input_scale = 0.02f;
+      p.weight_scales = wscales.data();
+      p.bias = bias.data();
+      p.output = output;
+      p.output_scale = 0.05f;
+      p.output_zero_point = 9;
+      p.act = output == QGemmOutput::u8 ? Activation::relu : Activation::none;
+      std::vector<float> want_f(out_count), got_f(out_count);
+      std::vector<std::uint8_t> want_q(out_count), got_q(out_count);
+      conv2d_int8_ref(s, x.data(), w.data(), p, want_f.data(), want_q.data());
+      PackedConv2dInt8Weights packed = pack_conv2d_int8(s, w.data(), p);
+      testing::GuardedBuffer<std::uint8_t> input(in_count);
+      std::copy(x.begin(), x.end(), input.data());
+      Conv2dInt8Scratch scratch;
+      ThreadPool pool(2);
+      conv2d_int8(packed, input.data(), got_f.data(), got_q.data(), scratch, &pool);
+      if (output == QGemmOutput::f32) {
+        EXPECT_EQ(0, std::memcmp(want_f.data(), got_f.data(), out_count * sizeof(float))) << "c=" << s.in_c;
+      } else {
+        EXPECT_EQ(want_q, got_q) << "c=" << s.in_c;
+      }
+    }
+  }
+  QConv2dParams bad;
+  std::vector<float> zero_scale(4, 0.0f);
+  bad.weight_scales = zero_scale.data();
+  std::vector<std::int8_t> w(4 * 4 * 9);
+  EXPECT_THROW(pack_conv2d_int8(shape(1, 5, 5, 4, 4, 3, 3, 1, 1, 1, 1), w.data(), bad), Error);
 }
 
 TEST(Conv2d, RejectsBadShapes) {

@@ -170,6 +170,167 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
   }
 }
 
+PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::uint16_t* weights) {
+  shape.validate();
+  PackedConv2dBf16Weights packed;
+  packed.shape = shape;
+  for (int g = 0; g < shape.groups; ++g) {
+    std::vector<std::uint16_t> reordered = reorder_group(shape, weights, g);
+    packed.groups.push_back(pack_bf16dot(reordered.data(), shape.group_out_c(), shape.gemm_k()));
+  }
+  return packed;
+}
+
+void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
+                 Activation act, float* output, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+  const Conv2dShape& s = w.shape;
+  const int ocg = s.group_out_c();
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
+  const std::size_t padded_k = static_cast<std::size_t>(w.groups.front().padded_k());
+  // Rows read straight from the input must hold whole pairs: an even channel count.
+  const bool direct = s.is_pointwise() && s.groups == 1 && s.in_c % 2 == 0;
+  for (int n = 0; n < s.batch; ++n) {
+    for (int g = 0; g < s.groups; ++g) {
+      Bf16DotArgs args;
+      args.w = &w.groups[static_cast<std::size_t>(g)];
+      args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
+      args.act = act;
+      args.ldc = static_cast<std::size_t>(s.out_c);
+      for_each_row_block(s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0},
+                         [&](const std::uint16_t* a, std::size_t lda, int rows, int first) {
+                           args.m = rows;
+                           args.a = a;
+                           args.lda = lda;
+                           args.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                                    static_cast<std::size_t>(g) * ocg;
+                           bf16dot_gemm(args, pool);
+                         });
+    }
+  }
+}
+
+namespace {
+
+void check_qparams(const Conv2dShape& s, const QConv2dParams& p) {
+  LOWP_CHECK(p.input_zero_point >= 0 && p.input_zero_point <= 255,
+             "int8 conv2d: input zero point {} outside [0, 255]", p.input_zero_point);
+  LOWP_CHECK(std::isfinite(p.input_scale) && p.input_scale > 0.0f,
+             "int8 conv2d: input scale {} must be finite and positive", p.input_scale);
+  LOWP_CHECK(p.weight_scales != nullptr, "int8 conv2d: no weight scales");
+  for (int oc = 0; oc < s.out_c; ++oc) {
+    LOWP_CHECK(std::isfinite(p.weight_scales[oc]) && p.weight_scales[oc] > 0.0f,
+               "int8 conv2d: weight scale {} of output channel {} must be finite and positive",
+               p.weight_scales[oc], oc);
+  }
+  if (p.output == QGemmOutput::u8) {
+    LOWP_CHECK(std::isfinite(p.output_scale) && p.output_scale > 0.0f,
+               "int8 conv2d: output scale {} must be finite and positive", p.output_scale);
+    LOWP_CHECK(p.output_zero_point >= 0 && p.output_zero_point <= 255,
+               "int8 conv2d: output zero point {} outside [0, 255]", p.output_zero_point);
+  }
+}
+
+// The epilogue multiplier of output channel oc: to real values, or to the output's scale.
+float epilogue_scale(const QConv2dParams& p, int oc) {
+  double s = static_cast<double>(p.input_scale) * p.weight_scales[oc];
+  if (p.output == QGemmOutput::u8) s /= p.output_scale;
+  return static_cast<float>(s);
+}
+
+}  // namespace
+
+PackedConv2dInt8Weights pack_conv2d_int8(const Conv2dShape& shape, const std::int8_t* weights,
+                                         const QConv2dParams& params) {
+  shape.validate();
+  check_qparams(shape, params);
+  PackedConv2dInt8Weights packed;
+  packed.shape = shape;
+  packed.output = params.output;
+  packed.input_zero_point = params.input_zero_point;
+  packed.output_zero_point = params.output_zero_point;
+  packed.act = params.act;
+  const int ocg = shape.group_out_c();
+  for (int g = 0; g < shape.groups; ++g) {
+    std::vector<std::int8_t> reordered = reorder_group(shape, weights, g);
+    packed.groups.push_back(pack_qgemm(reordered.data(), ocg, shape.gemm_k()));
+    const PackedQGemmWeights& qw = packed.groups.back();
+    packed.offsets.push_back(qgemm_column_offsets(
+        qw, params.input_zero_point, params.bias != nullptr ? params.bias + static_cast<std::size_t>(g) * ocg : nullptr));
+    AlignedBuffer<float> scales(qw.column_sums.size());
+    for (int o = 0; o < ocg; ++o) scales[static_cast<std::size_t>(o)] = epilogue_scale(params, g * ocg + o);
+    packed.scales.push_back(std::move(scales));
+  }
+  return packed;
+}
+
+void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, float* output_f32,
+                 std::uint8_t* output_u8, Conv2dInt8Scratch& scratch, ThreadPool* pool) {
+  const Conv2dShape& s = w.shape;
+  LOWP_CHECK(w.output == QGemmOutput::f32 ? output_f32 != nullptr : output_u8 != nullptr,
+             "int8 conv2d: no output buffer of the packed output type");
+  const int ocg = s.group_out_c();
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
+  const std::size_t padded_k = static_cast<std::size_t>(w.groups.front().padded_k());
+  // Rows read straight from the input must be readable to the padded depth (k4).
+  const bool direct = s.is_pointwise() && s.groups == 1 && s.in_c % kQGemmDepth == 0;
+  for (int n = 0; n < s.batch; ++n) {
+    for (int g = 0; g < s.groups; ++g) {
+      QGemmArgs args;
+      args.w = &w.groups[static_cast<std::size_t>(g)];
+      args.offset = w.offsets[static_cast<std::size_t>(g)].data();
+      args.scale = w.scales[static_cast<std::size_t>(g)].data();
+      args.act = w.act;
+      args.output = w.output;
+      args.out_zero_point = w.output_zero_point;
+      args.ldc = static_cast<std::size_t>(s.out_c);
+      // The padding of the image is the input zero point: real value 0.
+      for_each_row_block(s, input + n * in_image, g, direct, padded_k, scratch.rows,
+                         static_cast<std::uint8_t>(w.input_zero_point),
+                         [&](const std::uint8_t* a, std::size_t lda, int rows, int first) {
+                           args.m = rows;
+                           args.a = a;
+                           args.lda = lda;
+                           std::size_t at = n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                                            static_cast<std::size_t>(g) * ocg;
+                           args.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
+                           args.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
+                           qgemm(args, pool);
+                         });
+    }
+  }
+}
+
+void conv2d_int8_ref(const Conv2dShape& s, const std::uint8_t* input, const std::int8_t* weights,
+                     const QConv2dParams& p, float* output_f32, std::uint8_t* output_u8) {
+  const int oh_count = s.out_h(), ow_count = s.out_w(), cg = s.group_in_c(), ocg = s.group_out_c();
+  for (int n = 0; n < s.batch; ++n)
+    for (int oh = 0; oh < oh_count; ++oh)
+      for (int ow = 0; ow < ow_count; ++ow)
+        for (int oc = 0; oc < s.out_c; ++oc) {
+          int g = oc / ocg;
+          std::int64_t acc = p.bias != nullptr ? p.bias[oc] : 0;
+          for (int c = 0; c < cg; ++c)
+            for (int kh = 0; kh < s.kernel_h; ++kh)
+              for (int kw = 0; kw < s.kernel_w; ++kw) {
+                int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+                int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+                if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;  // real 0
+                std::int32_t x = input[((static_cast<std::size_t>(n) * s.in_h + ih) * s.in_w + iw) * s.in_c + g * cg + c];
+                std::int32_t wv = weights[((static_cast<std::size_t>(oc) * cg + c) * s.kernel_h + kh) * s.kernel_w + kw];
+                acc += (x - p.input_zero_point) * wv;
+              }
+          float v = qgemm_dequantize(static_cast<std::int32_t>(acc), epilogue_scale(p, oc), p.act);
+          std::size_t at = ((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc;
+          if (p.output == QGemmOutput::f32) {
+            output_f32[at] = v;
+          } else {
+            output_u8[at] = qgemm_requantize(v, p.output_zero_point);
+          }
+        }
+}
+
 void conv2d_f32_ref(const Conv2dShape& s, const float* input, const float* weights,
                     const float* bias, Activation act, float* output) {
   const int oh_count = s.out_h(), ow_count = s.out_w(), cg = s.group_in_c(), ocg = s.group_out_c();

@@ -24,7 +24,9 @@
 
 #include "base/aligned_buffer.h"
 #include "base/thread_pool.h"
+#include "kernels/bf16dot/bf16dot.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/qgemm/qgemm.h"
 
 namespace lowp {
 
@@ -67,6 +69,56 @@ struct Conv2dScratch {
 // input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
                 Activation act, float* output, Conv2dScratch& scratch, ThreadPool* pool = nullptr);
+
+// ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
+struct PackedConv2dBf16Weights {
+  Conv2dShape shape;
+  std::vector<PackedBf16DotWeights> groups;
+};
+// weights: ONNX layout, bf16 bits.
+PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::uint16_t* weights);
+struct Conv2dBf16Scratch {
+  AlignedBuffer<std::uint16_t> rows;
+};
+// input: NHWC bf16 bits; output: NHWC fp32.
+void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
+                 Activation act, float* output, Conv2dBf16Scratch& scratch,
+                 ThreadPool* pool = nullptr);
+
+// ---- int8: u8 activations (zero point), s8 weights per output channel, int32 bias, and
+// the int8 GEMM's epilogue (qgemm.h): fp32 output, or u8 requantized to the next layer. ----
+struct QConv2dParams {
+  std::int32_t input_zero_point = 0;
+  float input_scale = 1.0f;
+  const float* weight_scales = nullptr;  // [out_c]
+  const std::int32_t* bias = nullptr;    // [out_c] in the scale input_scale * weight_scale, or null
+  QGemmOutput output = QGemmOutput::f32;
+  float output_scale = 1.0f;             // u8 output
+  std::int32_t output_zero_point = 0;    // u8 output
+  Activation act = Activation::none;
+};
+struct PackedConv2dInt8Weights {
+  Conv2dShape shape;
+  std::vector<PackedQGemmWeights> groups;
+  std::vector<AlignedBuffer<std::int32_t>> offsets;  // per group, qgemm_column_offsets
+  std::vector<AlignedBuffer<float>> scales;          // per group, the epilogue multipliers
+  QGemmOutput output = QGemmOutput::f32;
+  std::int32_t input_zero_point = 0, output_zero_point = 0;
+  Activation act = Activation::none;
+};
+// weights: ONNX layout, s8. Throws lowp::Error on a non-finite or non-positive scale or a
+// zero point outside [0, 255].
+PackedConv2dInt8Weights pack_conv2d_int8(const Conv2dShape& shape, const std::int8_t* weights,
+                                         const QConv2dParams& params);
+struct Conv2dInt8Scratch {
+  AlignedBuffer<std::uint8_t> rows;
+};
+// input: NHWC u8; output: NHWC fp32 (output_f32) or u8 (output_u8), as packed.
+void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, float* output_f32,
+                 std::uint8_t* output_u8, Conv2dInt8Scratch& scratch, ThreadPool* pool = nullptr);
+// The int8 reference: exact int32 sums of (x - zero point) * w, then qgemm's epilogue.
+void conv2d_int8_ref(const Conv2dShape& shape, const std::uint8_t* input, const std::int8_t* weights,
+                     const QConv2dParams& params, float* output_f32, std::uint8_t* output_u8);
 
 // The reference: seven plain loops, same layouts, weights in ONNX's layout.
 void conv2d_f32_ref(const Conv2dShape& shape, const float* input, const float* weights,
