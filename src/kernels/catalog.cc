@@ -5,6 +5,7 @@
 #include "kernels/convert/convert.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/pool/pool2d.h"
 #include "kernels/q4dot/q4dot.h"
 #include "kernels/qgemm/qgemm.h"
 #include "kernels/quantize/quantize.h"
@@ -26,6 +27,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("dequantize_u8_f32", dequantize_u8_kernels()));
   families.push_back(describe_family("absmax_f32", absmax_kernels()));
   families.push_back(describe_family("depthwise_conv2d", depthwise_kernels()));
+  families.push_back(describe_family("pool2d", pool2d_kernels()));
   families.push_back(describe_family("softmax", softmax_kernels()));
   families.push_back(describe_family("convert_f32_to_f16", convert_f32_to_f16_kernels()));
   families.push_back(describe_family("convert_f16_to_f32", convert_f16_to_f32_kernels()));

@@ -1,0 +1,69 @@
+// kernels/pool/pool2d.cc: the reference pooling, the list and the driver.
+#include "kernels/pool/pool2d.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "base/error.h"
+#include "kernels/parallel.h"
+
+namespace lowp {
+
+void pool2d_ref(const Pool2dArgs& args) {
+  const Conv2dShape& s = *args.shape;
+  const int c_count = s.in_c, ow_count = s.out_w();
+  for (int oh = args.row_begin; oh < args.row_end; ++oh) {
+    for (int ow = 0; ow < ow_count; ++ow) {
+      float* out = args.output + (static_cast<std::size_t>(oh) * ow_count + ow) * c_count;
+      for (int c = 0; c < c_count; ++c) {
+        float acc = args.kind == PoolKind::max ? -std::numeric_limits<float>::infinity() : 0.0f;
+        int count = 0;
+        for (int kh = 0; kh < s.kernel_h; ++kh) {
+          int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          for (int kw = 0; kw < s.kernel_w; ++kw) {
+            int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
+            float x = args.input[(static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c];
+            acc = args.kind == PoolKind::max ? std::max(acc, x) : acc + x;
+            ++count;
+          }
+        }
+        if (args.kind == PoolKind::average) {
+          int divisor = args.count_include_pad ? s.kernel_h * s.kernel_w : count;
+          acc = divisor > 0 ? acc / static_cast<float>(divisor) : 0.0f;
+        }
+        out[c] = acc;
+      }
+    }
+  }
+}
+
+namespace {
+constexpr KernelEntry<Pool2dFn> kPool2d[] = {
+    {"f32_pool2d_16c__avx512", IsaLevel::avx512, pool2d_avx512},
+    {"f32_pool2d_8c__avx2", IsaLevel::avx2, pool2d_avx2},
+    {"f32_pool2d_1c__scalar", IsaLevel::scalar, pool2d_ref},
+};
+}  // namespace
+
+std::span<const KernelEntry<Pool2dFn>> pool2d_kernels() { return kPool2d; }
+
+void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, const float* input,
+            float* output, ThreadPool* pool) {
+  Conv2dShape s = shape;
+  s.out_c = s.in_c;
+  s.groups = 1;
+  s.validate();
+  static const Pool2dFn fn = pick_kernel(pool2d_kernels(), active_isa()).fn;
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.in_c;
+  for (int n = 0; n < s.batch; ++n) {
+    split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
+      Pool2dArgs args{&s, kind, count_include_pad, input + n * in_image, output + n * out_image,
+                      static_cast<int>(begin), static_cast<int>(end)};
+      fn(args);
+    });
+  }
+}
+
+}  // namespace lowp
