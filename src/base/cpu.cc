@@ -28,7 +28,9 @@ std::uint64_t xgetbv0() {
   return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
-bool bit(unsigned reg, int n) { return ((reg >> n) & 1u) != 0; }
+bool bit(unsigned reg, int n) {
+  return ((reg >> n) & 1u) != 0;
+}
 
 }  // namespace
 
@@ -109,8 +111,8 @@ IsaLevel resolve_isa(IsaLevel supported, const char* override_value) {
   LOWP_CHECK(wanted.has_value(),
              "LOWP_ISA={}: unknown ISA; use scalar, avx2, avx512, avx512vnni or avx512bf16",
              override_value);
-  LOWP_CHECK(*wanted <= supported, "LOWP_ISA={}: this CPU supports only up to {}",
-             override_value, isa_name(supported));
+  LOWP_CHECK(*wanted <= supported, "LOWP_ISA={}: this CPU supports only up to {}", override_value,
+             isa_name(supported));
   return *wanted;
 }
 
@@ -121,11 +123,16 @@ IsaLevel active_isa() {
 
 const char* isa_name(IsaLevel level) {
   switch (level) {
-    case IsaLevel::scalar: return "scalar";
-    case IsaLevel::avx2: return "avx2";
-    case IsaLevel::avx512: return "avx512";
-    case IsaLevel::avx512vnni: return "avx512vnni";
-    case IsaLevel::avx512bf16: return "avx512bf16";
+    case IsaLevel::scalar:
+      return "scalar";
+    case IsaLevel::avx2:
+      return "avx2";
+    case IsaLevel::avx512:
+      return "avx512";
+    case IsaLevel::avx512vnni:
+      return "avx512vnni";
+    case IsaLevel::avx512bf16:
+      return "avx512bf16";
   }
   return "unknown";
 }

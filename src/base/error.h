@@ -29,9 +29,9 @@ template <class... Args>
 
 // LOWP_CHECK(condition, format, args...): throws lowp::Error with the formatted message when
 // the condition is false. For validating input, in every build type (not an assert).
-#define LOWP_CHECK(condition, ...)     \
-  do {                                 \
-    if (!(condition)) [[unlikely]] {   \
-      ::lowp::fail(__VA_ARGS__);       \
-    }                                  \
+#define LOWP_CHECK(condition, ...)   \
+  do {                               \
+    if (!(condition)) [[unlikely]] { \
+      ::lowp::fail(__VA_ARGS__);     \
+    }                                \
   } while (false)

@@ -8,8 +8,7 @@
 namespace lowp {
 
 ThreadPool::ThreadPool(int threads) {
-  LOWP_CHECK(threads >= 1 && threads <= 1024, "thread count {} is out of range 1..1024",
-             threads);
+  LOWP_CHECK(threads >= 1 && threads <= 1024, "thread count {} is out of range 1..1024", threads);
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 

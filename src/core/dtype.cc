@@ -13,11 +13,16 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {DType::float32, "float32", 32},     {DType::uint8, "uint8", 8},
-    {DType::int8, "int8", 8},            {DType::int32, "int32", 32},
-    {DType::int64, "int64", 64},         {DType::float16, "float16", 16},
-    {DType::bfloat16, "bfloat16", 16},   {DType::float8e4m3fn, "float8e4m3fn", 8},
-    {DType::float8e5m2, "float8e5m2", 8}, {DType::uint4, "uint4", 4},
+    {DType::float32, "float32", 32},
+    {DType::uint8, "uint8", 8},
+    {DType::int8, "int8", 8},
+    {DType::int32, "int32", 32},
+    {DType::int64, "int64", 64},
+    {DType::float16, "float16", 16},
+    {DType::bfloat16, "bfloat16", 16},
+    {DType::float8e4m3fn, "float8e4m3fn", 8},
+    {DType::float8e5m2, "float8e5m2", 8},
+    {DType::uint4, "uint4", 4},
     {DType::int4, "int4", 4},
 };
 
@@ -30,8 +35,12 @@ const DTypeInfo& info(DType type) {
 
 }  // namespace
 
-std::size_t dtype_bits(DType type) { return info(type).bits; }
-std::string_view dtype_name(DType type) { return info(type).name; }
+std::size_t dtype_bits(DType type) {
+  return info(type).bits;
+}
+std::string_view dtype_name(DType type) {
+  return info(type).name;
+}
 
 std::optional<DType> parse_dtype(std::string_view name) {
   for (const DTypeInfo& i : kDTypes) {

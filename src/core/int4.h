@@ -12,7 +12,9 @@
 
 namespace lowp {
 
-inline std::size_t int4_packed_bytes(std::size_t count) { return count / 2 + count % 2; }
+inline std::size_t int4_packed_bytes(std::size_t count) {
+  return count / 2 + count % 2;
+}
 
 // Throws lowp::Error if a value is outside [-8, 7].
 std::vector<std::uint8_t> pack_int4(std::span<const std::int8_t> values);

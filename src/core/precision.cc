@@ -5,11 +5,16 @@ namespace lowp {
 
 std::string_view precision_name(Precision p) {
   switch (p) {
-    case Precision::fp32: return "fp32";
-    case Precision::fp16: return "fp16";
-    case Precision::bf16: return "bf16";
-    case Precision::int8: return "int8";
-    case Precision::int4: return "int4";
+    case Precision::fp32:
+      return "fp32";
+    case Precision::fp16:
+      return "fp16";
+    case Precision::bf16:
+      return "bf16";
+    case Precision::int8:
+      return "int8";
+    case Precision::int4:
+      return "int4";
   }
   return "?";
 }

@@ -9,21 +9,31 @@ namespace lowp {
 
 std::int32_t QuantParams::qmin() const {
   switch (storage) {
-    case DType::int8: return -128;
-    case DType::uint8: return 0;
-    case DType::int4: return -8;
-    case DType::uint4: return 0;
-    default: fail("quantization storage {} is not an integer type", dtype_name(storage));
+    case DType::int8:
+      return -128;
+    case DType::uint8:
+      return 0;
+    case DType::int4:
+      return -8;
+    case DType::uint4:
+      return 0;
+    default:
+      fail("quantization storage {} is not an integer type", dtype_name(storage));
   }
 }
 
 std::int32_t QuantParams::qmax() const {
   switch (storage) {
-    case DType::int8: return 127;
-    case DType::uint8: return 255;
-    case DType::int4: return 7;
-    case DType::uint4: return 15;
-    default: fail("quantization storage {} is not an integer type", dtype_name(storage));
+    case DType::int8:
+      return 127;
+    case DType::uint8:
+      return 255;
+    case DType::int4:
+      return 7;
+    case DType::uint4:
+      return 15;
+    default:
+      fail("quantization storage {} is not an integer type", dtype_name(storage));
   }
 }
 
@@ -34,8 +44,8 @@ std::size_t QuantParams::expected_count(const Shape& shape) const {
   std::size_t channels = static_cast<std::size_t>(shape[static_cast<std::size_t>(axis)]);
   if (granularity == QuantGranularity::per_channel) return channels;
   LOWP_CHECK(group_size >= 1, "quantization group size {} must be at least 1", group_size);
-  std::size_t groups = (channels + static_cast<std::size_t>(group_size) - 1) /
-                       static_cast<std::size_t>(group_size);
+  std::size_t groups =
+      (channels + static_cast<std::size_t>(group_size) - 1) / static_cast<std::size_t>(group_size);
   return shape.elements() / (channels == 0 ? 1 : channels) * groups;
 }
 
@@ -51,8 +61,7 @@ void QuantParams::validate(const Shape& shape, std::string_view what) const {
   }
   for (std::size_t i = 0; i < zero_points.size(); ++i) {
     LOWP_CHECK(zero_points[i] >= qmin() && zero_points[i] <= qmax(),
-               "{}: zero_point[{}] = {} outside [{}, {}]", what, i, zero_points[i], qmin(),
-               qmax());
+               "{}: zero_point[{}] = {} outside [{}, {}]", what, i, zero_points[i], qmin(), qmax());
   }
 }
 

@@ -14,6 +14,8 @@ Shape::Shape(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {
   elements_ = checked_product(dims_, "shape");
 }
 
-std::string Shape::str() const { return fmt::format("[{}]", fmt::join(dims_, ", ")); }
+std::string Shape::str() const {
+  return fmt::format("[{}]", fmt::join(dims_, ", "));
+}
 
 }  // namespace lowp

@@ -19,7 +19,8 @@ class Tensor {
   Tensor() = default;
   // Zero-filled.
   Tensor(DType type, Shape shape)
-      : type_(type), shape_(std::move(shape)),
+      : type_(type),
+        shape_(std::move(shape)),
         bytes_(dtype_storage_bytes(type, shape_.elements())) {}
 
   DType dtype() const { return type_; }

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 
-
 #include "base/thread_pool.h"
 #include "kernels/gemm/gemm.h"
 
@@ -31,13 +30,15 @@ void split_rows_or_panels(ThreadPool* pool, int m, int panels, int k, const Body
   constexpr std::size_t kMinRowsToSplit = 8;
   constexpr std::size_t kMinMacsPerSlice = std::size_t{1} << 18;
   if (pool != nullptr && pool->threads() > 1 && static_cast<std::size_t>(m) < kMinRowsToSplit) {
-    std::size_t macs_per_panel = static_cast<std::size_t>(m) * static_cast<std::size_t>(k) * kGemmPanel;
+    std::size_t macs_per_panel =
+        static_cast<std::size_t>(m) * static_cast<std::size_t>(k) * kGemmPanel;
     std::size_t grain = (kMinMacsPerSlice + macs_per_panel - 1) / macs_per_panel;
     if (static_cast<std::size_t>(panels) >= 2 * grain) {
-      pool->parallel_for(static_cast<std::size_t>(panels), grain, [&](std::size_t begin, std::size_t end) {
-        body(std::size_t{0}, static_cast<std::size_t>(m),
-             PanelRange{static_cast<int>(begin), static_cast<int>(end)});
-      });
+      pool->parallel_for(static_cast<std::size_t>(panels), grain,
+                         [&](std::size_t begin, std::size_t end) {
+                           body(std::size_t{0}, static_cast<std::size_t>(m),
+                                PanelRange{static_cast<int>(begin), static_cast<int>(end)});
+                         });
       return;
     }
   }

@@ -27,7 +27,8 @@ QuantizedWeights quantize_symmetric(const float* w, int n, int k, int group, std
       int end = std::min(k, begin + span);
       float absmax = 0.0f;
       for (int i = begin; i < end; ++i) {
-        LOWP_CHECK(std::isfinite(wr[i]), "weight quantization: weight [{}][{}] is {}", row, i, wr[i]);
+        LOWP_CHECK(std::isfinite(wr[i]), "weight quantization: weight [{}][{}] is {}", row, i,
+                   wr[i]);
         absmax = std::max(absmax, std::fabs(wr[i]));
       }
       float scale = absmax > 0.0f ? absmax / static_cast<float>(qmax) : 1.0f;

@@ -69,7 +69,8 @@ Pca fit_pca(const float* x, std::size_t rows, int dim, int components) {
     v.cwiseAbs().maxCoeff(&largest);
     if (v[largest] < 0) v = -v;
     for (std::size_t j = 0; j < d; ++j) {
-      pca.basis[static_cast<std::size_t>(c) * d + j] = static_cast<float>(v[static_cast<Eigen::Index>(j)]);
+      pca.basis[static_cast<std::size_t>(c) * d + j] =
+          static_cast<float>(v[static_cast<Eigen::Index>(j)]);
     }
   }
   return pca;

@@ -17,9 +17,9 @@ namespace lowp {
 struct Pca {
   int input_dim = 0;
   int components = 0;
-  std::vector<float> mean;           // [input_dim]
-  std::vector<float> basis;          // [components][input_dim], orthonormal rows
-  std::vector<double> eigenvalues;   // all input_dim variances, largest first
+  std::vector<float> mean;                // [input_dim]
+  std::vector<float> basis;               // [components][input_dim], orthonormal rows
+  std::vector<double> eigenvalues;        // all input_dim variances, largest first
   double explained_variance_ratio = 0.0;  // sum of the kept eigenvalues / total variance
 };
 

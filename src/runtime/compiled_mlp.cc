@@ -46,10 +46,9 @@ CompiledMlp::CompiledMlp(const Mlp& mlp, Precision precision, const MlpCalibrati
           quantize_groupwise_s4(layer.weight.data(), layer.out, layer.in, kInt4GroupSize);
       std::vector<std::uint8_t> u(q.q.size());  // stored unsigned: q + 8
       for (std::size_t i = 0; i < u.size(); ++i) u[i] = static_cast<std::uint8_t>(q.q[i] + 8);
-      Int4Layer compiled{pack_q4dot(u.data(), q.scales.data(), nullptr, layer.out, layer.in,
-                                    kInt4GroupSize),
-                         copy_floats(layer.bias),
-                         l + 1 < layers ? Activation::relu : Activation::none};
+      Int4Layer compiled{
+          pack_q4dot(u.data(), q.scales.data(), nullptr, layer.out, layer.in, kInt4GroupSize),
+          copy_floats(layer.bias), l + 1 < layers ? Activation::relu : Activation::none};
       // Packed nibbles, one fp32 scale per output and group, fp32 biases.
       weight_bytes_ += (q.q.size() + 1) / 2 + q.scales.size() * sizeof(float) +
                        layer.bias.size() * sizeof(float);
@@ -70,8 +69,8 @@ CompiledMlp::CompiledMlp(const Mlp& mlp, Precision precision, const MlpCalibrati
     for (std::size_t l = 0; l < layers; ++l) {
       const LinearLayer& layer = mlp.layers[l];
       const std::size_t count = layer.weight.size();
-      FloatLayer compiled{{}, copy_floats(layer.bias),
-                          l + 1 < layers ? Activation::relu : Activation::none};
+      FloatLayer compiled{
+          {}, copy_floats(layer.bias), l + 1 < layers ? Activation::relu : Activation::none};
       std::size_t bias_bytes = layer.bias.size() * sizeof(float);
       switch (precision) {
         case Precision::fp32:
@@ -91,8 +90,10 @@ CompiledMlp::CompiledMlp(const Mlp& mlp, Precision precision, const MlpCalibrati
           weight_bytes_ += count * 2 + bias_bytes;
           break;
         }
-        case Precision::int4: break;  // handled above
-        case Precision::int8: break;
+        case Precision::int4:
+          break;  // handled above
+        case Precision::int8:
+          break;
       }
       float_layers_.push_back(std::move(compiled));
       if (l + 1 < layers) {
@@ -117,10 +118,13 @@ CompiledMlp::CompiledMlp(const Mlp& mlp, Precision precision, const MlpCalibrati
     std::vector<std::int32_t> bias_q(static_cast<std::size_t>(layer.out));
     compiled.scale = AlignedBuffer<float>(compiled.weights.column_sums.size());
     for (int j = 0; j < layer.out; ++j) {
-      double accumulator_scale = static_cast<double>(in.scale) * q.scales[static_cast<std::size_t>(j)];
-      bias_q[static_cast<std::size_t>(j)] = quantize_bias(layer.bias[static_cast<std::size_t>(j)], accumulator_scale);
+      double accumulator_scale =
+          static_cast<double>(in.scale) * q.scales[static_cast<std::size_t>(j)];
+      bias_q[static_cast<std::size_t>(j)] =
+          quantize_bias(layer.bias[static_cast<std::size_t>(j)], accumulator_scale);
       double out_scale = last ? 1.0 : calibration->layer_inputs[l + 1].scale;
-      compiled.scale[static_cast<std::size_t>(j)] = static_cast<float>(accumulator_scale / out_scale);
+      compiled.scale[static_cast<std::size_t>(j)] =
+          static_cast<float>(accumulator_scale / out_scale);
     }
     compiled.offset = qgemm_column_offsets(compiled.weights, in.zero_point, bias_q.data());
     compiled.act = last ? Activation::none : Activation::relu;

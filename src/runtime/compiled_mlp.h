@@ -80,9 +80,9 @@ class CompiledMlp {
   std::vector<Int4Layer> int4_layers_;
   QuantizedRows int4_scratch_;
   std::vector<Int8Layer> int8_layers_;
-  AffineParams input_params_;             // int8: quantization of the network input
-  std::vector<AlignedBuffer<float>> float_buffers_;       // hidden activations, fp32
-  std::vector<AlignedBuffer<std::uint8_t>> u8_buffers_;   // int8: layer inputs, padded rows
+  AffineParams input_params_;                            // int8: quantization of the network input
+  std::vector<AlignedBuffer<float>> float_buffers_;      // hidden activations, fp32
+  std::vector<AlignedBuffer<std::uint8_t>> u8_buffers_;  // int8: layer inputs, padded rows
   std::vector<std::size_t> u8_strides_;
 };
 

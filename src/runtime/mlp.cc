@@ -34,8 +34,8 @@ Mlp make_mlp(std::span<const int> sizes, std::uint64_t seed) {
   return mlp;
 }
 
-void mlp_forward(const Mlp& mlp, const float* x, std::size_t rows, float* logits,
-                 ThreadPool* pool, std::vector<std::vector<float>>* layer_inputs) {
+void mlp_forward(const Mlp& mlp, const float* x, std::size_t rows, float* logits, ThreadPool* pool,
+                 std::vector<std::vector<float>>* layer_inputs) {
   if (layer_inputs != nullptr) layer_inputs->assign(mlp.layers.size(), {});
   std::vector<float> current(x, x + rows * static_cast<std::size_t>(mlp.inputs()));
   std::vector<float> next;

@@ -38,7 +38,8 @@ Mlp make_mlp(std::span<const int> sizes, std::uint64_t seed);
 // Float forward pass of `rows` rows. When layer_inputs is given, it receives the input of
 // every layer ([layer][rows * in]), which calibration observes.
 void mlp_forward(const Mlp& mlp, const float* x, std::size_t rows, float* logits,
-                 ThreadPool* pool = nullptr, std::vector<std::vector<float>>* layer_inputs = nullptr);
+                 ThreadPool* pool = nullptr,
+                 std::vector<std::vector<float>>* layer_inputs = nullptr);
 
 // Index of the largest logit of each row.
 void argmax_rows(const float* logits, std::size_t rows, int cols, std::int32_t* out);

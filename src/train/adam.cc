@@ -7,8 +7,7 @@
 
 namespace lowp {
 
-Adam::Adam(AdamOptions options, std::size_t tensors)
-    : options_(options), m_(tensors), v_(tensors) {
+Adam::Adam(AdamOptions options, std::size_t tensors) : options_(options), m_(tensors), v_(tensors) {
   LOWP_CHECK(std::isfinite(options.lr) && options.lr > 0.0f,
              "adam: learning rate {} must be finite and positive", options.lr);
   LOWP_CHECK(options.beta1 >= 0.0f && options.beta1 < 1.0f && options.beta2 >= 0.0f &&
@@ -19,8 +18,8 @@ Adam::Adam(AdamOptions options, std::size_t tensors)
 
 void Adam::update(std::size_t index, std::span<float> params, std::span<const float> grads) {
   LOWP_CHECK(step_ >= 1, "adam: update before begin_step");
-  LOWP_CHECK(params.size() == grads.size(), "adam: {} parameters but {} gradients",
-             params.size(), grads.size());
+  LOWP_CHECK(params.size() == grads.size(), "adam: {} parameters but {} gradients", params.size(),
+             grads.size());
   std::vector<float>& m = m_.at(index);
   std::vector<float>& v = v_.at(index);
   if (m.empty()) {

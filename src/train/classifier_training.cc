@@ -164,8 +164,10 @@ void train_classifier(Mlp& mlp, const LabelledData& train, const LabelledData& t
     rng.shuffle(std::span<std::uint32_t>(order));
     double loss_sum = 0.0;
     std::size_t batches = 0;
-    for (std::size_t start = 0; start < train.rows; start += static_cast<std::size_t>(options.batch)) {
-      const std::size_t rows = std::min<std::size_t>(static_cast<std::size_t>(options.batch), train.rows - start);
+    for (std::size_t start = 0; start < train.rows;
+         start += static_cast<std::size_t>(options.batch)) {
+      const std::size_t rows =
+          std::min<std::size_t>(static_cast<std::size_t>(options.batch), train.rows - start);
       // Gather the batch.
       ws.inputs[0].resize(rows * features);
       batch_labels.resize(rows);
@@ -174,8 +176,8 @@ void train_classifier(Mlp& mlp, const LabelledData& train, const LabelledData& t
         std::copy_n(train.x + src * features, features, ws.inputs[0].data() + r * features);
         batch_labels[r] = train.labels[src];
       }
-      loss_sum += mlp_gradients(mlp, ws.inputs[0].data(), batch_labels.data(), rows, grads, ws,
-                                pool);
+      loss_sum +=
+          mlp_gradients(mlp, ws.inputs[0].data(), batch_labels.data(), rows, grads, ws, pool);
       ++batches;
       adam.begin_step();
       for (std::size_t l = 0; l < layers; ++l) {

@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "base/thread_pool.h"
-#include "train/adam.h"
 #include "runtime/mlp.h"
+#include "train/adam.h"
 
 namespace lowp {
 
 struct LabelledData {
-  const float* x = nullptr;            // [rows][features]
+  const float* x = nullptr;              // [rows][features]
   const std::uint8_t* labels = nullptr;  // [rows], each < classes
   std::size_t rows = 0;
 };

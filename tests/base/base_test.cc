@@ -38,8 +38,8 @@ TEST(Isa, OverrideLowersNeverRaises) {
   EXPECT_EQ(resolve_isa(IsaLevel::avx512, ""), IsaLevel::avx512);
   EXPECT_EQ(resolve_isa(IsaLevel::avx512, "avx2"), IsaLevel::avx2);
   EXPECT_EQ(resolve_isa(IsaLevel::avx512, "scalar"), IsaLevel::scalar);
-  EXPECT_THROW(resolve_isa(IsaLevel::avx2, "avx512"), Error);   // more than the CPU has
-  EXPECT_THROW(resolve_isa(IsaLevel::avx512, "sse9"), Error);   // unknown name
+  EXPECT_THROW(resolve_isa(IsaLevel::avx2, "avx512"), Error);  // more than the CPU has
+  EXPECT_THROW(resolve_isa(IsaLevel::avx512, "sse9"), Error);  // unknown name
   for (IsaLevel level : kAllIsaLevels) EXPECT_EQ(parse_isa(isa_name(level)), level);
 }
 

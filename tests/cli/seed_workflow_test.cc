@@ -36,8 +36,10 @@ TEST(SeedWorkflow, MeetsTheAccuracyAndSizeTargets) {
     EXPECT_GT(row.latency_us_b1, 0.0);
     EXPECT_GT(row.throughput_sps, 0.0);
   }
-  EXPECT_LE(static_cast<double>(r.rows[3].weight_bytes), 0.3 * static_cast<double>(fp32.weight_bytes));
-  EXPECT_LE(static_cast<double>(r.rows[4].weight_bytes), 0.2 * static_cast<double>(fp32.weight_bytes));
+  EXPECT_LE(static_cast<double>(r.rows[3].weight_bytes),
+            0.3 * static_cast<double>(fp32.weight_bytes));
+  EXPECT_LE(static_cast<double>(r.rows[4].weight_bytes),
+            0.2 * static_cast<double>(fp32.weight_bytes));
   EXPECT_EQ(fp32.weight_bytes, 22240u);
 }
 

@@ -45,7 +45,8 @@ void check(int m, int n, int k, bool use_bias, Activation act) {
                    want.data(), static_cast<std::size_t>(n));
   for (const auto& v : testing::variants_to_test(bf16dot_kernels())) {
     testing::GuardedBuffer<float> got(want.size());
-    Bf16DotArgs args{m, a.data(), lda, &packed, b, act, got.data(), static_cast<std::size_t>(n), {}};
+    Bf16DotArgs args{m, a.data(), lda, &packed, b, act, got.data(), static_cast<std::size_t>(n),
+                     {}};
     bf16dot_gemm_with(v.fn, args);
     bool exact = std::string(v.name).find("avx512bf16") == std::string::npos;
     int reported = 0;
@@ -54,8 +55,9 @@ void check(int m, int n, int k, bool use_bias, Activation act) {
         std::size_t at = static_cast<std::size_t>(i) * n + j;
         double s = use_bias ? std::fabs(bias[static_cast<std::size_t>(j)]) : 0.0;
         for (int kk = 0; kk < k; ++kk) {
-          s += std::fabs(bfloat16::from_bits(a_plain[static_cast<std::size_t>(i) * k + kk]).to_float() *
-                         bfloat16::from_bits(w[static_cast<std::size_t>(j) * k + kk]).to_float());
+          s += std::fabs(
+              bfloat16::from_bits(a_plain[static_cast<std::size_t>(i) * k + kk]).to_float() *
+              bfloat16::from_bits(w[static_cast<std::size_t>(j) * k + kk]).to_float());
         }
         float tol = exact ? 0.0f : static_cast<float>((k + 2) * std::ldexp(1.0, -23) * s);
         if (!(std::fabs(got[at] - want[at]) <= tol) && reported++ < 5) {
@@ -79,14 +81,17 @@ TEST(Bf16Dot, EveryVariantMatchesReferenceAroundTiles) {
 
 TEST(Bf16Dot, ThreadsGiveTheSameBits) {
   const int m = 70, n = 50, k = 101;
-  std::vector<std::uint16_t> w = to_bf16(testing::random_floats(static_cast<std::size_t>(n) * k, 1));
+  std::vector<std::uint16_t> w =
+      to_bf16(testing::random_floats(static_cast<std::size_t>(n) * k, 1));
   std::vector<float> af = testing::random_floats(static_cast<std::size_t>(m) * k, 2);
   PackedBf16DotWeights packed = pack_bf16dot(w.data(), n, k);
   std::size_t lda = static_cast<std::size_t>(packed.padded_k());
   std::vector<std::uint16_t> a(static_cast<std::size_t>(m) * lda);
   bf16dot_convert_rows(af.data(), m, static_cast<std::size_t>(k), k, a.data(), lda);
   std::vector<float> one(static_cast<std::size_t>(m) * n), two(one.size());
-  Bf16DotArgs args{m, a.data(), lda, &packed, nullptr, Activation::none, one.data(), static_cast<std::size_t>(n), {}};
+  Bf16DotArgs args{m,       a.data(),         lda,        &packed,
+                   nullptr, Activation::none, one.data(), static_cast<std::size_t>(n),
+                   {}};
   bf16dot_gemm(args);
   ThreadPool pool(3);
   args.c = two.data();

@@ -41,7 +41,8 @@ Conv2dShape shape(int batch, int h, int w, int c, int oc, int kh, int kw, int st
 void check(const Conv2dShape& s, ThreadPool* pool = nullptr) {
   s.validate();
   std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
-  std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
+  std::size_t w_count =
+      static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
   std::size_t out_count = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
   std::vector<float> x = testing::random_floats(in_count, in_count + 1);
   std::vector<float> w = testing::random_floats(w_count, w_count + 2);
@@ -69,9 +70,9 @@ void check(const Conv2dShape& s, ThreadPool* pool = nullptr) {
     float tol = static_cast<float>(s.gemm_k() + 2) * std::ldexp(1.0f, -23) * bound[i];
     if (!(std::fabs(got[i] - want[i]) <= tol) && reported++ < 5) {
       ADD_FAILURE() << "conv " << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c
-                    << " k" << s.kernel_h << "x" << s.kernel_w << " s" << s.stride_h << " p" << s.pad_top
-                    << " d" << s.dilation_h << " g" << s.groups << " at " << i << ": got " << got[i]
-                    << ", reference " << want[i];
+                    << " k" << s.kernel_h << "x" << s.kernel_w << " s" << s.stride_h << " p"
+                    << s.pad_top << " d" << s.dilation_h << " g" << s.groups << " at " << i
+                    << ": got " << got[i] << ", reference " << want[i];
     }
   }
 }
@@ -117,11 +118,13 @@ TEST(Conv2d, EveryDepthwiseVariantMatchesReference) {
         // Depthwise weight layout [kh][kw][c].
         std::vector<float> taps(w.size());
         for (int ch = 0; ch < c; ++ch)
-          for (int t = 0; t < 9; ++t) taps[static_cast<std::size_t>(t) * c + ch] = w[static_cast<std::size_t>(ch) * 9 + t];
+          for (int t = 0; t < 9; ++t)
+            taps[static_cast<std::size_t>(t) * c + ch] = w[static_cast<std::size_t>(ch) * 9 + t];
         for (const auto& v : testing::variants_to_test(depthwise_kernels())) {
           testing::GuardedBuffer<float> in(in_count), got(out_count);
           std::copy(x.begin(), x.end(), in.data());
-          DepthwiseArgs args{&s, in.data(), taps.data(), b.data(), Activation::relu, got.data(), 0, s.out_h()};
+          DepthwiseArgs args{&s,         in.data(), taps.data(), b.data(), Activation::relu,
+                             got.data(), 0,         s.out_h()};
           v.fn(args);
           for (std::size_t i = 0; i < out_count; ++i) {
             float tol = 11.0f * std::ldexp(1.0f, -23) * bound[i];  // K = 9 taps
@@ -141,13 +144,16 @@ TEST(Conv2d, ThreadsDoNotChangeTheResult) {
 // reference of those rounded values (products of bf16 are exact in fp32, so only the
 // summation order differs: the (K + 2) * 2^-23 * S bound again).
 TEST(Conv2d, Bf16MatchesReferenceOnRoundedValues) {
-  for (const Conv2dShape& s : {shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1), shape(2, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1),
-                               shape(1, 6, 6, 16, 24, 1, 1, 1, 0, 1, 1), shape(1, 6, 6, 15, 8, 1, 1, 1, 0, 1, 1),
-                               shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 2, 4), shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1)}) {
+  for (const Conv2dShape& s :
+       {shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1), shape(2, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+        shape(1, 6, 6, 16, 24, 1, 1, 1, 0, 1, 1), shape(1, 6, 6, 15, 8, 1, 1, 1, 0, 1, 1),
+        shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 2, 4), shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1)}) {
     std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
-    std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
+    std::size_t w_count =
+        static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
     std::size_t out_count = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
-    std::vector<float> x = testing::random_floats(in_count, 21), w = testing::random_floats(w_count, 22);
+    std::vector<float> x = testing::random_floats(in_count, 21),
+                       w = testing::random_floats(w_count, 22);
     std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 23);
     std::vector<std::uint16_t> xb(in_count), wb(w_count);
     for (std::size_t i = 0; i < in_count; ++i) {
@@ -181,16 +187,20 @@ TEST(Conv2d, Bf16MatchesReferenceOnRoundedValues) {
 // int8: bit for bit against the reference, fp32 and u8 outputs, with padding (which must
 // read as the input zero point), groups, pointwise rows read in place and gathered.
 TEST(Conv2d, Int8BitExact) {
-  for (const Conv2dShape& s : {shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1), shape(2, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1),
-                               shape(1, 6, 6, 16, 24, 1, 1, 1, 0, 1, 1), shape(1, 6, 6, 15, 8, 1, 1, 1, 0, 1, 1),
-                               shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 2, 4), shape(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 8)}) {
+  for (const Conv2dShape& s :
+       {shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1), shape(2, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+        shape(1, 6, 6, 16, 24, 1, 1, 1, 0, 1, 1), shape(1, 6, 6, 15, 8, 1, 1, 1, 0, 1, 1),
+        shape(1, 8, 8, 8, 16, 3, 3, 1, 1, 2, 4), shape(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 8)}) {
     std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
-    std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
+    std::size_t w_count =
+        static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w;
     std::size_t out_count = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
     auto x = testing::random_ints<std::uint8_t>(in_count, 31, 0, 255);
     auto w = testing::random_ints<std::int8_t>(w_count, 32, -127, 127);
-    auto bias = testing::random_ints<std::int32_t>(static_cast<std::size_t>(s.out_c), 33, -3000, 3000);
-    std::vector<float> wscales = testing::random_floats(static_cast<std::size_t>(s.out_c), 34, 0.001f, 0.01f);
+    auto bias =
+        testing::random_ints<std::int32_t>(static_cast<std::size_t>(s.out_c), 33, -3000, 3000);
+    std::vector<float> wscales =
+        testing::random_floats(static_cast<std::size_t>(s.out_c), 34, 0.001f, 0.01f);
     for (QGemmOutput output : {QGemmOutput::f32, QGemmOutput::u8}) {
       QConv2dParams p;
       p.input_zero_point = 131;
@@ -211,7 +221,8 @@ TEST(Conv2d, Int8BitExact) {
       ThreadPool pool(2);
       conv2d_int8(packed, input.data(), got_f.data(), got_q.data(), scratch, &pool);
       if (output == QGemmOutput::f32) {
-        EXPECT_EQ(0, std::memcmp(want_f.data(), got_f.data(), out_count * sizeof(float))) << "c=" << s.in_c;
+        EXPECT_EQ(0, std::memcmp(want_f.data(), got_f.data(), out_count * sizeof(float)))
+            << "c=" << s.in_c;
       } else {
         EXPECT_EQ(want_q, got_q) << "c=" << s.in_c;
       }
@@ -225,12 +236,12 @@ TEST(Conv2d, Int8BitExact) {
 }
 
 TEST(Conv2d, RejectsBadShapes) {
-  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 2).validate(), Error);  // 2 groups, 3 channels
-  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 0, 1, 1, 1).validate(), Error);  // stride 0
-  EXPECT_THROW(shape(1, 2, 2, 3, 4, 5, 5, 1, 0, 1, 1).validate(), Error);  // kernel > input
-  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, -1, 1, 1).validate(), Error); // negative padding
-  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 0, 1).validate(), Error);  // dilation 0
-  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 0).validate(), Error);  // group 0
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 2).validate(), Error);   // 2 groups, 3 channels
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 0, 1, 1, 1).validate(), Error);   // stride 0
+  EXPECT_THROW(shape(1, 2, 2, 3, 4, 5, 5, 1, 0, 1, 1).validate(), Error);   // kernel > input
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, -1, 1, 1).validate(), Error);  // negative padding
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 0, 1).validate(), Error);   // dilation 0
+  EXPECT_THROW(shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 0).validate(), Error);   // group 0
 }
 
 }  // namespace

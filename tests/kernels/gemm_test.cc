@@ -144,14 +144,29 @@ TEST_P(GemmTest, ThreadCountDoesNotChangeBits) {
   std::vector<float> scales(static_cast<std::size_t>(c.n) * 4, 0.05f);
   PackedGemmWeights packed;
   switch (GetParam()) {
-    case GemmWeights::f32: packed = pack_gemm_f32(w.data(), c.n, c.k); break;
-    case GemmWeights::f16: packed = pack_gemm_f16(bits.data(), c.n, c.k); break;
-    case GemmWeights::bf16: packed = pack_gemm_bf16(bits.data(), c.n, c.k); break;
-    case GemmWeights::q4: packed = pack_gemm_q4(q.data(), scales.data(), c.n, c.k, 32); break;
+    case GemmWeights::f32:
+      packed = pack_gemm_f32(w.data(), c.n, c.k);
+      break;
+    case GemmWeights::f16:
+      packed = pack_gemm_f16(bits.data(), c.n, c.k);
+      break;
+    case GemmWeights::bf16:
+      packed = pack_gemm_bf16(bits.data(), c.n, c.k);
+      break;
+    case GemmWeights::q4:
+      packed = pack_gemm_q4(q.data(), scales.data(), c.n, c.k, 32);
+      break;
   }
   std::vector<float> one(static_cast<std::size_t>(c.m) * c.n), two(one.size());
-  GemmArgs args{c.m, a.data(), static_cast<std::size_t>(c.k), &packed, nullptr,
-                Activation::relu, one.data(), static_cast<std::size_t>(c.n), {}};
+  GemmArgs args{c.m,
+                a.data(),
+                static_cast<std::size_t>(c.k),
+                &packed,
+                nullptr,
+                Activation::relu,
+                one.data(),
+                static_cast<std::size_t>(c.n),
+                {}};
   gemm(args);
   ThreadPool pool(3);
   args.c = two.data();
@@ -166,7 +181,8 @@ INSTANTIATE_TEST_SUITE_P(Weights, GemmTest,
 
 TEST(GemmQ4, GroupSizesAndShortLastGroup) {
   for (int group : {32, 64, 128})
-    for (int k : {1, 31, 64, 100, 129, 300}) check(GemmWeights::q4, {3, 50, k}, true, Activation::none, group);
+    for (int k : {1, 31, 64, 100, 129, 300})
+      check(GemmWeights::q4, {3, 50, k}, true, Activation::none, group);
 }
 
 TEST(Gemm, RejectsBadSizes) {

@@ -19,8 +19,10 @@ namespace {
 // Large enough that the split happens (>= 2^18 multiply-adds per slice), ragged at the end.
 constexpr int kN = 1000, kK = 1536;
 
-void expect_same(const std::vector<float>& one, const std::vector<float>& three, const char* what, int m) {
-  EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * sizeof(float))) << what << " m=" << m;
+void expect_same(const std::vector<float>& one, const std::vector<float>& three, const char* what,
+                 int m) {
+  EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * sizeof(float)))
+      << what << " m=" << m;
 }
 
 TEST(PanelSplit, FloatGemmSameBitsOnThreeThreads) {
@@ -46,7 +48,8 @@ TEST(PanelSplit, Int8GemmSameBitsOnThreeThreads) {
   std::fill_n(scales.data(), scales.size(), 1e-3f);
   ThreadPool pool(3);
   for (int m : {1, 3}) {
-    auto a = testing::random_ints<std::uint8_t>(static_cast<std::size_t>(m) * packed.padded_k(), 4, 0, 255);
+    auto a = testing::random_ints<std::uint8_t>(static_cast<std::size_t>(m) * packed.padded_k(), 4,
+                                                0, 255);
     std::vector<float> one(static_cast<std::size_t>(m) * kN), three(one.size());
     QGemmArgs args;
     args.m = m;
@@ -67,7 +70,8 @@ TEST(PanelSplit, Int8GemmSameBitsOnThreeThreads) {
 TEST(PanelSplit, Int4AndBf16SameBitsOnThreeThreads) {
   const int groups = kK / 32;
   auto u = testing::random_ints<std::uint8_t>(static_cast<std::size_t>(kN) * kK, 5, 0, 15);
-  std::vector<float> scales = testing::random_floats(static_cast<std::size_t>(kN) * groups, 6, 0.01f, 0.1f);
+  std::vector<float> scales =
+      testing::random_floats(static_cast<std::size_t>(kN) * groups, 6, 0.01f, 0.1f);
   PackedQ4DotWeights q4 = pack_q4dot(u.data(), scales.data(), nullptr, kN, kK, 32);
   std::vector<float> wf = testing::random_floats(static_cast<std::size_t>(kN) * kK, 7);
   std::vector<std::uint16_t> bits(wf.size());

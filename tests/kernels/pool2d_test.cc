@@ -23,8 +23,9 @@ Conv2dShape window(int h, int w, int c, int k, int stride, int pad) {
 }
 
 TEST(Pool2d, EveryVariantBitExact) {
-  for (const Conv2dShape& s : {window(7, 7, 5, 3, 2, 1), window(8, 6, 16, 2, 2, 0), window(9, 9, 17, 3, 1, 1),
-                               window(7, 7, 40, 7, 1, 0) /* global */, window(5, 5, 1, 3, 1, 1)}) {
+  for (const Conv2dShape& s :
+       {window(7, 7, 5, 3, 2, 1), window(8, 6, 16, 2, 2, 0), window(9, 9, 17, 3, 1, 1),
+        window(7, 7, 40, 7, 1, 0) /* global */, window(5, 5, 1, 3, 1, 1)}) {
     std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
     std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.in_c;
     std::vector<float> x = testing::random_floats(in_count, in_count, -3.0f, 3.0f);
@@ -39,7 +40,8 @@ TEST(Pool2d, EveryVariantBitExact) {
           Pool2dArgs a{&s, kind, include_pad, in.data(), got.data(), 0, s.out_h()};
           v.fn(a);
           EXPECT_EQ(0, std::memcmp(got.data(), want.data(), out_count * sizeof(float)))
-              << v.name << " c=" << s.in_c << (kind == PoolKind::max ? " max" : " avg") << " pad " << include_pad;
+              << v.name << " c=" << s.in_c << (kind == PoolKind::max ? " max" : " avg") << " pad "
+              << include_pad;
         }
       }
   }
@@ -60,8 +62,10 @@ TEST(Pool2d, KnownValuesAndValidation) {
   EXPECT_EQ(y[0], 2.0f);
   pool2d(p, PoolKind::average, true, x, y.data());
   EXPECT_EQ(y[0], 8.0f / 9.0f);
-  EXPECT_THROW(pool2d(window(2, 2, 1, 3, 1, 0), PoolKind::max, false, x, y.data()), Error);  // window > image
-  EXPECT_THROW(pool2d(window(2, 2, 1, 2, 0, 0), PoolKind::max, false, x, y.data()), Error);  // stride 0
+  EXPECT_THROW(pool2d(window(2, 2, 1, 3, 1, 0), PoolKind::max, false, x, y.data()),
+               Error);  // window > image
+  EXPECT_THROW(pool2d(window(2, 2, 1, 2, 0, 0), PoolKind::max, false, x, y.data()),
+               Error);  // stride 0
 }
 
 }  // namespace

@@ -28,11 +28,14 @@ struct Case {
 void check(const Case& c, bool use_bias, Activation act, ThreadPool* pool = nullptr) {
   std::uint64_t seed = static_cast<std::uint64_t>(c.m * 7 + c.n * 131 + c.k * 1031 + c.group);
   const int groups = (c.k + c.group - 1) / c.group;
-  std::vector<float> a = testing::random_floats(static_cast<std::size_t>(c.m) * c.k, seed, -3.0f, 3.0f);
+  std::vector<float> a =
+      testing::random_floats(static_cast<std::size_t>(c.m) * c.k, seed, -3.0f, 3.0f);
   if (a.size() > 5) a[5] = std::nanf("");  // quantizes to 0 on every path
   auto u = testing::random_ints<std::uint8_t>(static_cast<std::size_t>(c.n) * c.k, seed + 1, 0, 15);
-  std::vector<float> scales = testing::random_floats(static_cast<std::size_t>(c.n) * groups, seed + 2, 0.001f, 0.1f);
-  auto zps = testing::random_ints<std::uint8_t>(static_cast<std::size_t>(c.n) * groups, seed + 3, 0, 15);
+  std::vector<float> scales =
+      testing::random_floats(static_cast<std::size_t>(c.n) * groups, seed + 2, 0.001f, 0.1f);
+  auto zps =
+      testing::random_ints<std::uint8_t>(static_cast<std::size_t>(c.n) * groups, seed + 3, 0, 15);
   std::vector<float> bias = testing::random_floats(static_cast<std::size_t>(c.n), seed + 4);
   const std::uint8_t* zp = c.zero_points ? zps.data() : nullptr;
   const float* b = use_bias ? bias.data() : nullptr;
@@ -78,8 +81,8 @@ void check(const Case& c, bool use_bias, Activation act, ThreadPool* pool = null
       float tol = static_cast<float>(groups + 3) * std::ldexp(1.0f, -23) * bound[i];
       if (!(std::fabs(got[i] - want[i]) <= tol) && reported++ < 5) {
         ADD_FAILURE() << variant.name << " m=" << c.m << " n=" << c.n << " k=" << c.k
-                      << " group=" << c.group << " zp=" << c.zero_points << " at " << i
-                      << ": got " << got[i] << ", reference " << want[i] << ", tol " << tol;
+                      << " group=" << c.group << " zp=" << c.zero_points << " at " << i << ": got "
+                      << got[i] << ", reference " << want[i] << ", tol " << tol;
       }
     }
   }

@@ -23,8 +23,10 @@ struct QCase {
 void check(const QCase& c, const std::vector<std::uint8_t>& a, const std::vector<std::int8_t>& w,
            QGemmOutput output, Activation act, ThreadPool* pool = nullptr) {
   std::uint64_t seed = static_cast<std::uint64_t>(c.m * 7919 + c.n * 31 + c.k);
-  std::vector<std::int32_t> bias = testing::random_ints<std::int32_t>(static_cast<std::size_t>(c.n), seed, -5000, 5000);
-  std::vector<float> scale = testing::random_floats(static_cast<std::size_t>(c.n), seed + 1, 1e-4f, 1e-2f);
+  std::vector<std::int32_t> bias =
+      testing::random_ints<std::int32_t>(static_cast<std::size_t>(c.n), seed, -5000, 5000);
+  std::vector<float> scale =
+      testing::random_floats(static_cast<std::size_t>(c.n), seed + 1, 1e-4f, 1e-2f);
   const std::int32_t out_zp = 17;
   std::size_t out_count = static_cast<std::size_t>(c.m) * c.n;
   std::vector<float> ref_f32(out_count);
@@ -78,7 +80,8 @@ TEST(QGemm, EveryVariantBitExactAroundTiles) {
         QCase c{m, n, k, 113};
         std::uint64_t seed = static_cast<std::uint64_t>(m * 100 + n * 10 + k);
         auto a = testing::random_ints<std::uint8_t>(static_cast<std::size_t>(m) * k, seed, 0, 255);
-        auto w = testing::random_ints<std::int8_t>(static_cast<std::size_t>(n) * k, seed + 9, -128, 127);
+        auto w =
+            testing::random_ints<std::int8_t>(static_cast<std::size_t>(n) * k, seed + 9, -128, 127);
         check(c, a, w, QGemmOutput::f32, Activation::none);
         check(c, a, w, QGemmOutput::u8, Activation::relu);
       }

@@ -12,7 +12,7 @@ namespace lowp {
 namespace {
 
 TEST(QuantizeValue, FollowsQuantizeLinear) {
-  EXPECT_EQ(quantize_value(0.5f, 1.0f, 0, 0, 255), 0);    // tie to even
+  EXPECT_EQ(quantize_value(0.5f, 1.0f, 0, 0, 255), 0);  // tie to even
   EXPECT_EQ(quantize_value(1.5f, 1.0f, 0, 0, 255), 2);
   EXPECT_EQ(quantize_value(2.5f, 1.0f, 0, 0, 255), 2);
   EXPECT_EQ(quantize_value(-2.5f, 1.0f, 0, -128, 127), -2);
@@ -28,10 +28,24 @@ TEST(QuantizeValue, FollowsQuantizeLinear) {
 
 std::vector<float> tricky_inputs(std::size_t n) {
   std::vector<float> x = testing::random_floats(n, n + 1, -40.0f, 40.0f);
-  const float specials[] = {0.0f, -0.0f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 127.5f, 128.5f,
-                            -128.5f, 1e30f, -1e30f, std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), std::nanf(""),
-                            std::numeric_limits<float>::denorm_min(), 255.5f, -3.5f};
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            0.5f,
+                            1.5f,
+                            2.5f,
+                            -0.5f,
+                            -1.5f,
+                            127.5f,
+                            128.5f,
+                            -128.5f,
+                            1e30f,
+                            -1e30f,
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::nanf(""),
+                            std::numeric_limits<float>::denorm_min(),
+                            255.5f,
+                            -3.5f};
   for (std::size_t i = 0; i < n; ++i) {
     if (i % 3 == 0) x[i] = specials[(i / 3) % std::size(specials)] * 0.25f;  // scale is 0.25
   }

@@ -16,7 +16,7 @@ namespace lowp {
 namespace {
 
 struct Rotated {
-  double r[3][3];  // columns are the axes
+  double r[3][3];             // columns are the axes
   std::vector<float> points;  // 6 x 3
 };
 
@@ -44,7 +44,8 @@ TEST(Pca, RecoversRotatedAxesAndVariances) {
   for (int comp = 0; comp < 2; ++comp) {
     // Same axis up to sign: |<basis, R column>| = 1.
     double dot = 0.0;
-    for (int j = 0; j < 3; ++j) dot += pca.basis[static_cast<std::size_t>(comp) * 3 + j] * p.r[j][comp];
+    for (int j = 0; j < 3; ++j)
+      dot += pca.basis[static_cast<std::size_t>(comp) * 3 + j] * p.r[j][comp];
     EXPECT_NEAR(std::fabs(dot), 1.0, 1e-5) << "component " << comp;
   }
   for (float m : pca.mean) EXPECT_NEAR(m, 0.0f, 1e-6f);
@@ -85,8 +86,8 @@ TEST(Pca, SignIsDeterministic) {
 
 TEST(Pca, RejectsBadInput) {
   std::vector<float> x = {1, 2, 3, 4, 5, 6};
-  EXPECT_THROW(fit_pca(x.data(), 1, 6, 1), Error);   // one row
-  EXPECT_THROW(fit_pca(x.data(), 2, 3, 4), Error);   // more components than dims
+  EXPECT_THROW(fit_pca(x.data(), 1, 6, 1), Error);  // one row
+  EXPECT_THROW(fit_pca(x.data(), 2, 3, 4), Error);  // more components than dims
   EXPECT_THROW(fit_pca(x.data(), 2, 3, 0), Error);
   x[4] = std::nanf("");
   EXPECT_THROW(fit_pca(x.data(), 2, 3, 1), Error);

@@ -29,7 +29,8 @@ Fixture make_fixture() {
   return f;
 }
 
-std::vector<float> run(const Fixture& f, Precision p, ThreadPool* pool = nullptr, int max_batch = 64) {
+std::vector<float> run(const Fixture& f, Precision p, ThreadPool* pool = nullptr,
+                       int max_batch = 64) {
   MlpCalibration calibration = calibrate_mlp(f.mlp, f.x.data(), f.rows);
   CompiledMlp compiled(f.mlp, p, &calibration, max_batch);
   std::vector<float> logits(f.rows * 10);
@@ -85,10 +86,10 @@ TEST(CompiledMlp, WeightBytesCountWhatAModelStores) {
   MlpCalibration calibration = calibrate_mlp(f.mlp, f.x.data(), f.rows);
   auto bytes = [&](Precision p) { return CompiledMlp(f.mlp, p, &calibration).weight_bytes(); };
   const std::size_t weights = 100 * 50 + 50 * 10, biases = 60;
-  EXPECT_EQ(bytes(Precision::fp32), 4 * (weights + biases));                 // 22,240
+  EXPECT_EQ(bytes(Precision::fp32), 4 * (weights + biases));  // 22,240
   EXPECT_EQ(bytes(Precision::fp16), 2 * weights + 4 * biases);
   EXPECT_EQ(bytes(Precision::bf16), 2 * weights + 4 * biases);
-  EXPECT_EQ(bytes(Precision::int8), weights + 4 * 60 + 4 * biases + 2 * 5);   // scales, int32 bias
+  EXPECT_EQ(bytes(Precision::int8), weights + 4 * 60 + 4 * biases + 2 * 5);  // scales, int32 bias
   // int4: 4 groups (32, 32, 32, 4) x 50 outputs and 2 groups (32, 18) x 10 outputs.
   EXPECT_EQ(bytes(Precision::int4), weights / 2 + 4 * (4 * 50 + 2 * 10) + 4 * biases);
 }

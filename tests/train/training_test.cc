@@ -121,7 +121,8 @@ TEST(TrainClassifier, RejectsBadInput) {
   TrainOptions options;
   Toy bad_label = train;
   bad_label.y[3] = 3;  // only 3 classes
-  EXPECT_THROW(train_classifier(mlp, bad_label.data(), train.data(), options, nullptr, nullptr), Error);
+  EXPECT_THROW(train_classifier(mlp, bad_label.data(), train.data(), options, nullptr, nullptr),
+               Error);
   Toy nan = train;
   nan.x[5] = std::nanf("");
   EXPECT_THROW(train_classifier(mlp, nan.data(), train.data(), options, nullptr, nullptr), Error);

@@ -30,9 +30,11 @@ Command add_bench_command(CLI::App& app) {
                    "int8 (u8 x s8); int4 (weights, int8 activations)");
   gemm->add_flag("--weights-only", f->options.weights_only,
                  "bf16/int4: low-precision weights with fp32 activations and FMA");
-  gemm->add_option("--group", f->options.group, "int4 group size along k")->check(CLI::Range(1, 1 << 20));
+  gemm->add_option("--group", f->options.group, "int4 group size along k")
+      ->check(CLI::Range(1, 1 << 20));
   gemm->add_option("--threads", f->options.threads, "Threads")->check(CLI::Range(1, 256));
-  gemm->add_flag("--cold", f->options.cold, "Cycle weight copies totalling 4x the last-level cache");
+  gemm->add_flag("--cold", f->options.cold,
+                 "Cycle weight copies totalling 4x the last-level cache");
   gemm->add_flag("--json", f->json, "Print JSON instead of text");
   CLI::App* conv = bench->add_subcommand(
       "conv", "Time the fp32 NHWC convolution on the layers of ResNet-18 or MobileNetV2 (batch 1)");
@@ -53,40 +55,54 @@ Command add_bench_command(CLI::App& app) {
       total += r.seconds;
       const Conv2dShape& s = r.shape;
       if (cf->json) {
-        nlohmann::json j = {{"model", cf->model}, {"layer", r.name}, {"threads", cf->threads},
-                            {"in", {s.in_h, s.in_w, s.in_c}}, {"out_c", s.out_c},
-                            {"kernel", s.kernel_h}, {"stride", s.stride_h}, {"groups", s.groups},
-                            {"ms", r.seconds * 1e3}, {"gflops", r.gflops}};
+        nlohmann::json j = {{"model", cf->model},     {"layer", r.name},
+                            {"threads", cf->threads}, {"in", {s.in_h, s.in_w, s.in_c}},
+                            {"out_c", s.out_c},       {"kernel", s.kernel_h},
+                            {"stride", s.stride_h},   {"groups", s.groups},
+                            {"ms", r.seconds * 1e3},  {"gflops", r.gflops}};
         fmt::print("{}\n", j.dump());
       } else {
         fmt::print("{:<32} {:>8.3f} ms {:>7.1f} GFLOP/s\n", r.name, r.seconds * 1e3, r.gflops);
       }
     }
-    if (!cf->json) fmt::print("{:<32} {:>8.3f} ms (these layers, {} thread{})\n", "total", total * 1e3,
-                              cf->threads, cf->threads == 1 ? "" : "s");
+    if (!cf->json)
+      fmt::print("{:<32} {:>8.3f} ms (these layers, {} thread{})\n", "total", total * 1e3,
+                 cf->threads, cf->threads == 1 ? "" : "s");
   });
   return {bench, [f, gemm]() {
             if (!gemm->parsed()) return 0;  // `bench conv` ran in its callback
             std::optional<Precision> dtype = parse_precision(f->dtype);
-            LOWP_CHECK(dtype.has_value(), "--dtype: unknown dtype '{}'; use fp32, fp16, bf16, int8 or int4",
-                       f->dtype);
+            LOWP_CHECK(dtype.has_value(),
+                       "--dtype: unknown dtype '{}'; use fp32, fp16, bf16, int8 or int4", f->dtype);
             f->options.dtype = *dtype;
             GemmBenchResult r = run_gemm_bench(f->options);
             const GemmBenchOptions& o = f->options;
             const char* unit = o.dtype == Precision::int8 ? "GOP/s" : "GFLOP/s";
             if (f->json) {
-              nlohmann::json j = {{"m", o.m}, {"n", o.n}, {"k", o.k}, {"dtype", f->dtype},
-                                  {"group", o.group}, {"threads", o.threads}, {"cold", o.cold},
-                                  {"copies", r.copies}, {"kernel", r.kernel}, {"isa", isa_name(active_isa())},
-                                  {"seconds_per_call", r.seconds_per_call}, {"gflops", r.gflops},
-                                  {"weight_bytes", r.weight_bytes}, {"weight_gbytes_per_s", r.weight_gbytes_per_s}};
+              nlohmann::json j = {{"m", o.m},
+                                  {"n", o.n},
+                                  {"k", o.k},
+                                  {"dtype", f->dtype},
+                                  {"group", o.group},
+                                  {"threads", o.threads},
+                                  {"cold", o.cold},
+                                  {"copies", r.copies},
+                                  {"kernel", r.kernel},
+                                  {"isa", isa_name(active_isa())},
+                                  {"seconds_per_call", r.seconds_per_call},
+                                  {"gflops", r.gflops},
+                                  {"weight_bytes", r.weight_bytes},
+                                  {"weight_gbytes_per_s", r.weight_gbytes_per_s}};
               fmt::print("{}\n", j.dump());
             } else {
-              fmt::print("gemm m={} n={} k={} {}{} threads={}{}: {:.3f} ms, {:.1f} {}, weights {:.2f} GB/s ({} bytes{}), kernel {}\n",
-                         o.m, o.n, o.k, f->dtype, o.dtype == Precision::int4 ? fmt::format(" group={}", o.group) : "",
-                         o.threads, o.cold ? " cold" : "", r.seconds_per_call * 1e3, r.gflops, unit,
-                         r.weight_gbytes_per_s, r.weight_bytes,
-                         o.cold ? fmt::format(" x {} copies", r.copies) : "", r.kernel);
+              fmt::print(
+                  "gemm m={} n={} k={} {}{} threads={}{}: {:.3f} ms, {:.1f} {}, weights {:.2f} "
+                  "GB/s ({} bytes{}), kernel {}\n",
+                  o.m, o.n, o.k, f->dtype,
+                  o.dtype == Precision::int4 ? fmt::format(" group={}", o.group) : "", o.threads,
+                  o.cold ? " cold" : "", r.seconds_per_call * 1e3, r.gflops, unit,
+                  r.weight_gbytes_per_s, r.weight_bytes,
+                  o.cold ? fmt::format(" x {} copies", r.copies) : "", r.kernel);
             }
             return 0;
           }};

@@ -30,8 +30,8 @@ std::vector<Precision> parse_precision_list(const std::string& list) {
   std::string name;
   while (std::getline(in, name, ',')) {
     std::optional<Precision> p = parse_precision(name);
-    LOWP_CHECK(p.has_value(), "--precision: unknown precision '{}'; use fp32, fp16, bf16, int8 or int4",
-               name);
+    LOWP_CHECK(p.has_value(),
+               "--precision: unknown precision '{}'; use fp32, fp16, bf16, int8 or int4", name);
     out.push_back(*p);
   }
   LOWP_CHECK(!out.empty(), "--precision: empty list");
@@ -39,31 +39,36 @@ std::vector<Precision> parse_precision_list(const std::string& list) {
 }
 
 void print_table(const SeedReport& r) {
-  fmt::print("\nlowp demo: Fashion-MNIST ({} train / {} test images), PCA {} -> {}, SimpleNet "
-             "{}-50-10, {} epochs, ISA {}, {} thread{}\n",
-             r.train_rows, r.test_rows, r.input_dim, r.components, r.components, r.epochs, r.isa,
-             r.threads, r.threads == 1 ? "" : "s");
-  fmt::print("PCA: explained variance {:.4f}; fit {:.2f} s; projection {:.2f} us/sample at batch 1, "
-             "{:.3g} samples/s at batch 256\n\n",
-             r.explained_variance, r.pca_fit_seconds, r.pca_latency_us_b1, r.pca_throughput_sps);
+  fmt::print(
+      "\nlowp demo: Fashion-MNIST ({} train / {} test images), PCA {} -> {}, SimpleNet "
+      "{}-50-10, {} epochs, ISA {}, {} thread{}\n",
+      r.train_rows, r.test_rows, r.input_dim, r.components, r.components, r.epochs, r.isa,
+      r.threads, r.threads == 1 ? "" : "s");
+  fmt::print(
+      "PCA: explained variance {:.4f}; fit {:.2f} s; projection {:.2f} us/sample at batch 1, "
+      "{:.3g} samples/s at batch 256\n\n",
+      r.explained_variance, r.pca_fit_seconds, r.pca_latency_us_b1, r.pca_throughput_sps);
   const PrecisionRow* fp32 = nullptr;
   for (const PrecisionRow& row : r.rows) {
     if (row.precision == Precision::fp32) fp32 = &row;
   }
-  fmt::print("| precision | accuracy | vs fp32 (points) | latency b1 (us) | throughput b256 (samples/s) "
-             "| weight bytes | vs fp32 | kernel |\n");
+  fmt::print(
+      "| precision | accuracy | vs fp32 (points) | latency b1 (us) | throughput b256 (samples/s) "
+      "| weight bytes | vs fp32 | kernel |\n");
   fmt::print("|---|---|---|---|---|---|---|---|\n");
   for (const PrecisionRow& row : r.rows) {
-    std::string delta = fp32 ? fmt::format("{:+.2f}", 100.0 * (row.accuracy - fp32->accuracy)) : "-";
-    std::string ratio =
-        fp32 ? fmt::format("{:.3f}x", static_cast<double>(row.weight_bytes) / static_cast<double>(fp32->weight_bytes))
-             : "-";
-    fmt::print("| {} | {:.4f} | {} | {:.3f} | {:.3g} | {} | {} | {} |\n", precision_name(row.precision),
-               row.accuracy, delta, row.latency_us_b1, row.throughput_sps, row.weight_bytes, ratio,
-               row.kernels.back());
+    std::string delta =
+        fp32 ? fmt::format("{:+.2f}", 100.0 * (row.accuracy - fp32->accuracy)) : "-";
+    std::string ratio = fp32 ? fmt::format("{:.3f}x", static_cast<double>(row.weight_bytes) /
+                                                          static_cast<double>(fp32->weight_bytes))
+                             : "-";
+    fmt::print("| {} | {:.4f} | {} | {:.3f} | {:.3g} | {} | {} | {} |\n",
+               precision_name(row.precision), row.accuracy, delta, row.latency_us_b1,
+               row.throughput_sps, row.weight_bytes, ratio, row.kernels.back());
   }
-  fmt::print("\nSimpleNet alone is timed (batch 1: median over 51 blocks of 200 calls); the PCA "
-             "projection is timed on its own above.\n");
+  fmt::print(
+      "\nSimpleNet alone is timed (batch 1: median over 51 blocks of 200 calls); the PCA "
+      "projection is timed on its own above.\n");
 }
 
 nlohmann::json to_json(const SeedReport& r) {
@@ -94,8 +99,9 @@ nlohmann::json to_json(const SeedReport& r) {
 
 Command add_demo_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
-      "demo", "The seed workflow on Fashion-MNIST: PCA, train SimpleNet with Adam, then measure it "
-              "in fp32, fp16, bf16, int8 and int4");
+      "demo",
+      "The seed workflow on Fashion-MNIST: PCA, train SimpleNet with Adam, then measure it "
+      "in fp32, fp16, bf16, int8 and int4");
   auto flags = std::make_shared<DemoFlags>();
   sub->add_option("--json", flags->json_path, "Also write the results as JSON to this file");
   sub->add_option("--epochs", flags->epochs, "Training epochs")->check(CLI::Range(1, 1000));

@@ -21,10 +21,10 @@ void print_cpu() {
   fmt::print("cpu: {} ({})\n", f.brand.empty() ? "unknown" : f.brand, f.vendor);
   auto yn = [](bool b) { return b ? "yes" : "no"; };
   fmt::print("features:\n");
-  fmt::print("  sse4.2 {}  avx {}  avx2 {}  fma {}  f16c {}\n", yn(f.sse42), yn(f.avx),
-             yn(f.avx2), yn(f.fma), yn(f.f16c));
-  fmt::print("  avx512f {}  avx512bw {}  avx512dq {}  avx512vl {}\n", yn(f.avx512f),
-             yn(f.avx512bw), yn(f.avx512dq), yn(f.avx512vl));
+  fmt::print("  sse4.2 {}  avx {}  avx2 {}  fma {}  f16c {}\n", yn(f.sse42), yn(f.avx), yn(f.avx2),
+             yn(f.fma), yn(f.f16c));
+  fmt::print("  avx512f {}  avx512bw {}  avx512dq {}  avx512vl {}\n", yn(f.avx512f), yn(f.avx512bw),
+             yn(f.avx512dq), yn(f.avx512vl));
   fmt::print("  avx512vnni {}  avx512bf16 {}\n", yn(f.avx512vnni), yn(f.avx512bf16));
   fmt::print("  os saves ymm {}  zmm {}\n", yn(f.os_saves_ymm), yn(f.os_saves_zmm));
   fmt::print("isa supported: {}\n", isa_name(supported_isa()));
@@ -58,13 +58,20 @@ void print_kernels() {
 // Element i of a numeric tensor as a double.
 double element(const Tensor& t, std::size_t i) {
   switch (t.dtype()) {
-    case DType::float32: return t.values<float>()[i];
-    case DType::float16: return float16::from_bits(t.values<std::uint16_t>()[i]).to_float();
-    case DType::int8: return t.values<std::int8_t>()[i];
-    case DType::uint8: return t.values<std::uint8_t>()[i];
-    case DType::int32: return t.values<std::int32_t>()[i];
-    case DType::int64: return static_cast<double>(t.values<std::int64_t>()[i]);
-    default: fail("inspect: no statistics for dtype {}", dtype_name(t.dtype()));
+    case DType::float32:
+      return t.values<float>()[i];
+    case DType::float16:
+      return float16::from_bits(t.values<std::uint16_t>()[i]).to_float();
+    case DType::int8:
+      return t.values<std::int8_t>()[i];
+    case DType::uint8:
+      return t.values<std::uint8_t>()[i];
+    case DType::int32:
+      return t.values<std::int32_t>()[i];
+    case DType::int64:
+      return static_cast<double>(t.values<std::int64_t>()[i]);
+    default:
+      fail("inspect: no statistics for dtype {}", dtype_name(t.dtype()));
   }
 }
 
@@ -86,7 +93,8 @@ void print_npy(const std::filesystem::path& path) {
     ++finite;
   }
   if (finite > 0) {
-    fmt::print("  min {:.6g}  max {:.6g}  mean {:.6g}\n", lo, hi, sum / static_cast<double>(finite));
+    fmt::print("  min {:.6g}  max {:.6g}  mean {:.6g}\n", lo, hi,
+               sum / static_cast<double>(finite));
   }
   if (non_finite > 0) fmt::print("  {} NaN or Inf values\n", non_finite);
 }
@@ -102,21 +110,24 @@ Command add_inspect_command(CLI::App& app) {
   sub->add_flag("--kernels", *kernels, "Every kernel family, its variants, and the one chosen");
   auto file = std::make_shared<std::string>();
   sub->add_option("file", *file, "A .npy array: dtype, shape and value statistics");
-  return {sub, [sub, cpu, kernels, file]() {
-            if (!*cpu && !*kernels && file->empty()) {
-              fmt::print(stderr, "lowp: error: inspect needs a FILE, --cpu or --kernels (see lowp inspect --help)\n");
-              return 2;
-            }
-            if (!file->empty()) {
-              std::filesystem::path path(*file);
-              LOWP_CHECK(path.extension() == ".npy", "{}: unsupported file type; inspect reads .npy arrays",
-                         *file);
-              print_npy(path);
-            }
-            if (*cpu) print_cpu();
-            if (*kernels) print_kernels();
-            return 0;
-          }};
+  return {
+      sub, [sub, cpu, kernels, file]() {
+        if (!*cpu && !*kernels && file->empty()) {
+          fmt::print(
+              stderr,
+              "lowp: error: inspect needs a FILE, --cpu or --kernels (see lowp inspect --help)\n");
+          return 2;
+        }
+        if (!file->empty()) {
+          std::filesystem::path path(*file);
+          LOWP_CHECK(path.extension() == ".npy",
+                     "{}: unsupported file type; inspect reads .npy arrays", *file);
+          print_npy(path);
+        }
+        if (*cpu) print_cpu();
+        if (*kernels) print_kernels();
+        return 0;
+      }};
 }
 
 }  // namespace lowp::cli

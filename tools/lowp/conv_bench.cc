@@ -59,7 +59,8 @@ ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_s
   Random rng(1);
   std::vector<float> input(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
   for (float& v : input) v = rng.uniform(-1.0f, 1.0f);
-  std::vector<float> weights(static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w);
+  std::vector<float> weights(static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h *
+                             s.kernel_w);
   for (float& v : weights) v = rng.uniform(-0.1f, 0.1f);
   std::vector<float> bias(static_cast<std::size_t>(s.out_c), 0.01f);
   std::vector<float> output(static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c);
@@ -68,7 +69,8 @@ ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_s
   ThreadPool pool(threads);
   ThreadPool* maybe_pool = threads > 1 ? &pool : nullptr;
   auto call = [&] {
-    conv2d_f32(packed, input.data(), bias.data(), Activation::relu, output.data(), scratch, maybe_pool);
+    conv2d_f32(packed, input.data(), bias.data(), Activation::relu, output.data(), scratch,
+               maybe_pool);
   };
   call();
   std::vector<double> per_call;

@@ -59,17 +59,26 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
 
   // Stored bytes of one weight copy.
   switch (o.dtype) {
-    case Precision::fp32: result.weight_bytes = 4 * n * k; break;
+    case Precision::fp32:
+      result.weight_bytes = 4 * n * k;
+      break;
     case Precision::fp16:
-    case Precision::bf16: result.weight_bytes = 2 * n * k; break;
-    case Precision::int8: result.weight_bytes = n * k + 4 * n; break;
+    case Precision::bf16:
+      result.weight_bytes = 2 * n * k;
+      break;
+    case Precision::int8:
+      result.weight_bytes = n * k + 4 * n;
+      break;
     case Precision::int4:
-      result.weight_bytes = (n * k + 1) / 2 + 4 * n * ((k + static_cast<std::size_t>(o.group) - 1) / static_cast<std::size_t>(o.group));
+      result.weight_bytes =
+          (n * k + 1) / 2 +
+          4 * n * ((k + static_cast<std::size_t>(o.group) - 1) / static_cast<std::size_t>(o.group));
       break;
   }
   if (o.cold) {
     std::size_t target = 4 * last_level_cache_bytes();
-    result.copies = static_cast<int>(std::max<std::size_t>(2, (target + result.weight_bytes - 1) / result.weight_bytes));
+    result.copies = static_cast<int>(
+        std::max<std::size_t>(2, (target + result.weight_bytes - 1) / result.weight_bytes));
   }
 
   ThreadPool pool(o.threads);
@@ -94,20 +103,23 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
   if (o.dtype == Precision::bf16 && !o.weights_only) {
     std::vector<std::uint16_t> bits(n * k);
     convert_f32_to_bf16(w.data(), bits.data(), bits.size());
-    for (int i = 0; i < result.copies; ++i) bf16packed.push_back(pack_bf16dot(bits.data(), o.n, o.k));
+    for (int i = 0; i < result.copies; ++i)
+      bf16packed.push_back(pack_bf16dot(bits.data(), o.n, o.k));
     const std::size_t lda = static_cast<std::size_t>(bf16packed.front().padded_k());
     a_bf16 = AlignedBuffer<std::uint16_t>(m * lda);
     result.kernel = bf16dot_kernel_name();
     // Activations arrive in fp32: their conversion to bf16 is part of every call.
     call = [&, lda](int i) {
       bf16dot_convert_rows(a.data(), o.m, k, o.k, a_bf16.data(), lda);
-      Bf16DotArgs args{o.m, a_bf16.data(), lda, &bf16packed[static_cast<std::size_t>(i)], nullptr,
-                       Activation::none, c.data(), n, {}};
+      Bf16DotArgs args{
+          o.m,     a_bf16.data(),    lda,      &bf16packed[static_cast<std::size_t>(i)],
+          nullptr, Activation::none, c.data(), n,
+          {}};
       bf16dot_gemm(args, maybe_pool);
     };
   } else
 
-  if (o.dtype == Precision::int4 && !o.weights_only) {
+      if (o.dtype == Precision::int4 && !o.weights_only) {
     QuantizedWeights q4 = quantize_groupwise_s4(w.data(), o.n, o.k, o.group);
     std::vector<std::uint8_t> u(q4.q.size());
     for (std::size_t i = 0; i < u.size(); ++i) u[i] = static_cast<std::uint8_t>(q4.q[i] + 8);
@@ -116,8 +128,8 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
     }
     result.kernel = q4dot_kernel_name();
     call = [&](int i) {
-      q4dot_gemm(a.data(), o.m, k, q4packed[static_cast<std::size_t>(i)], nullptr,
-                 Activation::none, c.data(), n, q4scratch, maybe_pool);
+      q4dot_gemm(a.data(), o.m, k, q4packed[static_cast<std::size_t>(i)], nullptr, Activation::none,
+                 c.data(), n, q4scratch, maybe_pool);
     };
   } else if (o.dtype != Precision::int8) {
     std::vector<std::uint16_t> bits(n * k);
@@ -127,13 +139,20 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
     if (o.dtype == Precision::int4) q4 = quantize_groupwise_s4(w.data(), o.n, o.k, o.group);
     for (int i = 0; i < result.copies; ++i) {
       switch (o.dtype) {
-        case Precision::fp32: packed.push_back(pack_gemm_f32(w.data(), o.n, o.k)); break;
-        case Precision::fp16: packed.push_back(pack_gemm_f16(bits.data(), o.n, o.k)); break;
-        case Precision::bf16: packed.push_back(pack_gemm_bf16(bits.data(), o.n, o.k)); break;
+        case Precision::fp32:
+          packed.push_back(pack_gemm_f32(w.data(), o.n, o.k));
+          break;
+        case Precision::fp16:
+          packed.push_back(pack_gemm_f16(bits.data(), o.n, o.k));
+          break;
+        case Precision::bf16:
+          packed.push_back(pack_gemm_bf16(bits.data(), o.n, o.k));
+          break;
         case Precision::int4:
           packed.push_back(pack_gemm_q4(q4.q.data(), q4.scales.data(), o.n, o.k, o.group));
           break;
-        case Precision::int8: break;
+        case Precision::int8:
+          break;
       }
     }
     result.kernel = gemm_kernel_name(packed.front().type);
@@ -157,7 +176,8 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
     std::size_t lda = static_cast<std::size_t>(first.padded_k());
     a_u8 = AlignedBuffer<std::uint8_t>(m * lda);
     Random rng(3);
-    for (std::size_t i = 0; i < a_u8.size(); ++i) a_u8[i] = static_cast<std::uint8_t>(rng.below(256));
+    for (std::size_t i = 0; i < a_u8.size(); ++i)
+      a_u8[i] = static_cast<std::uint8_t>(rng.below(256));
     result.kernel = qgemm_kernel_name();
     call = [&, lda](int i) {
       QGemmArgs args;
@@ -190,7 +210,8 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
   result.seconds_per_call = median(per_call);
   result.gflops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) /
                   result.seconds_per_call * 1e-9;
-  result.weight_gbytes_per_s = static_cast<double>(result.weight_bytes) / result.seconds_per_call * 1e-9;
+  result.weight_gbytes_per_s =
+      static_cast<double>(result.weight_bytes) / result.seconds_per_call * 1e-9;
   return result;
 }
 

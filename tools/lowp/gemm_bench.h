@@ -13,7 +13,7 @@ namespace lowp::cli {
 struct GemmBenchOptions {
   int m = 1, n = 4096, k = 4096;
   Precision dtype = Precision::fp32;
-  int group = 32;  // int4
+  int group = 32;             // int4
   bool weights_only = false;  // fp16/bf16/int4: low-precision weights, fp32 activations
   int threads = 1;
   bool cold = false;
@@ -23,10 +23,10 @@ struct GemmBenchOptions {
 struct GemmBenchResult {
   std::string kernel;
   double seconds_per_call = 0.0;
-  double gflops = 0.0;           // 2 m n k / time (GOP/s for int8)
+  double gflops = 0.0;               // 2 m n k / time (GOP/s for int8)
   double weight_gbytes_per_s = 0.0;  // stored weight bytes / time
   std::size_t weight_bytes = 0;
-  int copies = 1;                // weight copies cycled (cold)
+  int copies = 1;  // weight copies cycled (cold)
 };
 
 GemmBenchResult run_gemm_bench(const GemmBenchOptions& options);

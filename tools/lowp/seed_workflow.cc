@@ -76,8 +76,8 @@ SeedReport run_seed_workflow(const SeedOptions& options,
   {
     std::vector<float> one(c);
     report.pca_latency_us_b1 = median_latency_us([&](std::size_t i) {
-      projection.apply(test_pixels.data() + (i % test_rows) * static_cast<std::size_t>(input_dim), 1,
-                       one.data());
+      projection.apply(test_pixels.data() + (i % test_rows) * static_cast<std::size_t>(input_dim),
+                       1, one.data());
     });
     report.pca_throughput_sps = throughput_samples_per_second(
         [&] { projection.apply(test_pixels.data(), test_rows, test_x.data(), maybe_pool); },
@@ -95,13 +95,12 @@ SeedReport run_seed_workflow(const SeedOptions& options,
   train_options.batch = 64;
   train_options.seed = options.seed;
   watch.restart();
-  train_classifier(mlp, {train_x.data(), train_labels, train_rows},
-                   {test_x.data(), test_labels, test_rows}, train_options, maybe_pool,
-                   [&](const EpochReport& r) {
-                     progress(fmt::format("epoch {:>2}/{}  loss {:.4f}  test accuracy {:.4f}  ({:.2f} s)",
-                                          r.epoch, r.epochs, r.train_loss, r.test_accuracy,
-                                          r.seconds));
-                   });
+  train_classifier(
+      mlp, {train_x.data(), train_labels, train_rows}, {test_x.data(), test_labels, test_rows},
+      train_options, maybe_pool, [&](const EpochReport& r) {
+        progress(fmt::format("epoch {:>2}/{}  loss {:.4f}  test accuracy {:.4f}  ({:.2f} s)",
+                             r.epoch, r.epochs, r.train_loss, r.test_accuracy, r.seconds));
+      });
   report.train_seconds = watch.seconds();
 
   // 4. Calibration on a fixed random subset of the training set.
@@ -109,7 +108,8 @@ SeedReport run_seed_workflow(const SeedOptions& options,
   std::iota(order.begin(), order.end(), 0u);
   Random rng(options.seed + 1);
   rng.shuffle(std::span<std::uint32_t>(order));
-  std::size_t calib_rows = std::min<std::size_t>(static_cast<std::size_t>(options.calibration_samples), train_rows);
+  std::size_t calib_rows =
+      std::min<std::size_t>(static_cast<std::size_t>(options.calibration_samples), train_rows);
   std::vector<float> calib_x(calib_rows * c);
   for (std::size_t r = 0; r < calib_rows; ++r) {
     std::copy_n(train_x.data() + order[r] * c, c, calib_x.data() + r * c);
@@ -126,9 +126,8 @@ SeedReport run_seed_workflow(const SeedOptions& options,
     compiled.run(test_x.data(), test_rows, logits.data(), maybe_pool);
     row.accuracy = accuracy_of(logits, test_labels, test_rows, 10);
     std::vector<float> one(10);
-    row.latency_us_b1 = median_latency_us([&](std::size_t i) {
-      compiled.run(test_x.data() + (i % test_rows) * c, 1, one.data());
-    });
+    row.latency_us_b1 = median_latency_us(
+        [&](std::size_t i) { compiled.run(test_x.data() + (i % test_rows) * c, 1, one.data()); });
     row.throughput_sps = throughput_samples_per_second(
         [&] { compiled.run(test_x.data(), test_rows, logits.data(), maybe_pool); }, test_rows);
     row.weight_bytes = compiled.weight_bytes();

@@ -14,8 +14,12 @@ namespace lowp {
 namespace {
 
 // bf16 bits to fp32 by position (no NaN quieting: the kernels widen by shifting too).
-float widen(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
-float activate(float v, Activation act) { return act == Activation::relu ? std::max(v, 0.0f) : v; }
+float widen(std::uint16_t bits) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+}
+float activate(float v, Activation act) {
+  return act == Activation::relu ? std::max(v, 0.0f) : v;
+}
 
 constexpr KernelEntry<Bf16DotFn> kBf16Dot[] = {
     {"bf16_gemm_f32acc_bias_act_4x64__avx512bf16", IsaLevel::avx512bf16, bf16dot_avx512bf16},
@@ -38,8 +42,8 @@ PackedBf16DotWeights pack_bf16dot(const std::uint16_t* w_bits, int n, int k) {
     std::size_t lane = static_cast<std::size_t>(row % kGemmPanel);
     for (int kk = 0; kk < k; ++kk) {
       std::size_t pair = static_cast<std::size_t>(kk / 2);
-      w.data[panel * w.panel_elements() + (pair * kGemmPanel + lane) * 2 + static_cast<std::size_t>(kk % 2)] =
-          w_bits[static_cast<std::size_t>(row) * k + kk];
+      w.data[panel * w.panel_elements() + (pair * kGemmPanel + lane) * 2 +
+             static_cast<std::size_t>(kk % 2)] = w_bits[static_cast<std::size_t>(row) * k + kk];
     }
   }
   return w;
@@ -102,24 +106,29 @@ void bf16dot_scalar(const Bf16DotArgs& args) {
   }
 }
 
-std::span<const KernelEntry<Bf16DotFn>> bf16dot_kernels() { return kBf16Dot; }
-const char* bf16dot_kernel_name() { return pick_kernel(bf16dot_kernels(), active_isa()).name; }
+std::span<const KernelEntry<Bf16DotFn>> bf16dot_kernels() {
+  return kBf16Dot;
+}
+const char* bf16dot_kernel_name() {
+  return pick_kernel(bf16dot_kernels(), active_isa()).name;
+}
 
 void bf16dot_gemm_with(Bf16DotFn fn, const Bf16DotArgs& args, ThreadPool* pool) {
-  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.c != nullptr, "bf16 gemm: null operand");
+  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.c != nullptr,
+             "bf16 gemm: null operand");
   LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->padded_k()),
              "bf16 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
   LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "bf16 gemm: ldc {} < n {}", args.ldc,
              args.w->n);
   split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,
                        [&](std::size_t begin, std::size_t end, PanelRange panels) {
-    Bf16DotArgs part = args;
-    part.panels = panels;
-    part.m = static_cast<int>(end - begin);
-    part.a = args.a + begin * args.lda;
-    part.c = args.c + begin * args.ldc;
-    fn(part);
-  });
+                         Bf16DotArgs part = args;
+                         part.panels = panels;
+                         part.m = static_cast<int>(end - begin);
+                         part.a = args.a + begin * args.lda;
+                         part.c = args.c + begin * args.ldc;
+                         fn(part);
+                       });
 }
 
 void bf16dot_gemm(const Bf16DotArgs& args, ThreadPool* pool) {

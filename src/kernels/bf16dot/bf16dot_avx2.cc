@@ -16,7 +16,8 @@ struct Tile {
   static_assert(NB == 1, "AVX2 bf16 tiles are one panel wide");
   static void run(const Bf16DotArgs& args, int row, int panel0) {
     const PackedBf16DotWeights& w = *args.w;
-    const std::uint16_t* panel = w.data.data() + static_cast<std::size_t>(panel0) * w.panel_elements();
+    const std::uint16_t* panel =
+        w.data.data() + static_cast<std::size_t>(panel0) * w.panel_elements();
     const std::uint16_t* a = args.a + static_cast<std::size_t>(row) * args.lda;
     const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
     __m256 acc[MR][2];
@@ -36,7 +37,8 @@ struct Tile {
         __m256 a_odd = _mm256_castsi256_ps(_mm256_and_si256(av, high));
         __m256 a_even = _mm256_castsi256_ps(_mm256_slli_epi32(av, 16));
         for (int h = 0; h < 2; ++h) {
-          acc[r][h] = _mm256_fmadd_ps(a_even, b_even[h], _mm256_fmadd_ps(a_odd, b_odd[h], acc[r][h]));
+          acc[r][h] =
+              _mm256_fmadd_ps(a_even, b_even[h], _mm256_fmadd_ps(a_odd, b_odd[h], acc[r][h]));
         }
       }
     }
@@ -52,7 +54,8 @@ struct Tile {
       for (int r = 0; r < MR; ++r) {
         __m256 v = _mm256_add_ps(acc[r][h], bias);
         if (args.act == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-        _mm256_maskstore_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col + h * 8, mask, v);
+        _mm256_maskstore_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col + h * 8,
+                            mask, v);
       }
     }
   }

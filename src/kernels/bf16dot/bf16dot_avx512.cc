@@ -17,6 +17,8 @@ struct WideningDot {
 };
 }  // namespace
 
-void bf16dot_avx512(const Bf16DotArgs& args) { run_bf16dot<WideningDot>(args); }
+void bf16dot_avx512(const Bf16DotArgs& args) {
+  run_bf16dot<WideningDot>(args);
+}
 
 }  // namespace lowp

@@ -47,7 +47,8 @@ struct Bf16Tiles {
         for (int r = 0; r < MR; ++r) {
           __m512 v = _mm512_add_ps(acc[r][nb], bias);
           if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-          _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask, v);
+          _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask,
+                                v);
         }
       }
     }

@@ -10,6 +10,8 @@ struct Bf16Dot {
 };
 }  // namespace
 
-void bf16dot_avx512bf16(const Bf16DotArgs& args) { run_bf16dot<Bf16Dot>(args); }
+void bf16dot_avx512bf16(const Bf16DotArgs& args) {
+  run_bf16dot<Bf16Dot>(args);
+}
 
 }  // namespace lowp

@@ -38,13 +38,15 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
         if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
           std::fill_n(dst, cg, pad);
         } else {
-          const T* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c + static_cast<std::size_t>(g) * cg;
+          const T* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
+                         static_cast<std::size_t>(g) * cg;
           std::memcpy(dst, src, static_cast<std::size_t>(cg) * sizeof(T));
         }
         dst += cg;
       }
     }
-    std::fill(out + static_cast<std::size_t>(r) * ldo + k, out + static_cast<std::size_t>(r + 1) * ldo, T{0});
+    std::fill(out + static_cast<std::size_t>(r) * ldo + k,
+              out + static_cast<std::size_t>(r + 1) * ldo, T{0});
   }
 }
 
@@ -72,10 +74,12 @@ void for_each_row_block(const Conv2dShape& s, const T* image, int g, bool direct
                         std::size_t padded_k, AlignedBuffer<T>& scratch, T pad, const Body& body) {
   const int pixels = s.out_h() * s.out_w();
   if (direct) {
-    body(image + static_cast<std::size_t>(g) * s.group_in_c(), static_cast<std::size_t>(s.in_c), pixels, 0);
+    body(image + static_cast<std::size_t>(g) * s.group_in_c(), static_cast<std::size_t>(s.in_c),
+         pixels, 0);
     return;
   }
-  if (scratch.size() < kRowsPerBlock * padded_k) scratch = AlignedBuffer<T>(kRowsPerBlock * padded_k);
+  if (scratch.size() < kRowsPerBlock * padded_k)
+    scratch = AlignedBuffer<T>(kRowsPerBlock * padded_k);
   for (int first = 0; first < pixels; first += kRowsPerBlock) {
     int rows = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
     gather_rows(s, image, g, first, rows, scratch.data(), padded_k, pad);
@@ -85,8 +89,12 @@ void for_each_row_block(const Conv2dShape& s, const T* image, int g, bool direct
 
 }  // namespace
 
-int Conv2dShape::out_h() const { return out_size(in_h, pad_top, pad_bottom, kernel_h, stride_h, dilation_h); }
-int Conv2dShape::out_w() const { return out_size(in_w, pad_left, pad_right, kernel_w, stride_w, dilation_w); }
+int Conv2dShape::out_h() const {
+  return out_size(in_h, pad_top, pad_bottom, kernel_h, stride_h, dilation_h);
+}
+int Conv2dShape::out_w() const {
+  return out_size(in_w, pad_left, pad_right, kernel_w, stride_w, dilation_w);
+}
 
 bool Conv2dShape::is_pointwise() const {
   return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
@@ -97,19 +105,27 @@ void Conv2dShape::validate() const {
   LOWP_CHECK(batch >= 1 && in_h >= 1 && in_w >= 1 && in_c >= 1 && out_c >= 1,
              "conv2d: batch, input size and channels must be at least 1 (got {}x{}x{}x{} -> {})",
              batch, in_h, in_w, in_c, out_c);
-  LOWP_CHECK(kernel_h >= 1 && kernel_w >= 1, "conv2d: kernel {}x{} must be at least 1x1", kernel_h, kernel_w);
-  LOWP_CHECK(stride_h >= 1 && stride_w >= 1, "conv2d: stride {}x{} must be at least 1", stride_h, stride_w);
-  LOWP_CHECK(dilation_h >= 1 && dilation_w >= 1, "conv2d: dilation {}x{} must be at least 1", dilation_h, dilation_w);
+  LOWP_CHECK(kernel_h >= 1 && kernel_w >= 1, "conv2d: kernel {}x{} must be at least 1x1", kernel_h,
+             kernel_w);
+  LOWP_CHECK(stride_h >= 1 && stride_w >= 1, "conv2d: stride {}x{} must be at least 1", stride_h,
+             stride_w);
+  LOWP_CHECK(dilation_h >= 1 && dilation_w >= 1, "conv2d: dilation {}x{} must be at least 1",
+             dilation_h, dilation_w);
   LOWP_CHECK(pad_top >= 0 && pad_left >= 0 && pad_bottom >= 0 && pad_right >= 0,
              "conv2d: padding must not be negative");
   LOWP_CHECK(groups >= 1 && in_c % groups == 0 && out_c % groups == 0,
              "conv2d: {} groups must divide {} input and {} output channels", groups, in_c, out_c);
   LOWP_CHECK(out_h() >= 1 && out_w() >= 1,
-             "conv2d: the dilated {}x{} kernel is larger than the padded {}x{} input", kernel_h, kernel_w,
-             in_h, in_w);
-  std::size_t in = checked_mul(checked_mul(checked_mul(batch, in_h, "conv2d input"), in_w, "conv2d input"), in_c, "conv2d input");
-  std::size_t out = checked_mul(checked_mul(checked_mul(batch, out_h(), "conv2d output"), out_w(), "conv2d output"), out_c, "conv2d output");
-  LOWP_CHECK(in < (std::size_t{1} << 40) && out < (std::size_t{1} << 40), "conv2d: tensors too large");
+             "conv2d: the dilated {}x{} kernel is larger than the padded {}x{} input", kernel_h,
+             kernel_w, in_h, in_w);
+  std::size_t in =
+      checked_mul(checked_mul(checked_mul(batch, in_h, "conv2d input"), in_w, "conv2d input"), in_c,
+                  "conv2d input");
+  std::size_t out = checked_mul(
+      checked_mul(checked_mul(batch, out_h(), "conv2d output"), out_w(), "conv2d output"), out_c,
+      "conv2d output");
+  LOWP_CHECK(in < (std::size_t{1} << 40) && out < (std::size_t{1} << 40),
+             "conv2d: tensors too large");
 }
 
 PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weights) {
@@ -122,7 +138,8 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
     packed.depthwise = AlignedBuffer<float>(static_cast<std::size_t>(taps) * shape.in_c);
     for (int c = 0; c < shape.in_c; ++c)
       for (int t = 0; t < taps; ++t)
-        packed.depthwise[static_cast<std::size_t>(t) * shape.in_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
+        packed.depthwise[static_cast<std::size_t>(t) * shape.in_c + c] =
+            weights[static_cast<std::size_t>(c) * taps + t];
     return packed;
   }
   for (int g = 0; g < shape.groups; ++g) {
@@ -132,8 +149,8 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
   return packed;
 }
 
-void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
-                Activation act, float* output, Conv2dScratch& scratch, ThreadPool* pool) {
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, Activation act,
+                float* output, Conv2dScratch& scratch, ThreadPool* pool) {
   const Conv2dShape& s = w.shape;
   const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
@@ -142,8 +159,9 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
     static const DepthwiseFn depthwise = pick_kernel(depthwise_kernels(), active_isa()).fn;
     for (int n = 0; n < s.batch; ++n) {
       split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
-        DepthwiseArgs args{&s, input + n * in_image, w.depthwise.data(), bias, act,
-                           output + n * out_image, static_cast<int>(begin), static_cast<int>(end)};
+        DepthwiseArgs args{
+            &s,  input + n * in_image,   w.depthwise.data(),      bias,
+            act, output + n * out_image, static_cast<int>(begin), static_cast<int>(end)};
         depthwise(args);
       });
     }
@@ -158,12 +176,13 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
       args.act = act;
       args.ldc = static_cast<std::size_t>(s.out_c);
-      for_each_row_block(s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows, 0.0f,
-                         [&](const float* a, std::size_t lda, int rows, int first) {
+      for_each_row_block(s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows,
+                         0.0f, [&](const float* a, std::size_t lda, int rows, int first) {
                            args.m = rows;
                            args.a = a;
                            args.lda = lda;
-                           args.c = out + static_cast<std::size_t>(first) * s.out_c + static_cast<std::size_t>(g) * ocg;
+                           args.c = out + static_cast<std::size_t>(first) * s.out_c +
+                                    static_cast<std::size_t>(g) * ocg;
                            gemm(args, pool);
                          });
     }
@@ -197,15 +216,16 @@ void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, c
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
       args.act = act;
       args.ldc = static_cast<std::size_t>(s.out_c);
-      for_each_row_block(s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0},
-                         [&](const std::uint16_t* a, std::size_t lda, int rows, int first) {
-                           args.m = rows;
-                           args.a = a;
-                           args.lda = lda;
-                           args.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
-                                    static_cast<std::size_t>(g) * ocg;
-                           bf16dot_gemm(args, pool);
-                         });
+      for_each_row_block(
+          s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0},
+          [&](const std::uint16_t* a, std::size_t lda, int rows, int first) {
+            args.m = rows;
+            args.a = a;
+            args.lda = lda;
+            args.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                     static_cast<std::size_t>(g) * ocg;
+            bf16dot_gemm(args, pool);
+          });
     }
   }
 }
@@ -256,9 +276,11 @@ PackedConv2dInt8Weights pack_conv2d_int8(const Conv2dShape& shape, const std::in
     packed.groups.push_back(pack_qgemm(reordered.data(), ocg, shape.gemm_k()));
     const PackedQGemmWeights& qw = packed.groups.back();
     packed.offsets.push_back(qgemm_column_offsets(
-        qw, params.input_zero_point, params.bias != nullptr ? params.bias + static_cast<std::size_t>(g) * ocg : nullptr));
+        qw, params.input_zero_point,
+        params.bias != nullptr ? params.bias + static_cast<std::size_t>(g) * ocg : nullptr));
     AlignedBuffer<float> scales(qw.column_sums.size());
-    for (int o = 0; o < ocg; ++o) scales[static_cast<std::size_t>(o)] = epilogue_scale(params, g * ocg + o);
+    for (int o = 0; o < ocg; ++o)
+      scales[static_cast<std::size_t>(o)] = epilogue_scale(params, g * ocg + o);
     packed.scales.push_back(std::move(scales));
   }
   return packed;
@@ -292,7 +314,8 @@ void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, fl
                            args.m = rows;
                            args.a = a;
                            args.lda = lda;
-                           std::size_t at = n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                           std::size_t at = n * out_image +
+                                            static_cast<std::size_t>(first) * s.out_c +
                                             static_cast<std::size_t>(g) * ocg;
                            args.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
                            args.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
@@ -317,12 +340,18 @@ void conv2d_int8_ref(const Conv2dShape& s, const std::uint8_t* input, const std:
                 int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
                 int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
                 if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;  // real 0
-                std::int32_t x = input[((static_cast<std::size_t>(n) * s.in_h + ih) * s.in_w + iw) * s.in_c + g * cg + c];
-                std::int32_t wv = weights[((static_cast<std::size_t>(oc) * cg + c) * s.kernel_h + kh) * s.kernel_w + kw];
+                std::int32_t x =
+                    input[((static_cast<std::size_t>(n) * s.in_h + ih) * s.in_w + iw) * s.in_c +
+                          g * cg + c];
+                std::int32_t wv =
+                    weights[((static_cast<std::size_t>(oc) * cg + c) * s.kernel_h + kh) *
+                                s.kernel_w +
+                            kw];
                 acc += (x - p.input_zero_point) * wv;
               }
           float v = qgemm_dequantize(static_cast<std::int32_t>(acc), epilogue_scale(p, oc), p.act);
-          std::size_t at = ((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc;
+          std::size_t at =
+              ((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc;
           if (p.output == QGemmOutput::f32) {
             output_f32[at] = v;
           } else {
@@ -346,13 +375,18 @@ void conv2d_f32_ref(const Conv2dShape& s, const float* input, const float* weigh
                 int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
                 int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
                 if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
-                float x = input[((static_cast<std::size_t>(n) * s.in_h + ih) * s.in_w + iw) * s.in_c + g * cg + c];
-                float wv = weights[((static_cast<std::size_t>(oc) * cg + c) * s.kernel_h + kh) * s.kernel_w + kw];
+                float x =
+                    input[((static_cast<std::size_t>(n) * s.in_h + ih) * s.in_w + iw) * s.in_c +
+                          g * cg + c];
+                float wv = weights[((static_cast<std::size_t>(oc) * cg + c) * s.kernel_h + kh) *
+                                       s.kernel_w +
+                                   kw];
                 sum += x * wv;
               }
           if (bias != nullptr) sum += bias[oc];
           if (act == Activation::relu) sum = std::max(sum, 0.0f);
-          output[((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc] = sum;
+          output[((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc] =
+              sum;
         }
 }
 

@@ -67,8 +67,8 @@ struct Conv2dScratch {
 };
 
 // input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.
-void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
-                Activation act, float* output, Conv2dScratch& scratch, ThreadPool* pool = nullptr);
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, Activation act,
+                float* output, Conv2dScratch& scratch, ThreadPool* pool = nullptr);
 
 // ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
 struct PackedConv2dBf16Weights {
@@ -93,8 +93,8 @@ struct QConv2dParams {
   const float* weight_scales = nullptr;  // [out_c]
   const std::int32_t* bias = nullptr;    // [out_c] in the scale input_scale * weight_scale, or null
   QGemmOutput output = QGemmOutput::f32;
-  float output_scale = 1.0f;             // u8 output
-  std::int32_t output_zero_point = 0;    // u8 output
+  float output_scale = 1.0f;           // u8 output
+  std::int32_t output_zero_point = 0;  // u8 output
   Activation act = Activation::none;
 };
 struct PackedConv2dInt8Weights {
@@ -117,8 +117,9 @@ struct Conv2dInt8Scratch {
 void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, float* output_f32,
                  std::uint8_t* output_u8, Conv2dInt8Scratch& scratch, ThreadPool* pool = nullptr);
 // The int8 reference: exact int32 sums of (x - zero point) * w, then qgemm's epilogue.
-void conv2d_int8_ref(const Conv2dShape& shape, const std::uint8_t* input, const std::int8_t* weights,
-                     const QConv2dParams& params, float* output_f32, std::uint8_t* output_u8);
+void conv2d_int8_ref(const Conv2dShape& shape, const std::uint8_t* input,
+                     const std::int8_t* weights, const QConv2dParams& params, float* output_f32,
+                     std::uint8_t* output_u8);
 
 // The reference: seven plain loops, same layouts, weights in ONNX's layout.
 void conv2d_f32_ref(const Conv2dShape& shape, const float* input, const float* weights,

@@ -42,6 +42,8 @@ constexpr KernelEntry<DepthwiseFn> kDepthwise[] = {
 };
 }  // namespace
 
-std::span<const KernelEntry<DepthwiseFn>> depthwise_kernels() { return kDepthwise; }
+std::span<const KernelEntry<DepthwiseFn>> depthwise_kernels() {
+  return kDepthwise;
+}
 
 }  // namespace lowp

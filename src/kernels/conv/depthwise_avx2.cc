@@ -22,12 +22,15 @@ void depthwise_avx2(const DepthwiseArgs& args) {
           for (int kw = 0; kw < s.kernel_w; ++kw) {
             int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
             if (iw < 0 || iw >= s.in_w) continue;
-            const float* in = args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c;
-            const float* w = args.weights + static_cast<std::size_t>(kh * s.kernel_w + kw) * c_count + c;
+            const float* in =
+                args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c;
+            const float* w =
+                args.weights + static_cast<std::size_t>(kh * s.kernel_w + kw) * c_count + c;
             acc = _mm256_fmadd_ps(_mm256_maskload_ps(in, mask), _mm256_maskload_ps(w, mask), acc);
           }
         }
-        __m256 bias = args.bias != nullptr ? _mm256_maskload_ps(args.bias + c, mask) : _mm256_setzero_ps();
+        __m256 bias =
+            args.bias != nullptr ? _mm256_maskload_ps(args.bias + c, mask) : _mm256_setzero_ps();
         __m256 v = _mm256_add_ps(acc, bias);
         if (args.act == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
         _mm256_maskstore_ps(out + c, mask, v);

@@ -14,7 +14,8 @@ void depthwise_avx512(const DepthwiseArgs& args) {
       float* out = args.output + (static_cast<std::size_t>(oh) * ow_count + ow) * c_count;
       for (int c = 0; c < c_count; c += 16) {
         int left = c_count - c;
-        __mmask16 mask = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+        __mmask16 mask =
+            left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
         __m512 acc = _mm512_setzero_ps();
         for (int kh = 0; kh < s.kernel_h; ++kh) {
           int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
@@ -22,12 +23,16 @@ void depthwise_avx512(const DepthwiseArgs& args) {
           for (int kw = 0; kw < s.kernel_w; ++kw) {
             int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
             if (iw < 0 || iw >= s.in_w) continue;
-            const float* in = args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c;
-            const float* w = args.weights + static_cast<std::size_t>(kh * s.kernel_w + kw) * c_count + c;
-            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, in), _mm512_maskz_loadu_ps(mask, w), acc);
+            const float* in =
+                args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c;
+            const float* w =
+                args.weights + static_cast<std::size_t>(kh * s.kernel_w + kw) * c_count + c;
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, in), _mm512_maskz_loadu_ps(mask, w),
+                                  acc);
           }
         }
-        __m512 bias = args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + c) : _mm512_setzero_ps();
+        __m512 bias =
+            args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + c) : _mm512_setzero_ps();
         __m512 v = _mm512_add_ps(acc, bias);
         if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
         _mm512_mask_storeu_ps(out + c, mask, v);

@@ -40,40 +40,45 @@ const KernelEntry<GemmFn>& chosen(GemmWeights type) {
 }
 
 void check_args(const GemmArgs& args) {
-  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.c != nullptr,
-             "gemm: null operand");
+  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.c != nullptr, "gemm: null operand");
   LOWP_CHECK(args.m >= 0, "gemm: m = {} is negative", args.m);
-  LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->k),
-             "gemm: lda {} is smaller than k {}", args.lda, args.w->k);
-  LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n),
-             "gemm: ldc {} is smaller than n {}", args.ldc, args.w->n);
+  LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->k), "gemm: lda {} is smaller than k {}",
+             args.lda, args.w->k);
+  LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "gemm: ldc {} is smaller than n {}",
+             args.ldc, args.w->n);
 }
 
 }  // namespace
 
 std::span<const KernelEntry<GemmFn>> gemm_kernels(GemmWeights type) {
   switch (type) {
-    case GemmWeights::f32: return kGemmF32;
-    case GemmWeights::f16: return kGemmF16;
-    case GemmWeights::bf16: return kGemmBF16;
-    case GemmWeights::q4: return kGemmQ4;
+    case GemmWeights::f32:
+      return kGemmF32;
+    case GemmWeights::f16:
+      return kGemmF16;
+    case GemmWeights::bf16:
+      return kGemmBF16;
+    case GemmWeights::q4:
+      return kGemmQ4;
   }
   fail("gemm: unknown weight type {}", static_cast<int>(type));
 }
 
-const char* gemm_kernel_name(GemmWeights type) { return chosen(type).name; }
+const char* gemm_kernel_name(GemmWeights type) {
+  return chosen(type).name;
+}
 
 void gemm_with(GemmFn fn, const GemmArgs& args, ThreadPool* pool) {
   check_args(args);
   split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,
                        [&](std::size_t begin, std::size_t end, PanelRange panels) {
-    GemmArgs part = args;
-    part.panels = panels;
-    part.m = static_cast<int>(end - begin);
-    part.a = args.a + begin * args.lda;
-    part.c = args.c + begin * args.ldc;
-    fn(part);
-  });
+                         GemmArgs part = args;
+                         part.panels = panels;
+                         part.m = static_cast<int>(end - begin);
+                         part.a = args.a + begin * args.lda;
+                         part.c = args.c + begin * args.ldc;
+                         fn(part);
+                       });
 }
 
 void gemm(const GemmArgs& args, ThreadPool* pool) {

@@ -49,8 +49,8 @@ const char* gemm_weights_name(GemmWeights type);
 // type (float, fp16 bits, bf16 bits, or int4 bytes).
 struct PackedGemmWeights {
   GemmWeights type = GemmWeights::f32;
-  int n = 0;  // outputs
-  int k = 0;  // inputs
+  int n = 0;                          // outputs
+  int k = 0;                          // inputs
   int group_size = 0;                 // q4 only
   AlignedBuffer<std::byte> data;      // panels
   AlignedBuffer<float> group_scales;  // q4 only: [panel][group][16]
@@ -95,9 +95,8 @@ const char* gemm_kernel_name(GemmWeights type);
 // ---- References: the specification, on plain [n][k] weights. ----
 void gemm_f32_ref(int m, int n, int k, const float* a, std::size_t lda, const float* w,
                   const float* bias, Activation act, float* c, std::size_t ldc);
-void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda,
-                  const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
-                  std::size_t ldc);
+void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda, const std::uint16_t* w_bits,
+                  const float* bias, Activation act, float* c, std::size_t ldc);
 void gemm_bf16_ref(int m, int n, int k, const float* a, std::size_t lda,
                    const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
                    std::size_t ldc);

@@ -46,8 +46,8 @@ struct BF16Panel {
 struct Q4Panel {
   static constexpr bool kGrouped = true;
   static Pair load(const std::byte* panel, int kk) {
-    __m128i packed = _mm_loadl_epi64(
-        reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 8));
+    __m128i packed =
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 8));
     const __m128i low_mask = _mm_set1_epi8(0x0F);
     __m128i lo = _mm_and_si128(packed, low_mask);
     __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low_mask);
@@ -77,7 +77,7 @@ struct Tiles {
       __m256 acc_lo[MR], acc_hi[MR];
       for (int r = 0; r < MR; ++r) acc_lo[r] = acc_hi[r] = _mm256_setzero_ps();
 
-      auto accumulate = [&](__m256 (&lo)[MR], __m256 (&hi)[MR], int k_begin, int k_end) {
+      auto accumulate = [&](__m256(&lo)[MR], __m256(&hi)[MR], int k_begin, int k_end) {
         for (int kk = k_begin; kk < k_end; ++kk) {
           Pair b = Panel::load(panel, kk);
           for (int r = 0; r < MR; ++r) {
@@ -97,8 +97,8 @@ struct Tiles {
           for (int r = 0; r < MR; ++r) part_lo[r] = part_hi[r] = _mm256_setzero_ps();
           int k_end = (g + 1) * w.group_size < w.k ? (g + 1) * w.group_size : w.k;
           accumulate(part_lo, part_hi, g * w.group_size, k_end);
-          const float* s = w.group_scales.data() +
-                           (static_cast<std::size_t>(panel0) * groups + g) * kGemmPanel;
+          const float* s =
+              w.group_scales.data() + (static_cast<std::size_t>(panel0) * groups + g) * kGemmPanel;
           __m256 s_lo = _mm256_loadu_ps(s), s_hi = _mm256_loadu_ps(s + 8);
           for (int r = 0; r < MR; ++r) {
             acc_lo[r] = _mm256_fmadd_ps(part_lo[r], s_lo, acc_lo[r]);
@@ -134,14 +134,23 @@ struct Tiles {
 template <class Panel, int MR>
 void run(const GemmArgs& args) {
   static constexpr TileTable<GemmArgs, Tiles<Panel>::template Tile, MR, 1> table;
-  for_each_tile<MR, 1>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+  for_each_tile<MR, 1>(table, args, args.m, args.panels.begin,
+                       args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace
 
-void gemm_f32_avx2(const GemmArgs& args) { run<F32Panel, 4>(args); }
-void gemm_f16_avx2(const GemmArgs& args) { run<F16Panel, 4>(args); }
-void gemm_bf16_avx2(const GemmArgs& args) { run<BF16Panel, 4>(args); }
-void gemm_q4_avx2(const GemmArgs& args) { run<Q4Panel, 2>(args); }
+void gemm_f32_avx2(const GemmArgs& args) {
+  run<F32Panel, 4>(args);
+}
+void gemm_f16_avx2(const GemmArgs& args) {
+  run<F16Panel, 4>(args);
+}
+void gemm_bf16_avx2(const GemmArgs& args) {
+  run<BF16Panel, 4>(args);
+}
+void gemm_q4_avx2(const GemmArgs& args) {
+  run<Q4Panel, 2>(args);
+}
 
 }  // namespace lowp

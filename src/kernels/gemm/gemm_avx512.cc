@@ -41,8 +41,8 @@ struct BF16Panel {
 struct Q4Panel {
   static constexpr bool kGrouped = true;
   static __m512 load(const std::byte* panel, int kk) {
-    __m128i packed = _mm_loadl_epi64(
-        reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 8));
+    __m128i packed =
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 8));
     const __m128i low_mask = _mm_set1_epi8(0x0F);
     __m128i lo = _mm_and_si128(packed, low_mask);
     __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low_mask);
@@ -69,7 +69,7 @@ struct Tiles {
       for (int r = 0; r < MR; ++r)
         for (int nb = 0; nb < NB; ++nb) acc[r][nb] = _mm512_setzero_ps();
 
-      auto accumulate = [&](__m512 (&sum)[MR][NB], int k_begin, int k_end) {
+      auto accumulate = [&](__m512(&sum)[MR][NB], int k_begin, int k_end) {
         for (int kk = k_begin; kk < k_end; ++kk) {
           __m512 b[NB];
           for (int nb = 0; nb < NB; ++nb) b[nb] = Panel::load(panels[nb], kk);
@@ -91,9 +91,9 @@ struct Tiles {
           int k_end = (g + 1) * w.group_size < w.k ? (g + 1) * w.group_size : w.k;
           accumulate(part, g * w.group_size, k_end);
           for (int nb = 0; nb < NB; ++nb) {
-            __m512 s = _mm512_loadu_ps(
-                w.group_scales.data() +
-                (static_cast<std::size_t>(panel0 + nb) * groups + g) * kGemmPanel);
+            __m512 s =
+                _mm512_loadu_ps(w.group_scales.data() +
+                                (static_cast<std::size_t>(panel0 + nb) * groups + g) * kGemmPanel);
             for (int r = 0; r < MR; ++r) acc[r][nb] = _mm512_fmadd_ps(part[r][nb], s, acc[r][nb]);
           }
         }
@@ -119,14 +119,23 @@ struct Tiles {
 template <class Panel, int MR, int NB>
 void run(const GemmArgs& args) {
   static constexpr TileTable<GemmArgs, Tiles<Panel>::template Tile, MR, NB> table;
-  for_each_tile<MR, NB>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+  for_each_tile<MR, NB>(table, args, args.m, args.panels.begin,
+                        args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace
 
-void gemm_f32_avx512(const GemmArgs& args) { run<F32Panel, 4, 4>(args); }
-void gemm_f16_avx512(const GemmArgs& args) { run<F16Panel, 4, 4>(args); }
-void gemm_bf16_avx512(const GemmArgs& args) { run<BF16Panel, 4, 4>(args); }
-void gemm_q4_avx512(const GemmArgs& args) { run<Q4Panel, 4, 2>(args); }
+void gemm_f32_avx512(const GemmArgs& args) {
+  run<F32Panel, 4, 4>(args);
+}
+void gemm_f16_avx512(const GemmArgs& args) {
+  run<F16Panel, 4, 4>(args);
+}
+void gemm_bf16_avx512(const GemmArgs& args) {
+  run<BF16Panel, 4, 4>(args);
+}
+void gemm_q4_avx512(const GemmArgs& args) {
+  run<Q4Panel, 4, 2>(args);
+}
 
 }  // namespace lowp

@@ -40,10 +40,16 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k) {
 std::size_t PackedGemmWeights::panel_bytes() const {
   std::size_t per_k = 0;
   switch (type) {
-    case GemmWeights::f32: per_k = kGemmPanel * 4; break;
+    case GemmWeights::f32:
+      per_k = kGemmPanel * 4;
+      break;
     case GemmWeights::f16:
-    case GemmWeights::bf16: per_k = kGemmPanel * 2; break;
-    case GemmWeights::q4: per_k = kGemmPanel / 2; break;
+    case GemmWeights::bf16:
+      per_k = kGemmPanel * 2;
+      break;
+    case GemmWeights::q4:
+      per_k = kGemmPanel / 2;
+      break;
   }
   return per_k * static_cast<std::size_t>(k);
 }
@@ -80,9 +86,9 @@ PackedGemmWeights pack_gemm_q4(const std::int8_t* q, const float* scales, int n,
       LOWP_CHECK(v >= -8 && v <= 7, "int4 gemm weights: value {} at [{}][{}] outside [-8, 7]", v,
                  row, kk);
       std::uint8_t nibble = static_cast<std::uint8_t>(v) & 0x0F;
-      std::uint8_t& byte = out[panel * packed.panel_bytes() +
-                               static_cast<std::size_t>(kk) * (kGemmPanel / 2) +
-                               static_cast<std::size_t>(lane / 2)];
+      std::uint8_t& byte =
+          out[panel * packed.panel_bytes() + static_cast<std::size_t>(kk) * (kGemmPanel / 2) +
+              static_cast<std::size_t>(lane / 2)];
       byte |= static_cast<std::uint8_t>(lane % 2 == 0 ? nibble : nibble << 4);
     }
     for (std::size_t g = 0; g < groups; ++g) {

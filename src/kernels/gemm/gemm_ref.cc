@@ -8,12 +8,13 @@
 namespace lowp {
 namespace {
 
-float activate(float x, Activation act) { return act == Activation::relu ? std::max(x, 0.0f) : x; }
+float activate(float x, Activation act) {
+  return act == Activation::relu ? std::max(x, 0.0f) : x;
+}
 
 template <class WeightToFloat>
-void gemm_generic_ref(int m, int n, int k, const float* a, std::size_t lda,
-                      WeightToFloat weight, const float* bias, Activation act, float* c,
-                      std::size_t ldc) {
+void gemm_generic_ref(int m, int n, int k, const float* a, std::size_t lda, WeightToFloat weight,
+                      const float* bias, Activation act, float* c, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       float sum = 0.0f;
@@ -32,10 +33,14 @@ const char* activation_name(Activation act) {
 
 const char* gemm_weights_name(GemmWeights type) {
   switch (type) {
-    case GemmWeights::f32: return "f32";
-    case GemmWeights::f16: return "f16";
-    case GemmWeights::bf16: return "bf16";
-    case GemmWeights::q4: return "q4";
+    case GemmWeights::f32:
+      return "f32";
+    case GemmWeights::f16:
+      return "f16";
+    case GemmWeights::bf16:
+      return "bf16";
+    case GemmWeights::q4:
+      return "q4";
   }
   return "?";
 }
@@ -43,13 +48,12 @@ const char* gemm_weights_name(GemmWeights type) {
 void gemm_f32_ref(int m, int n, int k, const float* a, std::size_t lda, const float* w,
                   const float* bias, Activation act, float* c, std::size_t ldc) {
   gemm_generic_ref(
-      m, n, k, a, lda, [&](int j, int kk) { return w[static_cast<std::size_t>(j) * k + kk]; },
-      bias, act, c, ldc);
+      m, n, k, a, lda, [&](int j, int kk) { return w[static_cast<std::size_t>(j) * k + kk]; }, bias,
+      act, c, ldc);
 }
 
-void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda,
-                  const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
-                  std::size_t ldc) {
+void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda, const std::uint16_t* w_bits,
+                  const float* bias, Activation act, float* c, std::size_t ldc) {
   gemm_generic_ref(
       m, n, k, a, lda,
       [&](int j, int kk) {

@@ -58,8 +58,8 @@ void gemm_packed_scalar(const GemmArgs& args) {
           for (int j = 0; j < kGemmPanel; ++j) partial[j] += a[kk] * b[j];
         }
         if (w.type == GemmWeights::q4) {
-          const float* s = w.group_scales.data() +
-                           (static_cast<std::size_t>(p) * groups + g) * kGemmPanel;
+          const float* s =
+              w.group_scales.data() + (static_cast<std::size_t>(p) * groups + g) * kGemmPanel;
           for (int j = 0; j < kGemmPanel; ++j) acc[j] += partial[j] * s[j];
         } else {
           for (int j = 0; j < kGemmPanel; ++j) acc[j] = partial[j];

@@ -46,7 +46,9 @@ constexpr KernelEntry<Pool2dFn> kPool2d[] = {
 };
 }  // namespace
 
-std::span<const KernelEntry<Pool2dFn>> pool2d_kernels() { return kPool2d; }
+std::span<const KernelEntry<Pool2dFn>> pool2d_kernels() {
+  return kPool2d;
+}
 
 void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, const float* input,
             float* output, ThreadPool* pool) {
@@ -59,8 +61,13 @@ void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, con
   const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.in_c;
   for (int n = 0; n < s.batch; ++n) {
     split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
-      Pool2dArgs args{&s, kind, count_include_pad, input + n * in_image, output + n * out_image,
-                      static_cast<int>(begin), static_cast<int>(end)};
+      Pool2dArgs args{&s,
+                      kind,
+                      count_include_pad,
+                      input + n * in_image,
+                      output + n * out_image,
+                      static_cast<int>(begin),
+                      static_cast<int>(end)};
       fn(args);
     });
   }

@@ -16,7 +16,8 @@ void pool2d_avx2(const Pool2dArgs& args) {
     for (int ow = 0; ow < ow_count; ++ow) {
       float* out = args.output + (static_cast<std::size_t>(oh) * ow_count + ow) * c_count;
       for (int c = 0; c < c_count; c += 8) {
-        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(c_count - c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(c_count - c),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         __m256 acc = _mm256_set1_ps(is_max ? -std::numeric_limits<float>::infinity() : 0.0f);
         int count = 0;
         for (int kh = 0; kh < s.kernel_h; ++kh) {
@@ -25,7 +26,8 @@ void pool2d_avx2(const Pool2dArgs& args) {
           for (int kw = 0; kw < s.kernel_w; ++kw) {
             int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
             if (iw < 0 || iw >= s.in_w) continue;
-            __m256 x = _mm256_maskload_ps(args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c, mask);
+            __m256 x = _mm256_maskload_ps(
+                args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c, mask);
             // max(x, acc): the reference's std::max(acc, x) keeps acc unless x is larger.
             acc = is_max ? _mm256_max_ps(x, acc) : _mm256_add_ps(acc, x);
             ++count;
@@ -33,7 +35,8 @@ void pool2d_avx2(const Pool2dArgs& args) {
         }
         if (!is_max) {
           int divisor = args.count_include_pad ? s.kernel_h * s.kernel_w : count;
-          acc = divisor > 0 ? _mm256_div_ps(acc, _mm256_set1_ps(static_cast<float>(divisor))) : _mm256_set1_ps(0.0f);
+          acc = divisor > 0 ? _mm256_div_ps(acc, _mm256_set1_ps(static_cast<float>(divisor)))
+                            : _mm256_set1_ps(0.0f);
         }
         _mm256_maskstore_ps(out + c, mask, acc);
       }

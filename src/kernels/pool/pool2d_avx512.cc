@@ -16,7 +16,9 @@ void pool2d_avx512(const Pool2dArgs& args) {
     for (int ow = 0; ow < ow_count; ++ow) {
       float* out = args.output + (static_cast<std::size_t>(oh) * ow_count + ow) * c_count;
       for (int c = 0; c < c_count; c += 16) {
-        int left = c_count - c; __mmask16 mask = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+        int left = c_count - c;
+        __mmask16 mask =
+            left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
         __m512 acc = _mm512_set1_ps(is_max ? -std::numeric_limits<float>::infinity() : 0.0f);
         int count = 0;
         for (int kh = 0; kh < s.kernel_h; ++kh) {
@@ -25,7 +27,8 @@ void pool2d_avx512(const Pool2dArgs& args) {
           for (int kw = 0; kw < s.kernel_w; ++kw) {
             int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
             if (iw < 0 || iw >= s.in_w) continue;
-            __m512 x = _mm512_maskz_loadu_ps(mask, args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c);
+            __m512 x = _mm512_maskz_loadu_ps(
+                mask, args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c);
             // max(x, acc): the reference's std::max(acc, x) keeps acc unless x is larger.
             acc = is_max ? _mm512_max_ps(x, acc) : _mm512_add_ps(acc, x);
             ++count;
@@ -33,7 +36,8 @@ void pool2d_avx512(const Pool2dArgs& args) {
         }
         if (!is_max) {
           int divisor = args.count_include_pad ? s.kernel_h * s.kernel_w : count;
-          acc = divisor > 0 ? _mm512_div_ps(acc, _mm512_set1_ps(static_cast<float>(divisor))) : _mm512_set1_ps(0.0f);
+          acc = divisor > 0 ? _mm512_div_ps(acc, _mm512_set1_ps(static_cast<float>(divisor)))
+                            : _mm512_set1_ps(0.0f);
         }
         _mm512_mask_storeu_ps(out + c, mask, acc);
       }

@@ -20,7 +20,9 @@ float row_scale(float absmax) {
   return std::max(absmax / 127.0f, std::numeric_limits<float>::min());
 }
 
-float activate(float v, Activation act) { return act == Activation::relu ? std::max(v, 0.0f) : v; }
+float activate(float v, Activation act) {
+  return act == Activation::relu ? std::max(v, 0.0f) : v;
+}
 
 constexpr KernelEntry<Q4DotFn> kQ4Dot[] = {
     {"qd8_q4w_gemm_bias_act_4x32__avx512vnni", IsaLevel::avx512vnni, q4dot_avx512vnni},
@@ -53,7 +55,8 @@ PackedQ4DotWeights pack_q4dot(const std::uint8_t* u, const float* scales,
     for (int kk = 0; kk < k; ++kk) {
       std::uint8_t v = u[static_cast<std::size_t>(row) * k + kk];
       LOWP_CHECK(v <= 15, "int4 weights: value {} at [{}][{}] is not in [0, 15]", v, row, kk);
-      std::size_t octet = static_cast<std::size_t>(kk / 8), within = static_cast<std::size_t>(kk % 8);
+      std::size_t octet = static_cast<std::size_t>(kk / 8),
+                  within = static_cast<std::size_t>(kk % 8);
       std::uint8_t& byte = out[octet * 64 + lane * 4 + within % 4];
       byte |= static_cast<std::uint8_t>(within < 4 ? v : v << 4);
     }
@@ -116,7 +119,8 @@ void q4dot_gemm_ref(int m, int n, int k, int group, const float* a, std::size_t 
   for (int i = 0; i < m; ++i) {
     const float* row = a + static_cast<std::size_t>(i) * lda;
     float sa = row_scale(absmax_ref(row, static_cast<std::size_t>(k)));
-    for (int kk = 0; kk < k; ++kk) qa[static_cast<std::size_t>(kk)] = quantize_value(row[kk], sa, 0, -127, 127);
+    for (int kk = 0; kk < k; ++kk)
+      qa[static_cast<std::size_t>(kk)] = quantize_value(row[kk], sa, 0, -127, 127);
     for (int j = 0; j < n; ++j) {
       float out = 0.0f;
       for (int g = 0; g < groups; ++g) {
@@ -173,9 +177,13 @@ void q4dot_scalar(const Q4DotArgs& args) {
   }
 }
 
-std::span<const KernelEntry<Q4DotFn>> q4dot_kernels() { return kQ4Dot; }
+std::span<const KernelEntry<Q4DotFn>> q4dot_kernels() {
+  return kQ4Dot;
+}
 
-const char* q4dot_kernel_name() { return pick_kernel(q4dot_kernels(), active_isa()).name; }
+const char* q4dot_kernel_name() {
+  return pick_kernel(q4dot_kernels(), active_isa()).name;
+}
 
 void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
                      const PackedQ4DotWeights& w, const float* bias, Activation act, float* c,
@@ -186,18 +194,18 @@ void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
   quantize_rows_for_q4dot(a, m, lda, w, scratch);
   split_rows_or_panels(pool, m, w.panels(), w.k,
                        [&](std::size_t begin, std::size_t end, PanelRange panels) {
-    Q4DotArgs args;
-    args.panels = panels;
-    args.m = static_cast<int>(end - begin);
-    args.row0 = static_cast<int>(begin);
-    args.a = &scratch;
-    args.w = &w;
-    args.bias = bias;
-    args.act = act;
-    args.c = c + begin * ldc;
-    args.ldc = ldc;
-    fn(args);
-  });
+                         Q4DotArgs args;
+                         args.panels = panels;
+                         args.m = static_cast<int>(end - begin);
+                         args.row0 = static_cast<int>(begin);
+                         args.a = &scratch;
+                         args.w = &w;
+                         args.bias = bias;
+                         args.act = act;
+                         args.c = c + begin * ldc;
+                         args.ldc = ldc;
+                         fn(args);
+                       });
 }
 
 void q4dot_gemm(const float* a, int m, std::size_t lda, const PackedQ4DotWeights& w,

@@ -40,10 +40,10 @@ inline constexpr int kQ4DotOctet = 8;
 
 struct PackedQ4DotWeights {
   int n = 0, k = 0, group = 0;
-  bool has_zero_points = false;                  // false: all 8 (symmetric)
-  AlignedBuffer<std::uint8_t> data;              // [panel][padded_k / 8][64]
-  AlignedBuffer<float> scales;                   // [panel][group][16], 0 past n
-  AlignedBuffer<std::uint8_t> zero_points;       // [panel][group][16] when has_zero_points
+  bool has_zero_points = false;             // false: all 8 (symmetric)
+  AlignedBuffer<std::uint8_t> data;         // [panel][padded_k / 8][64]
+  AlignedBuffer<float> scales;              // [panel][group][16], 0 past n
+  AlignedBuffer<std::uint8_t> zero_points;  // [panel][group][16] when has_zero_points
 
   int panels() const { return (n + kGemmPanel - 1) / kGemmPanel; }
   int groups() const { return (k + group - 1) / group; }
@@ -61,8 +61,8 @@ PackedQ4DotWeights pack_q4dot(const std::uint8_t* u, const float* scales,
 // to padded_k, and the sum of the values of each group.
 struct QuantizedRows {
   int m = 0, padded_k = 0, groups = 0;
-  AlignedBuffer<std::int8_t> values;     // [m][padded_k]
-  AlignedBuffer<float> scales;           // [m]
+  AlignedBuffer<std::int8_t> values;       // [m][padded_k]
+  AlignedBuffer<float> scales;             // [m]
   AlignedBuffer<std::int32_t> group_sums;  // [m][groups]
   void resize(int rows, int padded_k, int groups);
 };

@@ -21,7 +21,8 @@ struct Tiles {
       const PackedQ4DotWeights& w = *args.w;
       const QuantizedRows& qa = *args.a;
       const int groups = w.groups(), octets = w.padded_k() / kQ4DotOctet;
-      const std::uint8_t* panel = w.data.data() + static_cast<std::size_t>(panel0) * w.panel_bytes();
+      const std::uint8_t* panel =
+          w.data.data() + static_cast<std::size_t>(panel0) * w.panel_bytes();
       const std::int8_t* a[MR];
       const std::int32_t* sums[MR];
       for (int r = 0; r < MR; ++r) {
@@ -42,7 +43,8 @@ struct Tiles {
         for (int o = g * w.group / kQ4DotOctet; o < o_end; ++o) {
           __m256i lo[2], hi[2];
           for (int h = 0; h < 2; ++h) {
-            __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + o * 64 + h * 32));
+            __m256i v =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + o * 64 + h * 32));
             lo[h] = _mm256_and_si256(v, low4);
             hi[h] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
           }
@@ -61,9 +63,10 @@ struct Tiles {
         std::size_t at = (static_cast<std::size_t>(panel0) * groups + g) * kGemmPanel;
         for (int h = 0; h < 2; ++h) {
           __m256 scale = _mm256_loadu_ps(w.scales.data() + at + h * 8);
-          __m256i zp = kZeroPoints ? _mm256_cvtepu8_epi32(_mm_loadl_epi64(
-                                         reinterpret_cast<const __m128i*>(w.zero_points.data() + at + h * 8)))
-                                   : _mm256_set1_epi32(8);
+          __m256i zp = kZeroPoints
+                           ? _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(
+                                 w.zero_points.data() + at + h * 8)))
+                           : _mm256_set1_epi32(8);
           for (int r = 0; r < MR; ++r) {
             __m256i corrected =
                 _mm256_sub_epi32(acc[r][h], _mm256_mullo_epi32(zp, _mm256_set1_epi32(sums[r][g])));
@@ -85,7 +88,8 @@ struct Tiles {
           __m256 sa = _mm256_set1_ps(qa.scales[static_cast<std::size_t>(args.row0 + row + r)]);
           __m256 v = _mm256_add_ps(_mm256_mul_ps(out[r][h], sa), bias);
           if (args.act == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-          _mm256_maskstore_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col + h * 8, mask, v);
+          _mm256_maskstore_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col + h * 8,
+                              mask, v);
         }
       }
     }
@@ -98,9 +102,11 @@ void q4dot_avx2(const Q4DotArgs& args) {
   static constexpr TileTable<Q4DotArgs, Tiles<false>::template Tile, 2, 1> symmetric;
   static constexpr TileTable<Q4DotArgs, Tiles<true>::template Tile, 2, 1> with_zero_points;
   if (args.w->has_zero_points) {
-    for_each_tile<2, 1>(with_zero_points, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+    for_each_tile<2, 1>(with_zero_points, args, args.m, args.panels.begin,
+                        args.panels.end_or(args.w->panels()));
   } else {
-    for_each_tile<2, 1>(symmetric, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+    for_each_tile<2, 1>(symmetric, args, args.m, args.panels.begin,
+                        args.panels.end_or(args.w->panels()));
   }
 }
 

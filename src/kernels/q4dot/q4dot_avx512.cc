@@ -13,6 +13,8 @@ struct MaddDot {
 };
 }  // namespace
 
-void q4dot_avx512(const Q4DotArgs& args) { run_q4dot<MaddDot>(args); }
+void q4dot_avx512(const Q4DotArgs& args) {
+  run_q4dot<MaddDot>(args);
+}
 
 }  // namespace lowp

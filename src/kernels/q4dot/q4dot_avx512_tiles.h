@@ -54,7 +54,8 @@ struct Q4Tiles {
           __m512i lo[NB], hi[NB];
           for (int nb = 0; nb < NB; ++nb) {
             // Weights stream from memory at batch 1: ask for them early (see kPrefetchBytes).
-            _mm_prefetch(reinterpret_cast<const char*>(panels[nb] + o * 64 + kPrefetchBytes), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(panels[nb] + o * 64 + kPrefetchBytes),
+                         _MM_HINT_T0);
             __m512i v = _mm512_loadu_si512(panels[nb] + o * 64);
             lo[nb] = _mm512_and_si512(v, low4);
             hi[nb] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
@@ -73,9 +74,10 @@ struct Q4Tiles {
         for (int nb = 0; nb < NB; ++nb) {
           std::size_t at = (static_cast<std::size_t>(panel0 + nb) * groups + g) * kGemmPanel;
           __m512 scale = _mm512_loadu_ps(w.scales.data() + at);
-          __m512i zp = kZeroPoints ? _mm512_cvtepu8_epi32(_mm_loadu_si128(
-                                         reinterpret_cast<const __m128i*>(w.zero_points.data() + at)))
-                                   : _mm512_setzero_si512();
+          __m512i zp = kZeroPoints
+                           ? _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                                 reinterpret_cast<const __m128i*>(w.zero_points.data() + at)))
+                           : _mm512_setzero_si512();
           for (int r = 0; r < MR; ++r) {
             // acc - zp * sum(qa): per output with zero points, one scalar when symmetric (8).
             __m512i offset = kZeroPoints ? _mm512_mullo_epi32(zp, _mm512_set1_epi32(sums[r][g]))
@@ -97,7 +99,8 @@ struct Q4Tiles {
           __m512 sa = _mm512_set1_ps(qa.scales[static_cast<std::size_t>(args.row0 + row + r)]);
           __m512 v = _mm512_add_ps(_mm512_mul_ps(out[r][nb], sa), bias);
           if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-          _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask, v);
+          _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask,
+                                v);
         }
       }
     }
@@ -109,9 +112,11 @@ template <class Dot, bool kZeroPoints>
 void run_tiles(const Q4DotArgs& args) {
   static constexpr TileTable<Q4DotArgs, Q4Tiles<Dot, kZeroPoints>::template Tile, 4, 4> table;
   if (args.m < 4) {
-    for_each_tile<3, 4>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+    for_each_tile<3, 4>(table, args, args.m, args.panels.begin,
+                        args.panels.end_or(args.w->panels()));
   } else {
-    for_each_tile<4, 2>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+    for_each_tile<4, 2>(table, args, args.m, args.panels.begin,
+                        args.panels.end_or(args.w->panels()));
   }
 }
 

@@ -9,6 +9,8 @@ struct VnniDot {
 };
 }  // namespace
 
-void q4dot_avx512vnni(const Q4DotArgs& args) { run_q4dot<VnniDot>(args); }
+void q4dot_avx512vnni(const Q4DotArgs& args) {
+  run_q4dot<VnniDot>(args);
+}
 
 }  // namespace lowp

@@ -21,33 +21,39 @@ const KernelEntry<QGemmFn>& chosen() {
 
 }  // namespace
 
-std::span<const KernelEntry<QGemmFn>> qgemm_kernels() { return kQGemm; }
-const char* qgemm_kernel_name() { return chosen().name; }
+std::span<const KernelEntry<QGemmFn>> qgemm_kernels() {
+  return kQGemm;
+}
+const char* qgemm_kernel_name() {
+  return chosen().name;
+}
 
 void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
-  LOWP_CHECK(args.w != nullptr && args.a != nullptr && args.offset != nullptr &&
-                 args.scale != nullptr,
-             "int8 gemm: null operand");
+  LOWP_CHECK(
+      args.w != nullptr && args.a != nullptr && args.offset != nullptr && args.scale != nullptr,
+      "int8 gemm: null operand");
   LOWP_CHECK(args.output == QGemmOutput::f32 ? args.c_f32 != nullptr : args.c_u8 != nullptr,
              "int8 gemm: null output");
   LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->padded_k()),
              "int8 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
-  LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "int8 gemm: ldc {} < n {}",
-             args.ldc, args.w->n);
+  LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "int8 gemm: ldc {} < n {}", args.ldc,
+             args.w->n);
   LOWP_CHECK(args.out_zero_point >= 0 && args.out_zero_point <= 255,
              "int8 gemm: output zero point {} outside [0, 255]", args.out_zero_point);
   split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,
                        [&](std::size_t begin, std::size_t end, PanelRange panels) {
-    QGemmArgs part = args;
-    part.panels = panels;
-    part.m = static_cast<int>(end - begin);
-    part.a = args.a + begin * args.lda;
-    if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;
-    if (args.c_u8 != nullptr) part.c_u8 = args.c_u8 + begin * args.ldc;
-    fn(part);
-  });
+                         QGemmArgs part = args;
+                         part.panels = panels;
+                         part.m = static_cast<int>(end - begin);
+                         part.a = args.a + begin * args.lda;
+                         if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;
+                         if (args.c_u8 != nullptr) part.c_u8 = args.c_u8 + begin * args.ldc;
+                         fn(part);
+                       });
 }
 
-void qgemm(const QGemmArgs& args, ThreadPool* pool) { qgemm_with(chosen().fn, args, pool); }
+void qgemm(const QGemmArgs& args, ThreadPool* pool) {
+  qgemm_with(chosen().fn, args, pool);
+}
 
 }  // namespace lowp

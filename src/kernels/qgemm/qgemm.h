@@ -38,8 +38,8 @@ inline constexpr int kQGemmDepth = 4;  // inputs per 32-bit lane
 struct PackedQGemmWeights {
   int n = 0;
   int k = 0;
-  AlignedBuffer<std::int8_t> data;           // [panel][padded_k / 4][16][4]
-  AlignedBuffer<std::int32_t> column_sums;   // [panels * 16], zero past n
+  AlignedBuffer<std::int8_t> data;          // [panel][padded_k / 4][16][4]
+  AlignedBuffer<std::int32_t> column_sums;  // [panels * 16], zero past n
 
   int panels() const { return (n + kGemmPanel - 1) / kGemmPanel; }
   int padded_k() const { return (k + kQGemmDepth - 1) / kQGemmDepth * kQGemmDepth; }
@@ -52,8 +52,8 @@ PackedQGemmWeights pack_qgemm(const std::int8_t* w, int n, int k);
 // offset[j] = bias_q[j] - a_zero_point * column_sum[j], padded to panels * 16 entries.
 // Throws lowp::Error if a value leaves int32 (k beyond ~66,000 with extreme values).
 AlignedBuffer<std::int32_t> qgemm_column_offsets(const PackedQGemmWeights& w,
-                                                  std::int32_t a_zero_point,
-                                                  const std::int32_t* bias_q);
+                                                 std::int32_t a_zero_point,
+                                                 const std::int32_t* bias_q);
 
 enum class QGemmOutput { f32, u8 };
 
@@ -86,7 +86,7 @@ std::uint8_t qgemm_requantize(float v, std::int32_t zero_point);
 // ---- Reference: the specification, on plain [n][k] weights. ----
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
                std::int32_t a_zero_point, const std::int8_t* w, const std::int32_t* bias_q,
-               const float* scale, Activation act, QGemmOutput output,
-               std::int32_t out_zero_point, float* c_f32, std::uint8_t* c_u8, std::size_t ldc);
+               const float* scale, Activation act, QGemmOutput output, std::int32_t out_zero_point,
+               float* c_f32, std::uint8_t* c_u8, std::size_t ldc);
 
 }  // namespace lowp

@@ -45,7 +45,8 @@ struct Tile {
                           (static_cast<std::uint64_t>((a4 >> 16) & 0xFFu) << 32) |
                           (static_cast<std::uint64_t>(a4 >> 24) << 48);
         __m256i av = _mm256_set1_epi64x(static_cast<long long>(x));
-        for (int g = 0; g < 4; ++g) acc[r][g] = _mm256_add_epi32(acc[r][g], _mm256_madd_epi16(b[g], av));
+        for (int g = 0; g < 4; ++g)
+          acc[r][g] = _mm256_add_epi32(acc[r][g], _mm256_madd_epi16(b[g], av));
       }
     }
 
@@ -62,9 +63,11 @@ struct Tile {
         int n_here = cols - half * 8;
         if (n_here <= 0) break;
         __m256i sum = finish(acc[r][2 * half], acc[r][2 * half + 1]);
-        sum = _mm256_add_epi32(sum, _mm256_loadu_si256(
-                                        reinterpret_cast<const __m256i*>(args.offset + col + half * 8)));
-        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(args.scale + col + half * 8));
+        sum = _mm256_add_epi32(
+            sum,
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(args.offset + col + half * 8)));
+        __m256 v =
+            _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(args.scale + col + half * 8));
         if (args.act == Activation::relu) v = _mm256_max_ps(v, zero);
         if (args.output == QGemmOutput::f32) {
           __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_here), lane);
@@ -75,7 +78,8 @@ struct Tile {
           alignas(32) std::int32_t out[8];
           _mm256_store_si256(reinterpret_cast<__m256i*>(out), q);
           for (int j = 0; j < n_here && j < 8; ++j) {
-            args.c_u8[at + static_cast<std::size_t>(half * 8 + j)] = static_cast<std::uint8_t>(out[j]);
+            args.c_u8[at + static_cast<std::size_t>(half * 8 + j)] =
+                static_cast<std::uint8_t>(out[j]);
           }
         }
       }

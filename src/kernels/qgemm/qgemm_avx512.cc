@@ -26,10 +26,10 @@ struct WideningDot {
     acc.hi = _mm512_add_epi32(acc.hi, _mm512_madd_epi16(b_hi, a));
   }
   static __m512i finish(const Acc& acc) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27,
-                                          29, 31);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     return _mm512_add_epi32(_mm512_permutex2var_epi32(acc.lo, even, acc.hi),
                             _mm512_permutex2var_epi32(acc.lo, odd, acc.hi));
   }
@@ -37,6 +37,8 @@ struct WideningDot {
 
 }  // namespace
 
-void qgemm_avx512(const QGemmArgs& args) { run_qgemm<WideningDot, 4, 2>(args); }
+void qgemm_avx512(const QGemmArgs& args) {
+  run_qgemm<WideningDot, 4, 2>(args);
+}
 
 }  // namespace lowp

@@ -72,7 +72,8 @@ struct QTiles {
 template <class Dot, int MR, int NB>
 void run_qgemm(const QGemmArgs& args) {
   static constexpr TileTable<QGemmArgs, QTiles<Dot>::template Tile, MR, NB> table;
-  for_each_tile<MR, NB>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+  for_each_tile<MR, NB>(table, args, args.m, args.panels.begin,
+                        args.panels.end_or(args.w->panels()));
 }
 
 }  // namespace

@@ -16,6 +16,8 @@ struct VnniDot {
 
 }  // namespace
 
-void qgemm_avx512vnni(const QGemmArgs& args) { run_qgemm<VnniDot, 4, 4>(args); }
+void qgemm_avx512vnni(const QGemmArgs& args) {
+  run_qgemm<VnniDot, 4, 4>(args);
+}
 
 }  // namespace lowp

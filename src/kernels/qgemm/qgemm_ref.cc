@@ -21,8 +21,8 @@ std::uint8_t qgemm_requantize(float v, std::int32_t zero_point) {
 
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
                std::int32_t a_zero_point, const std::int8_t* w, const std::int32_t* bias_q,
-               const float* scale, Activation act, QGemmOutput output,
-               std::int32_t out_zero_point, float* c_f32, std::uint8_t* c_u8, std::size_t ldc) {
+               const float* scale, Activation act, QGemmOutput output, std::int32_t out_zero_point,
+               float* c_f32, std::uint8_t* c_u8, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       std::int64_t acc = 0;
@@ -42,8 +42,8 @@ void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
 }
 
 PackedQGemmWeights pack_qgemm(const std::int8_t* w, int n, int k) {
-  LOWP_CHECK(n >= 1 && k >= 1, "int8 gemm weights: n = {} and k = {} must both be at least 1",
-             n, k);
+  LOWP_CHECK(n >= 1 && k >= 1, "int8 gemm weights: n = {} and k = {} must both be at least 1", n,
+             k);
   PackedQGemmWeights packed;
   packed.n = n;
   packed.k = k;
@@ -67,12 +67,13 @@ PackedQGemmWeights pack_qgemm(const std::int8_t* w, int n, int k) {
 }
 
 AlignedBuffer<std::int32_t> qgemm_column_offsets(const PackedQGemmWeights& w,
-                                                  std::int32_t a_zero_point,
-                                                  const std::int32_t* bias_q) {
+                                                 std::int32_t a_zero_point,
+                                                 const std::int32_t* bias_q) {
   AlignedBuffer<std::int32_t> offsets(w.column_sums.size());
   for (int j = 0; j < w.n; ++j) {
-    std::int64_t v = (bias_q != nullptr ? bias_q[j] : 0) -
-                     static_cast<std::int64_t>(a_zero_point) * w.column_sums[static_cast<std::size_t>(j)];
+    std::int64_t v =
+        (bias_q != nullptr ? bias_q[j] : 0) -
+        static_cast<std::int64_t>(a_zero_point) * w.column_sums[static_cast<std::size_t>(j)];
     // The accumulator plus offset must stay in int32 for the largest possible |acc|.
     std::int64_t max_acc = static_cast<std::int64_t>(255) * 128 * w.k;
     LOWP_CHECK(v + max_acc <= INT32_MAX && v - max_acc >= INT32_MIN,

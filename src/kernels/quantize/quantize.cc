@@ -66,15 +66,23 @@ constexpr KernelEntry<DequantizeU8Fn> kDequantizeU8[] = {
 
 }  // namespace
 
-std::span<const KernelEntry<AbsMaxFn>> absmax_kernels() { return kAbsMax; }
-std::span<const KernelEntry<QuantizeU8Fn>> quantize_u8_kernels() { return kQuantizeU8; }
+std::span<const KernelEntry<AbsMaxFn>> absmax_kernels() {
+  return kAbsMax;
+}
+std::span<const KernelEntry<QuantizeU8Fn>> quantize_u8_kernels() {
+  return kQuantizeU8;
+}
 
 float absmax(const float* x, std::size_t n) {
   static const AbsMaxFn fn = pick_kernel(absmax_kernels(), active_isa()).fn;
   return fn(x, n);
 }
-std::span<const KernelEntry<QuantizeS8Fn>> quantize_s8_kernels() { return kQuantizeS8; }
-std::span<const KernelEntry<DequantizeU8Fn>> dequantize_u8_kernels() { return kDequantizeU8; }
+std::span<const KernelEntry<QuantizeS8Fn>> quantize_s8_kernels() {
+  return kQuantizeS8;
+}
+std::span<const KernelEntry<DequantizeU8Fn>> dequantize_u8_kernels() {
+  return kDequantizeU8;
+}
 
 void quantize_u8(const float* x, std::size_t n, float scale, std::int32_t zero_point,
                  std::uint8_t* q) {

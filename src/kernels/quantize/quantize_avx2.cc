@@ -11,7 +11,8 @@ namespace lowp {
 namespace {
 
 __m256i quantize8(__m256 x, __m256 scale, __m256 zp, __m256 qmin, __m256 qmax) {
-  __m256 v = _mm256_round_ps(_mm256_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 v =
+      _mm256_round_ps(_mm256_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, zp), qmin), qmax);
   v = _mm256_blendv_ps(zp, v, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
   return _mm256_cvtps_epi32(v);
@@ -19,9 +20,9 @@ __m256i quantize8(__m256 x, __m256 scale, __m256 zp, __m256 qmin, __m256 qmax) {
 
 // Eight int32 in [-128, 255] to eight bytes (the values already fit: plain truncation).
 std::uint64_t low_bytes(__m256i v) {
-  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                        -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                        -1, -1);
+  const __m256i pick =
+      _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1,
+                       -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   __m256i b = _mm256_shuffle_epi8(v, pick);
   std::uint64_t lo = static_cast<std::uint32_t>(_mm256_extract_epi32(b, 0));
   std::uint64_t hi = static_cast<std::uint32_t>(_mm256_extract_epi32(b, 4));
@@ -70,8 +71,8 @@ float absmax_avx2(const float* x, std::size_t n) {
   return tail > result ? tail : result;
 }
 
-void dequantize_u8_avx2(const std::uint8_t* q, std::size_t n, float scale,
-                        std::int32_t zero_point, float* x) {
+void dequantize_u8_avx2(const std::uint8_t* q, std::size_t n, float scale, std::int32_t zero_point,
+                        float* x) {
   const __m256 s = _mm256_set1_ps(scale);
   const __m256i zp = _mm256_set1_epi32(zero_point);
   std::size_t i = 0;

@@ -10,7 +10,8 @@ namespace lowp {
 namespace {
 
 __m512i quantize16(__m512 x, __m512 scale, __m512 zp, __m512 qmin, __m512 qmax) {
-  __m512 v = _mm512_roundscale_ps(_mm512_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 v =
+      _mm512_roundscale_ps(_mm512_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, zp), qmin), qmax);
   __mmask16 is_number = _mm512_cmp_ps_mask(x, x, _CMP_ORD_Q);
   v = _mm512_mask_blend_ps(is_number, zp, v);
@@ -64,7 +65,8 @@ void dequantize_u8_avx512(const std::uint8_t* q, std::size_t n, float scale,
     std::size_t left = n - i;
     __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1u);
     __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, q + i));
-    _mm512_mask_storeu_ps(x + i, mask, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, zp)), s));
+    _mm512_mask_storeu_ps(x + i, mask,
+                          _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, zp)), s));
   }
 }
 

@@ -13,7 +13,7 @@ inline constexpr float kLog2e = 1.44269504088896341f;
 inline constexpr float kLn2Hi = 0.693359375f;
 inline constexpr float kLn2Lo = -2.12194440e-4f;
 inline constexpr float kExpMin = -87.33654475f;  // ln(FLT_MIN): below, the result is 0
-inline constexpr float kC[7] = {1.0f,           1.0f,           0.5f,          1.0f / 6.0f,
-                                1.0f / 24.0f,   1.0f / 120.0f,  1.0f / 720.0f};
+inline constexpr float kC[7] = {1.0f,         1.0f,          0.5f,         1.0f / 6.0f,
+                                1.0f / 24.0f, 1.0f / 120.0f, 1.0f / 720.0f};
 
 }  // namespace lowp::exp_poly

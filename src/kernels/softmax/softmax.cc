@@ -29,7 +29,9 @@ constexpr KernelEntry<SoftmaxFn> kSoftmax[] = {
 };
 }  // namespace
 
-std::span<const KernelEntry<SoftmaxFn>> softmax_kernels() { return kSoftmax; }
+std::span<const KernelEntry<SoftmaxFn>> softmax_kernels() {
+  return kSoftmax;
+}
 
 void softmax(const float* x, std::size_t rows, std::size_t cols, float* y) {
   static const SoftmaxFn fn = pick_kernel(softmax_kernels(), active_isa()).fn;

@@ -17,7 +17,8 @@ __m512 exp16(__m512 x) {
   __m512 p = _mm512_set1_ps(kC[6]);
   for (int i = 5; i >= 0; --i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC[i]));
   // 2^n through the exponent field; n >= -126 here because x >= kExpMin.
-  __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __m512i e =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   __m512 result = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
   __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpMin), _CMP_LT_OQ);
   return _mm512_mask_blend_ps(underflow, result, _mm512_setzero_ps());
