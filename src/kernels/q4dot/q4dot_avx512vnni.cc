@@ -1,11 +1,13 @@
 // kernels/q4dot/q4dot_avx512vnni.cc: int4 x int8 with vpdpbusd (u4 weights as the unsigned
 // operand, s8 activations as the signed one).
+#include "kernels/avx512_dot_asm.h"
 #include "kernels/q4dot/q4dot_avx512_tiles.h"
 
 namespace lowp {
 namespace {
 struct VnniDot {
-  static __m512i step(__m512i acc, __m512i u, __m512i s) { return _mm512_dpbusd_epi32(acc, u, s); }
+  // Not _mm512_dpbusd_epi32: see kernels/avx512_dot_asm.h.
+  static __m512i step(__m512i acc, __m512i u, __m512i s) { return dot_asm::dpbusd(acc, u, s); }
 };
 }  // namespace
 

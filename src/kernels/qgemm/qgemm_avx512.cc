@@ -11,7 +11,7 @@ struct WideningDot {
   struct Acc {
     __m512i lo, hi;  // outputs 0..7 and 8..15, two partial sums each
   };
-  static void zero(Acc& acc) { acc.lo = acc.hi = _mm512_setzero_si512(); }
+  static Acc zero() { return {_mm512_setzero_si512(), _mm512_setzero_si512()}; }
   // The 4 activations as int16, repeated in every 64-bit group.
   static __m512i broadcast(std::uint32_t a4) {
     std::uint64_t x = (a4 & 0xFFu) | (static_cast<std::uint64_t>((a4 >> 8) & 0xFFu) << 16) |
@@ -19,11 +19,11 @@ struct WideningDot {
                       (static_cast<std::uint64_t>(a4 >> 24) << 48);
     return _mm512_set1_epi64(static_cast<long long>(x));
   }
-  static void step(Acc& acc, __m512i a, __m512i b) {
+  static Acc step(Acc acc, __m512i a, __m512i b) {
     __m512i b_lo = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(b));
     __m512i b_hi = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(b, 1));
-    acc.lo = _mm512_add_epi32(acc.lo, _mm512_madd_epi16(b_lo, a));
-    acc.hi = _mm512_add_epi32(acc.hi, _mm512_madd_epi16(b_hi, a));
+    return {_mm512_add_epi32(acc.lo, _mm512_madd_epi16(b_lo, a)),
+            _mm512_add_epi32(acc.hi, _mm512_madd_epi16(b_hi, a))};
   }
   static __m512i finish(const Acc& acc) {
     const __m512i even =

@@ -27,7 +27,7 @@ struct QTiles {
       const std::uint8_t* a = args.a + static_cast<std::size_t>(row) * args.lda;
       typename Dot::Acc acc[MR][NB];
       for (int r = 0; r < MR; ++r)
-        for (int nb = 0; nb < NB; ++nb) Dot::zero(acc[r][nb]);
+        for (int nb = 0; nb < NB; ++nb) acc[r][nb] = Dot::zero();
 
       int quads = w.padded_k() / kQGemmDepth;
       for (int q = 0; q < quads; ++q) {
@@ -37,7 +37,7 @@ struct QTiles {
           std::uint32_t a4;
           std::memcpy(&a4, a + r * args.lda + q * kQGemmDepth, 4);
           __m512i av = Dot::broadcast(a4);
-          for (int nb = 0; nb < NB; ++nb) Dot::step(acc[r][nb], av, b[nb]);
+          for (int nb = 0; nb < NB; ++nb) acc[r][nb] = Dot::step(acc[r][nb], av, b[nb]);
         }
       }
 
