@@ -16,7 +16,7 @@ target done by a library a user would otherwise reach for:
 
 Timing, as tools/lowp/gemm_bench.cc: the inputs and weights are made first; warm-up of
 min(copies, 8) calls; 5 repeats of as many calls as fit in >= 0.3 s; the median time per
-call. "Cold" cases cycle through enough weight copies to total 4x the last-level cache
+call. "Cold" cases cycle through enough weight copies to total 8x the last-level cache
 (sysfs), as `lowp bench gemm --cold` does. GFLOP/s = 2 m n k / time; weight GB/s = the
 weight bytes lowp counts for that dtype (fp32 4nk, bf16 2nk, int8 nk + 4n) / time, so the
 ratio of two GB/s figures is the ratio of their times. Every figure includes Python's cost
@@ -91,7 +91,7 @@ def weight_bytes(dtype, n, k):
 def copies_for(cold, nbytes):
     if not cold:
         return 1
-    return max(2, -(-4 * last_level_cache_bytes() // nbytes))
+    return max(2, -(-8 * last_level_cache_bytes() // nbytes))
 
 
 def build(name, copies):

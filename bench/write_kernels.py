@@ -10,7 +10,7 @@ against the ceiling that bounds it, measured on the same machine in the same run
                                     vfmadd*ps, bf16_* vdpbf16ps, qu8_* / qd8_* vpdpbusd;
                                     __avx2 kernels the ymm FMA); 2 threads: 2 x that peak
   GEMV 1 x 4096 x 4096 cold         weight GB/s as % of the DRAM read bandwidth, and of the
-                                    read bandwidth of the cold working set (4x LLC)
+                                    read bandwidth of the cold working set (8x LLC)
   1 x 50 x 100                      weight GB/s as % of the L1 read bandwidth (the few KB
                                     of weights stay in L1 between calls)
 and against its peers: ratio = lowp's throughput / the peer's (above 1: lowp is faster).
@@ -197,7 +197,7 @@ def main():
       "and its peers measured in one run of "
       f"{a.elapsed} s. Every tool times as `lowp bench gemm` does: inputs and weights prepared "
       "first (weights packed once, in each library's own layout), a warm-up, then 5 repeats "
-      "of >= 0.3 s and the median time per call; cold cases cycle weight copies totalling 4x "
+      "of >= 0.3 s and the median time per call; cold cases cycle weight copies totalling 8x "
       "the last-level cache. The peaks are the best of several timings instead: a ceiling is "
       "what the hardware can do.")
     w("")

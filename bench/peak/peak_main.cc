@@ -268,7 +268,7 @@ int run(bool text, std::size_t dram_bytes) {
       {"l3", "L3", half_or(caches.l3, 16 << 20), caches.l3, true, false},
       {"dram", "DRAM, transparent huge pages", dram, 0, true, true},
       {"dram_4k_pages", "DRAM, 4 KiB pages", dram, 0, false, true},
-      {"cold_set", "cold GEMV set: 4x LLC, 4 KiB pages", round_down(4 * llc), 0, false, false},
+      {"cold_set", "cold GEMV set: 8x LLC, 4 KiB pages", round_down(8 * llc), 0, false, false},
   };
   nlohmann::ordered_json bandwidth = nlohmann::ordered_json::object();
   for (const Level& level : levels) {

@@ -34,7 +34,7 @@ Command add_bench_command(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 20));
   gemm->add_option("--threads", f->options.threads, "Threads")->check(CLI::Range(1, 256));
   gemm->add_flag("--cold", f->options.cold,
-                 "Cycle weight copies totalling 4x the last-level cache");
+                 "Cycle weight copies totalling 8x the last-level cache");
   gemm->add_flag("--json", f->json, "Print JSON instead of text");
   CLI::App* conv = bench->add_subcommand(
       "conv", "Time the fp32 NHWC convolution on the layers of ResNet-18 or MobileNetV2 (batch 1)");

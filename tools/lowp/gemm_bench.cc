@@ -76,7 +76,7 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
       break;
   }
   if (o.cold) {
-    std::size_t target = 4 * last_level_cache_bytes();
+    std::size_t target = 8 * last_level_cache_bytes();
     result.copies = static_cast<int>(
         std::max<std::size_t>(2, (target + result.weight_bytes - 1) / result.weight_bytes));
   }
