@@ -17,9 +17,7 @@ namespace {
 float widen(std::uint16_t bits) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
-float activate(float v, Activation act) {
-  return act == Activation::relu ? std::max(v, 0.0f) : v;
-}
+float activate(float v, ActivationParams act) { return act(v); }
 
 constexpr KernelEntry<Bf16DotFn> kBf16Dot[] = {
     {"bf16_gemm_f32acc_bias_act_4x64__avx512bf16", IsaLevel::avx512bf16, bf16dot_avx512bf16},
@@ -59,7 +57,7 @@ void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::ui
 }
 
 void bf16dot_gemm_ref(int m, int n, int k, const std::uint16_t* a, std::size_t lda,
-                      const std::uint16_t* w, const float* bias, Activation act, float* c,
+                      const std::uint16_t* w, const float* bias, ActivationParams act, float* c,
                       std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {

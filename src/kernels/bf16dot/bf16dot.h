@@ -44,7 +44,7 @@ struct Bf16DotArgs {
   std::size_t lda = 0;
   const PackedBf16DotWeights* w = nullptr;
   const float* bias = nullptr;
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
   float* c = nullptr;
   std::size_t ldc = 0;
   PanelRange panels;
@@ -63,7 +63,7 @@ void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::ui
 
 // ---- Reference: the specification, on plain [n][k] bf16 weights and [m][k] activations. ----
 void bf16dot_gemm_ref(int m, int n, int k, const std::uint16_t* a, std::size_t lda,
-                      const std::uint16_t* w, const float* bias, Activation act, float* c,
+                      const std::uint16_t* w, const float* bias, ActivationParams act, float* c,
                       std::size_t ldc);
 
 // Variants (internal).

@@ -3,6 +3,8 @@
 // odd element first. Tile 4 rows x 1 panel.
 #include <immintrin.h>
 
+#include "kernels/activation_avx2.h"
+
 #include <cstring>
 
 #include "kernels/bf16dot/bf16dot.h"
@@ -53,7 +55,7 @@ struct Tile {
                                          : _mm256_setzero_ps();
       for (int r = 0; r < MR; ++r) {
         __m256 v = _mm256_add_ps(acc[r][h], bias);
-        if (args.act == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+        v = activate8(v, args.act);
         _mm256_maskstore_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col + h * 8,
                             mask, v);
       }

@@ -5,6 +5,8 @@
 
 #include <immintrin.h>
 
+#include "kernels/activation_avx512.h"
+
 #include <cstring>
 
 #include "kernels/bf16dot/bf16dot.h"
@@ -46,7 +48,7 @@ struct Bf16Tiles {
                                            : _mm512_setzero_ps();
         for (int r = 0; r < MR; ++r) {
           __m512 v = _mm512_add_ps(acc[r][nb], bias);
-          if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+          v = activate16(v, args.act);
           _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask,
                                 v);
         }

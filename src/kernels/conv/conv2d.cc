@@ -149,7 +149,7 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
   return packed;
 }
 
-void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, Activation act,
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, ActivationParams act,
                 float* output, Conv2dScratch& scratch, ThreadPool* pool) {
   const Conv2dShape& s = w.shape;
   const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
@@ -201,7 +201,7 @@ PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::ui
 }
 
 void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
-                 Activation act, float* output, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+                 ActivationParams act, float* output, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
   const Conv2dShape& s = w.shape;
   const int ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
@@ -361,7 +361,7 @@ void conv2d_int8_ref(const Conv2dShape& s, const std::uint8_t* input, const std:
 }
 
 void conv2d_f32_ref(const Conv2dShape& s, const float* input, const float* weights,
-                    const float* bias, Activation act, float* output) {
+                    const float* bias, ActivationParams act, float* output) {
   const int oh_count = s.out_h(), ow_count = s.out_w(), cg = s.group_in_c(), ocg = s.group_out_c();
   for (int n = 0; n < s.batch; ++n)
     for (int oh = 0; oh < oh_count; ++oh)
@@ -384,7 +384,7 @@ void conv2d_f32_ref(const Conv2dShape& s, const float* input, const float* weigh
                 sum += x * wv;
               }
           if (bias != nullptr) sum += bias[oc];
-          if (act == Activation::relu) sum = std::max(sum, 0.0f);
+          sum = act(sum);
           output[((static_cast<std::size_t>(n) * oh_count + oh) * ow_count + ow) * s.out_c + oc] =
               sum;
         }

@@ -67,7 +67,7 @@ struct Conv2dScratch {
 };
 
 // input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.
-void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, Activation act,
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, ActivationParams act,
                 float* output, Conv2dScratch& scratch, ThreadPool* pool = nullptr);
 
 // ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
@@ -82,7 +82,7 @@ struct Conv2dBf16Scratch {
 };
 // input: NHWC bf16 bits; output: NHWC fp32.
 void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
-                 Activation act, float* output, Conv2dBf16Scratch& scratch,
+                 ActivationParams act, float* output, Conv2dBf16Scratch& scratch,
                  ThreadPool* pool = nullptr);
 
 // ---- int8: u8 activations (zero point), s8 weights per output channel, int32 bias, and
@@ -95,7 +95,7 @@ struct QConv2dParams {
   QGemmOutput output = QGemmOutput::f32;
   float output_scale = 1.0f;           // u8 output
   std::int32_t output_zero_point = 0;  // u8 output
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
 };
 struct PackedConv2dInt8Weights {
   Conv2dShape shape;
@@ -104,7 +104,7 @@ struct PackedConv2dInt8Weights {
   std::vector<AlignedBuffer<float>> scales;          // per group, the epilogue multipliers
   QGemmOutput output = QGemmOutput::f32;
   std::int32_t input_zero_point = 0, output_zero_point = 0;
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
 };
 // weights: ONNX layout, s8. Throws lowp::Error on a non-finite or non-positive scale or a
 // zero point outside [0, 255].
@@ -123,6 +123,6 @@ void conv2d_int8_ref(const Conv2dShape& shape, const std::uint8_t* input,
 
 // The reference: seven plain loops, same layouts, weights in ONNX's layout.
 void conv2d_f32_ref(const Conv2dShape& shape, const float* input, const float* weights,
-                    const float* bias, Activation act, float* output);
+                    const float* bias, ActivationParams act, float* output);
 
 }  // namespace lowp

@@ -28,7 +28,7 @@ void depthwise_scalar(const DepthwiseArgs& args) {
       }
       for (int c = 0; c < c_count; ++c) {
         float v = out[c] + (args.bias != nullptr ? args.bias[c] : 0.0f);
-        out[c] = args.act == Activation::relu ? std::max(v, 0.0f) : v;
+        out[c] = args.act(v);
       }
     }
   }

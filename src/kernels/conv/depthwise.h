@@ -18,7 +18,7 @@ struct DepthwiseArgs {
   const float* input = nullptr;    // one image [in_h][in_w][c]
   const float* weights = nullptr;  // [kernel_h][kernel_w][c]
   const float* bias = nullptr;     // [c] or null
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
   float* output = nullptr;         // one image [out_h][out_w][c]
   int row_begin = 0, row_end = 0;  // output rows to compute
 };

@@ -1,6 +1,8 @@
 // kernels/conv/depthwise_avx2.cc: 8 channels per ymm, masked at the channel tail.
 #include <immintrin.h>
 
+#include "kernels/activation_avx2.h"
+
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/depthwise.h"
 
@@ -32,7 +34,7 @@ void depthwise_avx2(const DepthwiseArgs& args) {
         __m256 bias =
             args.bias != nullptr ? _mm256_maskload_ps(args.bias + c, mask) : _mm256_setzero_ps();
         __m256 v = _mm256_add_ps(acc, bias);
-        if (args.act == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+        v = activate8(v, args.act);
         _mm256_maskstore_ps(out + c, mask, v);
       }
     }

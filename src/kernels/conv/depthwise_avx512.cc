@@ -1,6 +1,8 @@
 // kernels/conv/depthwise_avx512.cc: 16 channels per zmm, masked at the channel tail.
 #include <immintrin.h>
 
+#include "kernels/activation_avx512.h"
+
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/depthwise.h"
 
@@ -34,7 +36,7 @@ void depthwise_avx512(const DepthwiseArgs& args) {
         __m512 bias =
             args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + c) : _mm512_setzero_ps();
         __m512 v = _mm512_add_ps(acc, bias);
-        if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+        v = activate16(v, args.act);
         _mm512_mask_storeu_ps(out + c, mask, v);
       }
     }

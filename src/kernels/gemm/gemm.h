@@ -24,13 +24,13 @@
 
 #include "base/aligned_buffer.h"
 #include "base/thread_pool.h"
+#include "kernels/activation.h"
 #include "kernels/dispatch.h"
 
 namespace lowp {
 
 inline constexpr int kGemmPanel = 16;  // outputs per packed panel
 
-enum class Activation { none, relu };
 
 // The panels (groups of 16 outputs) a call computes: all by default. A driver gives each
 // thread its own range when there are too few rows to split (batch 1), which changes no
@@ -40,7 +40,6 @@ struct PanelRange {
   int end = -1;  // -1: up to the last panel
   int end_or(int all) const { return end < 0 ? all : end; }
 };
-const char* activation_name(Activation act);
 
 enum class GemmWeights { f32, f16, bf16, q4 };
 const char* gemm_weights_name(GemmWeights type);
@@ -75,7 +74,7 @@ struct GemmArgs {
   std::size_t lda = 0;
   const PackedGemmWeights* w = nullptr;
   const float* bias = nullptr;  // [n] or null
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
   float* c = nullptr;  // [m][ldc]
   std::size_t ldc = 0;
   PanelRange panels;
@@ -94,15 +93,15 @@ const char* gemm_kernel_name(GemmWeights type);
 
 // ---- References: the specification, on plain [n][k] weights. ----
 void gemm_f32_ref(int m, int n, int k, const float* a, std::size_t lda, const float* w,
-                  const float* bias, Activation act, float* c, std::size_t ldc);
+                  const float* bias, ActivationParams act, float* c, std::size_t ldc);
 void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda, const std::uint16_t* w_bits,
-                  const float* bias, Activation act, float* c, std::size_t ldc);
+                  const float* bias, ActivationParams act, float* c, std::size_t ldc);
 void gemm_bf16_ref(int m, int n, int k, const float* a, std::size_t lda,
-                   const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
+                   const std::uint16_t* w_bits, const float* bias, ActivationParams act, float* c,
                    std::size_t ldc);
 // out = sum over groups g of scale[n][g] * (sum over k in g of a[k] * q[n][k]).
 void gemm_q4_ref(int m, int n, int k, int group_size, const float* a, std::size_t lda,
-                 const std::int8_t* q, const float* scales, const float* bias, Activation act,
+                 const std::int8_t* q, const float* scales, const float* bias, ActivationParams act,
                  float* c, std::size_t ldc);
 
 }  // namespace lowp

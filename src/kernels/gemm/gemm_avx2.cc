@@ -6,6 +6,8 @@
 // double the accumulators. Output columns past n go through a masked store.
 #include <immintrin.h>
 
+#include "kernels/activation_avx2.h"
+
 #include "kernels/gemm/gemm_variants.h"
 #include "kernels/tile_table.h"
 
@@ -119,10 +121,8 @@ struct Tiles {
       for (int r = 0; r < MR; ++r) {
         __m256 lo = _mm256_add_ps(acc_lo[r], bias_lo);
         __m256 hi = _mm256_add_ps(acc_hi[r], bias_hi);
-        if (args.act == Activation::relu) {
-          lo = _mm256_max_ps(lo, _mm256_setzero_ps());
-          hi = _mm256_max_ps(hi, _mm256_setzero_ps());
-        }
+        lo = activate8(lo, args.act);
+        hi = activate8(hi, args.act);
         float* c = args.c + static_cast<std::size_t>(row + r) * args.ldc + col;
         _mm256_maskstore_ps(c, mask_lo, lo);
         _mm256_maskstore_ps(c + 8, mask_hi, hi);

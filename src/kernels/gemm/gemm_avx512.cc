@@ -8,6 +8,8 @@
 // them). Output columns past n are masked off, never written.
 #include <immintrin.h>
 
+#include "kernels/activation_avx512.h"
+
 #include "kernels/gemm/gemm_variants.h"
 #include "kernels/tile_table.h"
 
@@ -107,7 +109,7 @@ struct Tiles {
                                            : _mm512_setzero_ps();
         for (int r = 0; r < MR; ++r) {
           __m512 v = _mm512_add_ps(acc[r][nb], bias);
-          if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+          v = activate16(v, args.act);
           _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask,
                                 v);
         }

@@ -8,13 +8,11 @@
 namespace lowp {
 namespace {
 
-float activate(float x, Activation act) {
-  return act == Activation::relu ? std::max(x, 0.0f) : x;
-}
+float activate(float x, ActivationParams act) { return act(x); }
 
 template <class WeightToFloat>
 void gemm_generic_ref(int m, int n, int k, const float* a, std::size_t lda, WeightToFloat weight,
-                      const float* bias, Activation act, float* c, std::size_t ldc) {
+                      const float* bias, ActivationParams act, float* c, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       float sum = 0.0f;
@@ -28,7 +26,14 @@ void gemm_generic_ref(int m, int n, int k, const float* a, std::size_t lda, Weig
 }  // namespace
 
 const char* activation_name(Activation act) {
-  return act == Activation::relu ? "relu" : "none";
+  switch (act) {
+    case Activation::none: return "none";
+    case Activation::relu: return "relu";
+    case Activation::clamp: return "clamp";
+    case Activation::gelu: return "gelu";
+    case Activation::silu: return "silu";
+  }
+  return "?";
 }
 
 const char* gemm_weights_name(GemmWeights type) {
@@ -46,14 +51,14 @@ const char* gemm_weights_name(GemmWeights type) {
 }
 
 void gemm_f32_ref(int m, int n, int k, const float* a, std::size_t lda, const float* w,
-                  const float* bias, Activation act, float* c, std::size_t ldc) {
+                  const float* bias, ActivationParams act, float* c, std::size_t ldc) {
   gemm_generic_ref(
       m, n, k, a, lda, [&](int j, int kk) { return w[static_cast<std::size_t>(j) * k + kk]; }, bias,
       act, c, ldc);
 }
 
 void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda, const std::uint16_t* w_bits,
-                  const float* bias, Activation act, float* c, std::size_t ldc) {
+                  const float* bias, ActivationParams act, float* c, std::size_t ldc) {
   gemm_generic_ref(
       m, n, k, a, lda,
       [&](int j, int kk) {
@@ -63,7 +68,7 @@ void gemm_f16_ref(int m, int n, int k, const float* a, std::size_t lda, const st
 }
 
 void gemm_bf16_ref(int m, int n, int k, const float* a, std::size_t lda,
-                   const std::uint16_t* w_bits, const float* bias, Activation act, float* c,
+                   const std::uint16_t* w_bits, const float* bias, ActivationParams act, float* c,
                    std::size_t ldc) {
   gemm_generic_ref(
       m, n, k, a, lda,
@@ -74,7 +79,7 @@ void gemm_bf16_ref(int m, int n, int k, const float* a, std::size_t lda,
 }
 
 void gemm_q4_ref(int m, int n, int k, int group_size, const float* a, std::size_t lda,
-                 const std::int8_t* q, const float* scales, const float* bias, Activation act,
+                 const std::int8_t* q, const float* scales, const float* bias, ActivationParams act,
                  float* c, std::size_t ldc) {
   int groups = (k + group_size - 1) / group_size;
   for (int i = 0; i < m; ++i) {

@@ -69,8 +69,7 @@ void gemm_packed_scalar(const GemmArgs& args) {
       for (int j = 0; j < cols; ++j) {
         int col = p * kGemmPanel + j;
         float v = acc[j] + (args.bias != nullptr ? args.bias[col] : 0.0f);
-        if (args.act == Activation::relu) v = std::max(v, 0.0f);
-        args.c[i * args.ldc + col] = v;
+        args.c[i * args.ldc + col] = args.act(v);
       }
     }
   }

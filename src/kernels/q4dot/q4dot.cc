@@ -20,9 +20,7 @@ float row_scale(float absmax) {
   return std::max(absmax / 127.0f, std::numeric_limits<float>::min());
 }
 
-float activate(float v, Activation act) {
-  return act == Activation::relu ? std::max(v, 0.0f) : v;
-}
+float activate(float v, ActivationParams act) { return act(v); }
 
 constexpr KernelEntry<Q4DotFn> kQ4Dot[] = {
     {"qd8_q4w_gemm_bias_act_4x32__avx512vnni", IsaLevel::avx512vnni, q4dot_avx512vnni},
@@ -113,7 +111,7 @@ void quantize_rows_for_q4dot(const float* a, int m, std::size_t lda, const Packe
 
 void q4dot_gemm_ref(int m, int n, int k, int group, const float* a, std::size_t lda,
                     const std::uint8_t* u, const float* scales, const std::uint8_t* zero_points,
-                    const float* bias, Activation act, float* c, std::size_t ldc) {
+                    const float* bias, ActivationParams act, float* c, std::size_t ldc) {
   const int groups = (k + group - 1) / group;
   std::vector<std::int32_t> qa(static_cast<std::size_t>(k));
   for (int i = 0; i < m; ++i) {
@@ -186,7 +184,7 @@ const char* q4dot_kernel_name() {
 }
 
 void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
-                     const PackedQ4DotWeights& w, const float* bias, Activation act, float* c,
+                     const PackedQ4DotWeights& w, const float* bias, ActivationParams act, float* c,
                      std::size_t ldc, QuantizedRows& scratch, ThreadPool* pool) {
   LOWP_CHECK(m >= 0, "int4 gemm: m = {} is negative", m);
   LOWP_CHECK(lda >= static_cast<std::size_t>(w.k), "int4 gemm: lda {} < k {}", lda, w.k);
@@ -209,7 +207,7 @@ void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
 }
 
 void q4dot_gemm(const float* a, int m, std::size_t lda, const PackedQ4DotWeights& w,
-                const float* bias, Activation act, float* c, std::size_t ldc,
+                const float* bias, ActivationParams act, float* c, std::size_t ldc,
                 QuantizedRows& scratch, ThreadPool* pool) {
   static const Q4DotFn fn = pick_kernel(q4dot_kernels(), active_isa()).fn;
   q4dot_gemm_with(fn, a, m, lda, w, bias, act, c, ldc, scratch, pool);

@@ -76,7 +76,7 @@ struct Q4DotArgs {
   const QuantizedRows* a = nullptr;
   const PackedQ4DotWeights* w = nullptr;
   const float* bias = nullptr;
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
   float* c = nullptr;
   std::size_t ldc = 0;
   int row0 = 0;  // first row of `a` (a thread's slice)
@@ -88,16 +88,16 @@ std::span<const KernelEntry<Q4DotFn>> q4dot_kernels();
 const char* q4dot_kernel_name();
 // C = act(dequant(A) W^T + bias): quantizes A into `scratch`, then runs the kernel.
 void q4dot_gemm(const float* a, int m, std::size_t lda, const PackedQ4DotWeights& w,
-                const float* bias, Activation act, float* c, std::size_t ldc,
+                const float* bias, ActivationParams act, float* c, std::size_t ldc,
                 QuantizedRows& scratch, ThreadPool* pool = nullptr);
 void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
-                     const PackedQ4DotWeights& w, const float* bias, Activation act, float* c,
+                     const PackedQ4DotWeights& w, const float* bias, ActivationParams act, float* c,
                      std::size_t ldc, QuantizedRows& scratch, ThreadPool* pool = nullptr);
 
 // ---- Reference: the specification, on plain [n][k] weights. ----
 void q4dot_gemm_ref(int m, int n, int k, int group, const float* a, std::size_t lda,
                     const std::uint8_t* u, const float* scales, const std::uint8_t* zero_points,
-                    const float* bias, Activation act, float* c, std::size_t ldc);
+                    const float* bias, ActivationParams act, float* c, std::size_t ldc);
 
 // Variants (internal).
 void q4dot_scalar(const Q4DotArgs& args);

@@ -4,6 +4,8 @@
 // 7620, no saturation) before one vpmaddwd by ones widens them into int32. Tile 2 x 16.
 #include <immintrin.h>
 
+#include "kernels/activation_avx2.h"
+
 #include <cstring>
 
 #include "kernels/q4dot/q4dot.h"
@@ -87,7 +89,7 @@ struct Tiles {
         for (int r = 0; r < MR; ++r) {
           __m256 sa = _mm256_set1_ps(qa.scales[static_cast<std::size_t>(args.row0 + row + r)]);
           __m256 v = _mm256_add_ps(_mm256_mul_ps(out[r][h], sa), bias);
-          if (args.act == Activation::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+          v = activate8(v, args.act);
           _mm256_maskstore_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col + h * 8,
                               mask, v);
         }

@@ -5,6 +5,8 @@
 
 #include <immintrin.h>
 
+#include "kernels/activation_avx512.h"
+
 #include <cstring>
 
 #include "kernels/q4dot/q4dot.h"
@@ -98,7 +100,7 @@ struct Q4Tiles {
         for (int r = 0; r < MR; ++r) {
           __m512 sa = _mm512_set1_ps(qa.scales[static_cast<std::size_t>(args.row0 + row + r)]);
           __m512 v = _mm512_add_ps(_mm512_mul_ps(out[r][nb], sa), bias);
-          if (args.act == Activation::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+          v = activate16(v, args.act);
           _mm512_mask_storeu_ps(args.c + static_cast<std::size_t>(row + r) * args.ldc + col, mask,
                                 v);
         }

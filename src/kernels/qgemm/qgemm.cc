@@ -38,6 +38,10 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
              "int8 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
   LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "int8 gemm: ldc {} < n {}", args.ldc,
              args.w->n);
+  LOWP_CHECK(activation_is_exact(args.act.kind),
+             "int8 gemm: activation {} is not exact; int8 results are bit-exact, so only relu and "
+             "clamp fuse into its epilogue",
+             activation_name(args.act.kind));
   LOWP_CHECK(args.out_zero_point >= 0 && args.out_zero_point <= 255,
              "int8 gemm: output zero point {} outside [0, 255]", args.out_zero_point);
   split_rows_or_panels(pool, args.m, args.w->panels(), args.w->k,

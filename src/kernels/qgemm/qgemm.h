@@ -64,7 +64,7 @@ struct QGemmArgs {
   const PackedQGemmWeights* w = nullptr;
   const std::int32_t* offset = nullptr;  // [panels * 16]
   const float* scale = nullptr;          // [panels * 16]
-  Activation act = Activation::none;
+  ActivationParams act = Activation::none;
   QGemmOutput output = QGemmOutput::f32;
   std::int32_t out_zero_point = 0;  // u8 output only
   float* c_f32 = nullptr;
@@ -80,13 +80,13 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool = nullptr);
 const char* qgemm_kernel_name();
 
 // The epilogue of one element, shared by the reference and the scalar kernel.
-float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, Activation act);
+float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, ActivationParams act);
 std::uint8_t qgemm_requantize(float v, std::int32_t zero_point);
 
 // ---- Reference: the specification, on plain [n][k] weights. ----
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
                std::int32_t a_zero_point, const std::int8_t* w, const std::int32_t* bias_q,
-               const float* scale, Activation act, QGemmOutput output, std::int32_t out_zero_point,
+               const float* scale, ActivationParams act, QGemmOutput output, std::int32_t out_zero_point,
                float* c_f32, std::uint8_t* c_u8, std::size_t ldc);
 
 }  // namespace lowp

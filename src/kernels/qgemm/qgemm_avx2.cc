@@ -5,6 +5,8 @@
 // Tile 2 rows x 1 panel (8 accumulators).
 #include <immintrin.h>
 
+#include "kernels/activation_avx2.h"
+
 #include <cstring>
 
 #include "kernels/qgemm/qgemm_variants.h"
@@ -52,7 +54,6 @@ struct Tile {
 
     int col = panel0 * kGemmPanel;
     int cols = w.n - col < kGemmPanel ? w.n - col : kGemmPanel;
-    const __m256 zero = _mm256_setzero_ps();
     const __m256 lo = _mm256_set1_ps(static_cast<float>(-args.out_zero_point));
     const __m256 hi = _mm256_set1_ps(static_cast<float>(255 - args.out_zero_point));
     const __m256i zp = _mm256_set1_epi32(args.out_zero_point);
@@ -68,7 +69,7 @@ struct Tile {
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(args.offset + col + half * 8)));
         __m256 v =
             _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(args.scale + col + half * 8));
-        if (args.act == Activation::relu) v = _mm256_max_ps(v, zero);
+        v = activate8(v, args.act);  // relu or clamp: exact (checked by the driver)
         if (args.output == QGemmOutput::f32) {
           __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_here), lane);
           _mm256_maskstore_ps(args.c_f32 + at + half * 8, mask, v);

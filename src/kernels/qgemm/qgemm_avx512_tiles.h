@@ -6,6 +6,8 @@
 
 #include <immintrin.h>
 
+#include "kernels/activation_avx512.h"
+
 #include <cstring>
 
 #include "kernels/qgemm/qgemm_variants.h"
@@ -41,7 +43,6 @@ struct QTiles {
         }
       }
 
-      const __m512 zero = _mm512_setzero_ps();
       const __m512 lo = _mm512_set1_ps(static_cast<float>(-args.out_zero_point));
       const __m512 hi = _mm512_set1_ps(static_cast<float>(255 - args.out_zero_point));
       const __m512i zp = _mm512_set1_epi32(args.out_zero_point);
@@ -54,7 +55,7 @@ struct QTiles {
         for (int r = 0; r < MR; ++r) {
           __m512i sum = _mm512_add_epi32(Dot::finish(acc[r][nb]), offset);
           __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), scale);
-          if (args.act == Activation::relu) v = _mm512_max_ps(v, zero);
+          v = activate16(v, args.act);  // relu or clamp: exact (checked by the driver)
           std::size_t at = static_cast<std::size_t>(row + r) * args.ldc + col;
           if (args.output == QGemmOutput::f32) {
             _mm512_mask_storeu_ps(args.c_f32 + at, mask, v);

@@ -8,9 +8,8 @@
 
 namespace lowp {
 
-float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, Activation act) {
-  float v = static_cast<float>(acc_plus_offset) * scale;
-  return act == Activation::relu ? std::max(v, 0.0f) : v;
+float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, ActivationParams act) {
+  return act(static_cast<float>(acc_plus_offset) * scale);
 }
 
 std::uint8_t qgemm_requantize(float v, std::int32_t zero_point) {
@@ -21,7 +20,7 @@ std::uint8_t qgemm_requantize(float v, std::int32_t zero_point) {
 
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
                std::int32_t a_zero_point, const std::int8_t* w, const std::int32_t* bias_q,
-               const float* scale, Activation act, QGemmOutput output, std::int32_t out_zero_point,
+               const float* scale, ActivationParams act, QGemmOutput output, std::int32_t out_zero_point,
                float* c_f32, std::uint8_t* c_u8, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
