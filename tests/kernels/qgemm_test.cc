@@ -121,3 +121,77 @@ TEST(QGemm, RejectsOffsetsThatLeaveInt32) {
 
 }  // namespace
 }  // namespace lowp
+
+namespace lowp {
+namespace {
+
+// The dynamic path: rows quantized on the fly (symmetric, zero point 128) and the epilogue's
+// row scale and fp32 bias, on every variant, bit for bit against qgemm_dynamic_ref.
+TEST(QGemmDynamic, EveryVariantBitExact) {
+  for (int m : {1, 3, 4, 9})
+    for (int n : {1, 16, 33, 50})
+      for (int k : {1, 5, 31, 100}) {
+        std::uint64_t seed = static_cast<std::uint64_t>(m * 31 + n * 7 + k);
+        std::vector<float> a = testing::random_floats(static_cast<std::size_t>(m) * k, seed, -4.0f, 4.0f);
+        if (m > 1) std::fill_n(a.begin() + k, k, 0.0f);  // a zero row: scale 1
+        auto w = testing::random_ints<std::int8_t>(static_cast<std::size_t>(n) * k, seed + 1, -127, 127);
+        std::vector<float> ws = testing::random_floats(static_cast<std::size_t>(n), seed + 2, 0.001f, 0.01f);
+        std::vector<float> bias = testing::random_floats(static_cast<std::size_t>(n), seed + 3);
+        std::vector<float> want(static_cast<std::size_t>(m) * n);
+        qgemm_dynamic_ref(m, n, k, a.data(), k, w.data(), ws.data(), bias.data(), Activation::relu,
+                          want.data(), n);
+        PackedQGemmWeights packed = pack_qgemm(w.data(), n, k);
+        AlignedBuffer<std::int32_t> offsets = qgemm_column_offsets(packed, 128, nullptr);
+        AlignedBuffer<float> scales(offsets.size());
+        std::copy(ws.begin(), ws.end(), scales.data());
+        // Through the driver (the dispatched kernel) ...
+        std::vector<float> got(want.size());
+        QGemmDynamicScratch scratch;
+        qgemm_dynamic(a.data(), m, k, packed, offsets.data(), scales.data(), bias.data(),
+                      Activation::relu, got.data(), n, scratch);
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float)))
+            << "m=" << m << " n=" << n << " k=" << k;
+        // ... and every variant on the rows the driver quantized.
+        for (const auto& variant : testing::variants_to_test(qgemm_kernels())) {
+          std::vector<float> out(want.size());
+          QGemmArgs args;
+          args.m = m;
+          args.a = scratch.rows.data();
+          args.lda = static_cast<std::size_t>(packed.padded_k());
+          args.w = &packed;
+          args.offset = offsets.data();
+          args.scale = scales.data();
+          args.act = Activation::relu;
+          args.row_scales = scratch.row_scales.data();
+          args.bias_f32 = bias.data();
+          args.c_f32 = out.data();
+          args.ldc = static_cast<std::size_t>(n);
+          qgemm_with(variant.fn, args);
+          EXPECT_EQ(0, std::memcmp(out.data(), want.data(), want.size() * sizeof(float)))
+              << variant.name << " m=" << m << " n=" << n << " k=" << k;
+        }
+      }
+}
+
+TEST(QGemm, RejectsInexactActivations) {
+  std::int8_t w = 1;
+  PackedQGemmWeights packed = pack_qgemm(&w, 1, 1);
+  AlignedBuffer<std::int32_t> offsets = qgemm_column_offsets(packed, 0, nullptr);
+  AlignedBuffer<float> scales(offsets.size());
+  std::uint8_t a[4] = {};
+  float c = 0.0f;
+  QGemmArgs args;
+  args.m = 1;
+  args.a = a;
+  args.lda = 4;
+  args.w = &packed;
+  args.offset = offsets.data();
+  args.scale = scales.data();
+  args.act = Activation::gelu;
+  args.c_f32 = &c;
+  args.ldc = 1;
+  EXPECT_THROW(qgemm(args), Error);
+}
+
+}  // namespace
+}  // namespace lowp

@@ -3,6 +3,7 @@
 
 #include "kernels/parallel.h"
 #include "kernels/qgemm/qgemm_variants.h"
+#include "kernels/quantize/quantize.h"
 
 namespace lowp {
 namespace {
@@ -50,6 +51,7 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
                          part.panels = panels;
                          part.m = static_cast<int>(end - begin);
                          part.a = args.a + begin * args.lda;
+    if (args.row_scales != nullptr) part.row_scales = args.row_scales + begin;
                          if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;
                          if (args.c_u8 != nullptr) part.c_u8 = args.c_u8 + begin * args.ldc;
                          fn(part);
@@ -58,6 +60,38 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
 
 void qgemm(const QGemmArgs& args, ThreadPool* pool) {
   qgemm_with(chosen().fn, args, pool);
+}
+
+void qgemm_dynamic(const float* a, int m, std::size_t lda, const PackedQGemmWeights& w,
+                   const std::int32_t* offsets, const float* weight_scales, const float* bias,
+                   ActivationParams act, float* c, std::size_t ldc, QGemmDynamicScratch& scratch,
+                   ThreadPool* pool) {
+  LOWP_CHECK(m >= 0 && lda >= static_cast<std::size_t>(w.k), "int8 dynamic gemm: lda {} < k {}",
+             lda, w.k);
+  const std::size_t stride = static_cast<std::size_t>(w.padded_k());
+  const std::size_t rows = static_cast<std::size_t>(m);
+  if (scratch.rows.size() < rows * stride) scratch.rows = AlignedBuffer<std::uint8_t>(rows * stride);
+  if (scratch.row_scales.size() < rows) scratch.row_scales = AlignedBuffer<float>(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = a + r * lda;
+    float sa = absmax(row, static_cast<std::size_t>(w.k)) / 127.0f;
+    if (!(sa > 0.0f)) sa = 1.0f;
+    scratch.row_scales[r] = sa;
+    quantize_u8(row, static_cast<std::size_t>(w.k), sa, 128, scratch.rows.data() + r * stride);
+  }
+  QGemmArgs args;
+  args.m = m;
+  args.a = scratch.rows.data();
+  args.lda = stride;
+  args.w = &w;
+  args.offset = offsets;
+  args.scale = weight_scales;
+  args.act = act;
+  args.row_scales = scratch.row_scales.data();
+  args.bias_f32 = bias;
+  args.c_f32 = c;
+  args.ldc = ldc;
+  qgemm(args, pool);
 }
 
 }  // namespace lowp

@@ -67,6 +67,10 @@ struct QGemmArgs {
   ActivationParams act = Activation::none;
   QGemmOutput output = QGemmOutput::f32;
   std::int32_t out_zero_point = 0;  // u8 output only
+  // Dynamic quantization: each row's value is also multiplied by row_scales[row] (its
+  // activation scale) and bias_f32[n] added, before the activation. Null: skipped.
+  const float* row_scales = nullptr;  // [m]
+  const float* bias_f32 = nullptr;    // [n]
   float* c_f32 = nullptr;
   std::uint8_t* c_u8 = nullptr;
   std::size_t ldc = 0;
@@ -79,9 +83,29 @@ void qgemm(const QGemmArgs& args, ThreadPool* pool = nullptr);
 void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool = nullptr);
 const char* qgemm_kernel_name();
 
-// The epilogue of one element, shared by the reference and the scalar kernel.
-float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, ActivationParams act);
+// The epilogue of one element, shared by the reference and the scalar kernel:
+//   v = float(acc + offset) * scale; v *= row_scale if given; v += bias if given; act(v).
+float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, ActivationParams act,
+                       const float* row_scale = nullptr, const float* bias = nullptr);
 std::uint8_t qgemm_requantize(float v, std::int32_t zero_point);
+
+// Dynamic quantization of the activations (the int8-dynamic path for MLPs and
+// transformers): each fp32 row is quantized on the fly, symmetric with its own scale
+// sa = max|a| / 127 (1 for a zero row), and stored as u8 with zero point 128, so that the
+// s8 values ride the u8 x s8 instruction; then
+//   y[n] = act(float(sum_k (qa - 128) w[n][k]) * weight_scale[n] * sa + bias[n]).
+struct QGemmDynamicScratch {
+  AlignedBuffer<std::uint8_t> rows;  // [m][padded_k]
+  AlignedBuffer<float> row_scales;   // [m]
+};
+// offsets: qgemm_column_offsets(w, 128, nullptr); weight_scales: [panels * 16].
+void qgemm_dynamic(const float* a, int m, std::size_t lda, const PackedQGemmWeights& w,
+                   const std::int32_t* offsets, const float* weight_scales, const float* bias,
+                   ActivationParams act, float* c, std::size_t ldc, QGemmDynamicScratch& scratch,
+                   ThreadPool* pool = nullptr);
+void qgemm_dynamic_ref(int m, int n, int k, const float* a, std::size_t lda, const std::int8_t* w,
+                       const float* weight_scales, const float* bias, ActivationParams act,
+                       float* c, std::size_t ldc);
 
 // ---- Reference: the specification, on plain [n][k] weights. ----
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,

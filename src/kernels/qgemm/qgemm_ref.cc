@@ -5,11 +5,35 @@
 
 #include "base/error.h"
 #include "kernels/qgemm/qgemm.h"
+#include "kernels/quantize/quantize.h"
 
 namespace lowp {
 
-float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, ActivationParams act) {
-  return act(static_cast<float>(acc_plus_offset) * scale);
+float qgemm_dequantize(std::int32_t acc_plus_offset, float scale, ActivationParams act,
+                       const float* row_scale, const float* bias) {
+  float v = static_cast<float>(acc_plus_offset) * scale;
+  if (row_scale != nullptr) v *= *row_scale;
+  if (bias != nullptr) v += *bias;
+  return act(v);
+}
+
+void qgemm_dynamic_ref(int m, int n, int k, const float* a, std::size_t lda, const std::int8_t* w,
+                       const float* weight_scales, const float* bias, ActivationParams act,
+                       float* c, std::size_t ldc) {
+  for (int i = 0; i < m; ++i) {
+    const float* row = a + static_cast<std::size_t>(i) * lda;
+    float sa = absmax_ref(row, static_cast<std::size_t>(k)) / 127.0f;
+    if (!(sa > 0.0f)) sa = 1.0f;
+    for (int j = 0; j < n; ++j) {
+      std::int64_t acc = 0;
+      for (int kk = 0; kk < k; ++kk) {
+        acc += (quantize_value(row[kk], sa, 128, 0, 255) - 128) * w[static_cast<std::size_t>(j) * k + kk];
+      }
+      c[static_cast<std::size_t>(i) * ldc + j] =
+          qgemm_dequantize(static_cast<std::int32_t>(acc), weight_scales[j], act, &sa,
+                           bias != nullptr ? bias + j : nullptr);
+    }
+  }
 }
 
 std::uint8_t qgemm_requantize(float v, std::int32_t zero_point) {

@@ -24,7 +24,9 @@ void qgemm_scalar(const QGemmArgs& args) {
       }
       for (int j = 0; j < kGemmPanel && p * kGemmPanel + j < w.n; ++j) {
         int col = p * kGemmPanel + j;
-        float v = qgemm_dequantize(acc[j] + args.offset[col], args.scale[col], args.act);
+        float v = qgemm_dequantize(acc[j] + args.offset[col], args.scale[col], args.act,
+                                   args.row_scales != nullptr ? args.row_scales + i : nullptr,
+                                   args.bias_f32 != nullptr ? args.bias_f32 + col : nullptr);
         if (args.output == QGemmOutput::f32) {
           args.c_f32[i * args.ldc + col] = v;
         } else {
