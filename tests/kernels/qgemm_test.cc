@@ -132,10 +132,13 @@ TEST(QGemmDynamic, EveryVariantBitExact) {
     for (int n : {1, 16, 33, 50})
       for (int k : {1, 5, 31, 100}) {
         std::uint64_t seed = static_cast<std::uint64_t>(m * 31 + n * 7 + k);
-        std::vector<float> a = testing::random_floats(static_cast<std::size_t>(m) * k, seed, -4.0f, 4.0f);
+        std::vector<float> a =
+            testing::random_floats(static_cast<std::size_t>(m) * k, seed, -4.0f, 4.0f);
         if (m > 1) std::fill_n(a.begin() + k, k, 0.0f);  // a zero row: scale 1
-        auto w = testing::random_ints<std::int8_t>(static_cast<std::size_t>(n) * k, seed + 1, -127, 127);
-        std::vector<float> ws = testing::random_floats(static_cast<std::size_t>(n), seed + 2, 0.001f, 0.01f);
+        auto w =
+            testing::random_ints<std::int8_t>(static_cast<std::size_t>(n) * k, seed + 1, -127, 127);
+        std::vector<float> ws =
+            testing::random_floats(static_cast<std::size_t>(n), seed + 2, 0.001f, 0.01f);
         std::vector<float> bias = testing::random_floats(static_cast<std::size_t>(n), seed + 3);
         std::vector<float> want(static_cast<std::size_t>(m) * n);
         qgemm_dynamic_ref(m, n, k, a.data(), k, w.data(), ws.data(), bias.data(), Activation::relu,

@@ -27,7 +27,8 @@ Command add_bench_command(CLI::App& app) {
   gemm->add_option("--k", f->options.k, "Inputs")->check(CLI::Range(1, 1 << 20));
   gemm->add_option("--dtype", f->dtype,
                    "fp32; fp16 (weights, fp32 activations); bf16 (bf16 x bf16, fp32 accumulation); "
-                   "int8 (u8 x s8); int4 (weights, int8 activations)");
+                   "int8 (u8 x s8); int8-dynamic (fp32 activations quantized per row in the call); "
+                   "int4 (weights, int8 activations)");
   gemm->add_flag("--weights-only", f->options.weights_only,
                  "bf16/int4: low-precision weights with fp32 activations and FMA");
   gemm->add_option("--group", f->options.group, "int4 group size along k")
@@ -71,9 +72,13 @@ Command add_bench_command(CLI::App& app) {
   });
   return {bench, [f, gemm]() {
             if (!gemm->parsed()) return 0;  // `bench conv` ran in its callback
-            std::optional<Precision> dtype = parse_precision(f->dtype);
-            LOWP_CHECK(dtype.has_value(),
-                       "--dtype: unknown dtype '{}'; use fp32, fp16, bf16, int8 or int4", f->dtype);
+            f->options.int8_dynamic = f->dtype == "int8-dynamic";
+            std::optional<Precision> dtype =
+                parse_precision(f->options.int8_dynamic ? std::string("int8") : f->dtype);
+            LOWP_CHECK(
+                dtype.has_value(),
+                "--dtype: unknown dtype '{}'; use fp32, fp16, bf16, int8, int8-dynamic or int4",
+                f->dtype);
             f->options.dtype = *dtype;
             GemmBenchResult r = run_gemm_bench(f->options);
             const GemmBenchOptions& o = f->options;

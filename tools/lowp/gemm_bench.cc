@@ -94,6 +94,8 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
   AlignedBuffer<std::int32_t> offsets;
   AlignedBuffer<float> scales;
   AlignedBuffer<std::uint8_t> a_u8;
+  AlignedBuffer<std::int32_t> dynamic_offsets;
+  QGemmDynamicScratch dynamic_scratch;
 
   std::vector<PackedQ4DotWeights> q4packed;
   QuantizedRows q4scratch;
@@ -179,18 +181,26 @@ GemmBenchResult run_gemm_bench(const GemmBenchOptions& o) {
     for (std::size_t i = 0; i < a_u8.size(); ++i)
       a_u8[i] = static_cast<std::uint8_t>(rng.below(256));
     result.kernel = qgemm_kernel_name();
-    call = [&, lda](int i) {
-      QGemmArgs args;
-      args.m = o.m;
-      args.a = a_u8.data();
-      args.lda = lda;
-      args.w = &qpacked[static_cast<std::size_t>(i)];
-      args.offset = offsets.data();
-      args.scale = scales.data();
-      args.c_f32 = c.data();
-      args.ldc = n;
-      qgemm(args, maybe_pool);
-    };
+    if (o.int8_dynamic) {
+      dynamic_offsets = qgemm_column_offsets(first, 128, nullptr);
+      call = [&](int i) {
+        qgemm_dynamic(a.data(), o.m, k, qpacked[static_cast<std::size_t>(i)],
+                      dynamic_offsets.data(), scales.data(), nullptr, Activation::none, c.data(), n,
+                      dynamic_scratch, maybe_pool);
+      };
+    } else
+      call = [&, lda](int i) {
+        QGemmArgs args;
+        args.m = o.m;
+        args.a = a_u8.data();
+        args.lda = lda;
+        args.w = &qpacked[static_cast<std::size_t>(i)];
+        args.offset = offsets.data();
+        args.scale = scales.data();
+        args.c_f32 = c.data();
+        args.ldc = n;
+        qgemm(args, maybe_pool);
+      };
   }
 
   // Warm up, then 5 repeats of at least min_seconds; the median time per call.

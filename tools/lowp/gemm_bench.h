@@ -14,6 +14,7 @@ struct GemmBenchOptions {
   int m = 1, n = 4096, k = 4096;
   Precision dtype = Precision::fp32;
   int group = 32;             // int4
+  bool int8_dynamic = false;  // int8: fp32 activations quantized per row inside each call
   bool weights_only = false;  // fp16/bf16/int4: low-precision weights, fp32 activations
   int threads = 1;
   bool cold = false;

@@ -51,7 +51,7 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
                          part.panels = panels;
                          part.m = static_cast<int>(end - begin);
                          part.a = args.a + begin * args.lda;
-    if (args.row_scales != nullptr) part.row_scales = args.row_scales + begin;
+                         if (args.row_scales != nullptr) part.row_scales = args.row_scales + begin;
                          if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;
                          if (args.c_u8 != nullptr) part.c_u8 = args.c_u8 + begin * args.ldc;
                          fn(part);
@@ -70,7 +70,8 @@ void qgemm_dynamic(const float* a, int m, std::size_t lda, const PackedQGemmWeig
              lda, w.k);
   const std::size_t stride = static_cast<std::size_t>(w.padded_k());
   const std::size_t rows = static_cast<std::size_t>(m);
-  if (scratch.rows.size() < rows * stride) scratch.rows = AlignedBuffer<std::uint8_t>(rows * stride);
+  if (scratch.rows.size() < rows * stride)
+    scratch.rows = AlignedBuffer<std::uint8_t>(rows * stride);
   if (scratch.row_scales.size() < rows) scratch.row_scales = AlignedBuffer<float>(rows);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = a + r * lda;

@@ -110,7 +110,7 @@ void qgemm_dynamic_ref(int m, int n, int k, const float* a, std::size_t lda, con
 // ---- Reference: the specification, on plain [n][k] weights. ----
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
                std::int32_t a_zero_point, const std::int8_t* w, const std::int32_t* bias_q,
-               const float* scale, ActivationParams act, QGemmOutput output, std::int32_t out_zero_point,
-               float* c_f32, std::uint8_t* c_u8, std::size_t ldc);
+               const float* scale, ActivationParams act, QGemmOutput output,
+               std::int32_t out_zero_point, float* c_f32, std::uint8_t* c_u8, std::size_t ldc);
 
 }  // namespace lowp

@@ -69,7 +69,8 @@ struct Tile {
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(args.offset + col + half * 8)));
         __m256 v =
             _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(args.scale + col + half * 8));
-        if (args.row_scales != nullptr) v = _mm256_mul_ps(v, _mm256_set1_ps(args.row_scales[row + r]));
+        if (args.row_scales != nullptr)
+          v = _mm256_mul_ps(v, _mm256_set1_ps(args.row_scales[row + r]));
         if (args.bias_f32 != nullptr) {
           __m256i in_range = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_here), lane);
           v = _mm256_add_ps(v, _mm256_maskload_ps(args.bias_f32 + col + half * 8, in_range));

@@ -55,8 +55,10 @@ struct QTiles {
         for (int r = 0; r < MR; ++r) {
           __m512i sum = _mm512_add_epi32(Dot::finish(acc[r][nb]), offset);
           __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), scale);
-          if (args.row_scales != nullptr) v = _mm512_mul_ps(v, _mm512_set1_ps(args.row_scales[row + r]));
-          if (args.bias_f32 != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, args.bias_f32 + col));
+          if (args.row_scales != nullptr)
+            v = _mm512_mul_ps(v, _mm512_set1_ps(args.row_scales[row + r]));
+          if (args.bias_f32 != nullptr)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, args.bias_f32 + col));
           v = activate16(v, args.act);  // relu or clamp: exact (checked by the driver)
           std::size_t at = static_cast<std::size_t>(row + r) * args.ldc + col;
           if (args.output == QGemmOutput::f32) {

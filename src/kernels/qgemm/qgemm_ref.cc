@@ -27,7 +27,8 @@ void qgemm_dynamic_ref(int m, int n, int k, const float* a, std::size_t lda, con
     for (int j = 0; j < n; ++j) {
       std::int64_t acc = 0;
       for (int kk = 0; kk < k; ++kk) {
-        acc += (quantize_value(row[kk], sa, 128, 0, 255) - 128) * w[static_cast<std::size_t>(j) * k + kk];
+        acc += (quantize_value(row[kk], sa, 128, 0, 255) - 128) *
+               w[static_cast<std::size_t>(j) * k + kk];
       }
       c[static_cast<std::size_t>(i) * ldc + j] =
           qgemm_dequantize(static_cast<std::int32_t>(acc), weight_scales[j], act, &sa,
@@ -44,8 +45,8 @@ std::uint8_t qgemm_requantize(float v, std::int32_t zero_point) {
 
 void qgemm_ref(int m, int n, int k, const std::uint8_t* a, std::size_t lda,
                std::int32_t a_zero_point, const std::int8_t* w, const std::int32_t* bias_q,
-               const float* scale, ActivationParams act, QGemmOutput output, std::int32_t out_zero_point,
-               float* c_f32, std::uint8_t* c_u8, std::size_t ldc) {
+               const float* scale, ActivationParams act, QGemmOutput output,
+               std::int32_t out_zero_point, float* c_f32, std::uint8_t* c_u8, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       std::int64_t acc = 0;
