@@ -121,6 +121,13 @@ struct Tiles {
 template <class Panel, int MR, int NB>
 void run(const GemmArgs& args) {
   static constexpr TileTable<GemmArgs, Tiles<Panel>::template Tile, MR, NB> table;
+  // Batch 1 streams the weights: 8 panels per tile keep more cache lines in flight
+  // (cold 1x4096x4096 fp16 30 -> 32.5 GB/s, fp32 35 -> 37, alternating runs).
+  static constexpr TileTable<GemmArgs, Tiles<Panel>::template Tile, 1, 8> wide;
+  if (args.m == 1) {
+    for_each_tile<1, 8>(wide, args, 1, args.panels.begin, args.panels.end_or(args.w->panels()));
+    return;
+  }
   for_each_tile<MR, NB>(table, args, args.m, args.panels.begin,
                         args.panels.end_or(args.w->panels()));
 }
