@@ -1,9 +1,9 @@
 """bench/doc_sections.py: docs/BENCHMARKS.md as sections, each owned by one generator.
 
 `make bench` (bench/run_all.sh) runs several benchmarks, each written up by its own
-script: bench/write_benchmarks.py (SimpleNet against PyTorch) and bench/write_kernels.py
-(GEMM kernels against the roofline and their peers). Each owns the text between its
-markers,
+script: bench/write_benchmarks.py (SimpleNet against PyTorch), bench/write_kernels.py
+(GEMM kernels against the roofline and their peers) and bench/write_conv.py (convolution
+layers against oneDNN and PyTorch). Each owns the text between its markers,
 
     <!-- begin:NAME -->
     ...
@@ -17,7 +17,7 @@ Standard library only.
 
 import os
 
-SECTION_ORDER = ["simplenet", "kernels"]
+SECTION_ORDER = ["simplenet", "kernels", "conv"]
 
 HEADER = """# Benchmarks
 

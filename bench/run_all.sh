@@ -4,13 +4,17 @@
 #   1. lowp beside PyTorch (the peer) on SimpleNet: the file's simplenet section (this script,
 #      bench/write_benchmarks.py);
 #   2. bench/run_kernels.sh: the GEMM kernels against the measured roofline and their peers,
-#      the kernels section and docs/roofline.svg.
+#      the kernels section and docs/roofline.svg;
+#   3. bench/run_conv.sh: the convolution layers of ResNet-18 and MobileNetV2 against oneDNN and
+#      PyTorch (NCHW and channels_last), the conv section.
 # Each writes only its own marked section of the file (bench/doc_sections.py).
 #
 #   bench/run_all.sh                  3 interleaved SimpleNet rounds (about 45 s on a 2-core VM),
-#                                     then the kernels (about 2 min)
+#                                     then the kernels (about 2 min), then the convolutions
+#                                     (about 7 min)
 #   BENCH_ROUNDS=5 bench/run_all.sh   more rounds
-#   BENCH_KERNELS=0 bench/run_all.sh  SimpleNet only
+#   BENCH_KERNELS=0 bench/run_all.sh  without the kernels
+#   BENCH_CONV=0 bench/run_all.sh     without the convolutions
 #   BENCH_KEEP=1 bench/run_all.sh     keep the raw JSON and logs (paths printed at the end)
 #
 # Rounds: lowp, torch, lowp, torch, ... each tool runs once per round, and every figure in
@@ -104,4 +108,8 @@ echo "bench: wrote the simplenet section of $OUT_DOC" >&2
 
 if [[ "${BENCH_KERNELS:-1}" != 0 ]]; then
   bench/run_kernels.sh
+fi
+
+if [[ "${BENCH_CONV:-1}" != 0 ]]; then
+  bench/run_conv.sh
 fi
