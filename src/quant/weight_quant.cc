@@ -31,8 +31,7 @@ QuantizedWeights quantize_symmetric(const float* w, int n, int k, int group, std
                    wr[i]);
         absmax = std::max(absmax, std::fabs(wr[i]));
       }
-      float scale = absmax > 0.0f ? absmax / static_cast<float>(qmax) : 1.0f;
-      if (scale < std::numeric_limits<float>::min()) scale = std::numeric_limits<float>::min();
+      float scale = symmetric_scale(absmax, qmax);
       out.scales.push_back(scale);
       for (int i = begin; i < end; ++i) {
         out.q[static_cast<std::size_t>(row) * k + i] =

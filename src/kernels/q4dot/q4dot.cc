@@ -14,11 +14,6 @@
 namespace lowp {
 namespace {
 
-// The row scale of the specification: max|a| / 127, 1 for a row of zeros.
-float row_scale(float absmax) {
-  if (absmax == 0.0f) return 1.0f;
-  return std::max(absmax / 127.0f, std::numeric_limits<float>::min());
-}
 
 float activate(float v, ActivationParams act) { return act(v); }
 
@@ -94,7 +89,7 @@ void quantize_rows_for_q4dot(const float* a, int m, std::size_t lda, const Packe
   for (int r = 0; r < m; ++r) {
     const float* row = a + static_cast<std::size_t>(r) * lda;
     std::int8_t* q = out.values.data() + static_cast<std::size_t>(r) * out.padded_k;
-    float scale = row_scale(absmax(row, static_cast<std::size_t>(w.k)));
+    float scale = symmetric_scale(absmax(row, static_cast<std::size_t>(w.k)), 127);
     out.scales[static_cast<std::size_t>(r)] = scale;
     // quantize_s8 clamps to [-128, 127]; with this scale every |a / scale| <= 127 (up to one
     // rounding), so the result is the specification's [-127, 127] quantization.
@@ -116,7 +111,7 @@ void q4dot_gemm_ref(int m, int n, int k, int group, const float* a, std::size_t 
   std::vector<std::int32_t> qa(static_cast<std::size_t>(k));
   for (int i = 0; i < m; ++i) {
     const float* row = a + static_cast<std::size_t>(i) * lda;
-    float sa = row_scale(absmax_ref(row, static_cast<std::size_t>(k)));
+    float sa = symmetric_scale(absmax_ref(row, static_cast<std::size_t>(k)), 127);
     for (int kk = 0; kk < k; ++kk)
       qa[static_cast<std::size_t>(kk)] = quantize_value(row[kk], sa, 0, -127, 127);
     for (int j = 0; j < n; ++j) {

@@ -7,7 +7,7 @@
 // Weights are stored unsigned, u = q + zero_point in [0, 15], with one fp32 scale and one
 // zero point per output and group of `group` inputs along k (symmetric int4 is zero point
 // 8). Each activation row is quantized on the fly, symmetric s8 with its own scale:
-//   qa = quantize_value(a, sa, 0, -127, 127),  sa = max|a| / 127 (1 for an all-zero row)
+//   qa = quantize_value(a, sa, 0, -127, 127),  sa = symmetric_scale(max|a|, 127)
 // and then
 //   acc[g]  = sum_{k in g} u[n][k] * qa[k]              (int32, exact)
 //   y[n]    = sa * sum_g scale[n][g] * float(acc[g] - zp[n][g] * sum_{k in g} qa[k]) + bias

@@ -75,8 +75,7 @@ void qgemm_dynamic(const float* a, int m, std::size_t lda, const PackedQGemmWeig
   if (scratch.row_scales.size() < rows) scratch.row_scales = AlignedBuffer<float>(rows);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = a + r * lda;
-    float sa = absmax(row, static_cast<std::size_t>(w.k)) / 127.0f;
-    if (!(sa > 0.0f)) sa = 1.0f;
+    float sa = symmetric_scale(absmax(row, static_cast<std::size_t>(w.k)), 127);
     scratch.row_scales[r] = sa;
     quantize_u8(row, static_cast<std::size_t>(w.k), sa, 128, scratch.rows.data() + r * stride);
   }

@@ -91,7 +91,7 @@ std::uint8_t qgemm_requantize(float v, std::int32_t zero_point);
 
 // Dynamic quantization of the activations (the int8-dynamic path for MLPs and
 // transformers): each fp32 row is quantized on the fly, symmetric with its own scale
-// sa = max|a| / 127 (1 for a zero row), and stored as u8 with zero point 128, so that the
+// sa = symmetric_scale(max|a|, 127) (kernels/quantize: 1 for a zero row), and stored as u8 with zero point 128, so that the
 // s8 values ride the u8 x s8 instruction; then
 //   y[n] = act(float(sum_k (qa - 128) w[n][k]) * weight_scale[n] * sa + bias[n]).
 struct QGemmDynamicScratch {

@@ -22,8 +22,7 @@ void qgemm_dynamic_ref(int m, int n, int k, const float* a, std::size_t lda, con
                        float* c, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {
     const float* row = a + static_cast<std::size_t>(i) * lda;
-    float sa = absmax_ref(row, static_cast<std::size_t>(k)) / 127.0f;
-    if (!(sa > 0.0f)) sa = 1.0f;
+    float sa = symmetric_scale(absmax_ref(row, static_cast<std::size_t>(k)), 127);
     for (int j = 0; j < n; ++j) {
       std::int64_t acc = 0;
       for (int kk = 0; kk < k; ++kk) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace lowp {
 
@@ -31,6 +32,11 @@ void quantize_s8_scalar(const float* x, std::size_t n, float scale, std::int32_t
 void dequantize_u8_scalar(const std::uint8_t* q, std::size_t n, float scale,
                           std::int32_t zero_point, float* x) {
   for (std::size_t i = 0; i < n; ++i) x[i] = dequantize_value(q[i], scale, zero_point);
+}
+
+float symmetric_scale(float absmax, std::int32_t qmax) {
+  if (!(absmax > 0.0f)) return 1.0f;
+  return std::max(absmax / static_cast<float>(qmax), std::numeric_limits<float>::min());
 }
 
 float absmax_ref(const float* x, std::size_t n) {

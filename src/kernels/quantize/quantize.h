@@ -31,6 +31,11 @@ using QuantizeS8Fn = void (*)(const float* x, std::size_t n, float scale, std::i
 using DequantizeU8Fn = void (*)(const std::uint8_t* q, std::size_t n, float scale,
                                 std::int32_t zero_point, float* x);
 
+// The scale of symmetric quantization to [-qmax, qmax] of values whose largest magnitude is
+// absmax: absmax / qmax, never below FLT_MIN, and 1 for an all-zero tensor (it then
+// round-trips to zeros; never a scale of 0 or NaN). Used for weights and dynamic activations.
+float symmetric_scale(float absmax, std::int32_t qmax);
+
 // max |x[i]| over the finite and infinite values, NaN ignored (0 for n = 0): the range of
 // symmetric dynamic quantization.
 using AbsMaxFn = float (*)(const float* x, std::size_t n);
