@@ -23,11 +23,17 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::parallel_for(std::size_t n, std::size_t min_grain,
                               const std::function<void(std::size_t, std::size_t)>& fn) {
+  parallel_for_slices(n, min_grain,
+                      [&fn](int, std::size_t begin, std::size_t end) { fn(begin, end); });
+}
+
+void ThreadPool::parallel_for_slices(std::size_t n, std::size_t min_grain,
+                                     const std::function<void(int, std::size_t, std::size_t)>& fn) {
   if (n == 0) return;
   std::size_t grain = std::max<std::size_t>(min_grain, 1);
   int slices = static_cast<int>(std::min<std::size_t>(threads(), (n + grain - 1) / grain));
   if (slices <= 1) {
-    fn(0, n);
+    fn(0, 0, n);
     return;
   }
   {
@@ -40,7 +46,7 @@ void ThreadPool::parallel_for(std::size_t n, std::size_t min_grain,
   }
   work_ready_.notify_all();
   auto [begin, end] = slice_range(n, slices, 0);
-  fn(begin, end);
+  fn(0, begin, end);
   std::unique_lock lock(mutex_);
   work_done_.wait(lock, [this] { return pending_ == 0; });
   job_ = nullptr;
@@ -49,7 +55,7 @@ void ThreadPool::parallel_for(std::size_t n, std::size_t min_grain,
 void ThreadPool::worker_loop(int index) {
   unsigned long seen = 0;
   for (;;) {
-    const std::function<void(std::size_t, std::size_t)>* job = nullptr;
+    const std::function<void(int, std::size_t, std::size_t)>* job = nullptr;
     std::size_t n = 0;
     int slices = 0;
     {
@@ -63,7 +69,7 @@ void ThreadPool::worker_loop(int index) {
     }
     if (index < slices) {
       auto [begin, end] = slice_range(n, slices, index);
-      (*job)(begin, end);
+      (*job)(index, begin, end);
       std::lock_guard lock(mutex_);
       if (--pending_ == 0) work_done_.notify_one();
     }

@@ -29,6 +29,10 @@ class ThreadPool {
   // items each, and returns when all are done. fn must not throw.
   void parallel_for(std::size_t n, std::size_t min_grain,
                     const std::function<void(std::size_t, std::size_t)>& fn);
+  // The same, telling fn which slice (0 .. threads() - 1) it runs, so that it can use
+  // per-slice scratch memory: fn(slice, begin, end).
+  void parallel_for_slices(std::size_t n, std::size_t min_grain,
+                           const std::function<void(int, std::size_t, std::size_t)>& fn);
 
  private:
   void worker_loop(int index);
@@ -37,7 +41,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
-  const std::function<void(std::size_t, std::size_t)>* job_ = nullptr;
+  const std::function<void(int, std::size_t, std::size_t)>* job_ = nullptr;
   std::size_t job_n_ = 0;
   int job_slices_ = 0;
   unsigned long generation_ = 0;

@@ -66,25 +66,44 @@ std::vector<T> reorder_group(const Conv2dShape& s, const T* weights, int g) {
   return out;
 }
 
-// Runs body(a, lda, m, c_offset) over the GEMM row blocks of image `image`, group `g`:
-// the input itself when the layer is pointwise and the rows are directly readable to the
-// padded depth (`direct`), else gathered blocks of kRowsPerBlock pixels in `scratch`.
+// Runs body(a, lda, m, first_pixel, gemm_pool) over the GEMM row blocks of image
+// `image`, group `g`: the input itself when the layer is pointwise and the rows are
+// directly readable to the padded depth (`direct`; the GEMM splits its rows over the
+// pool), else gathered blocks of kRowsPerBlock pixels. With threads, whole blocks are
+// dealt out (each slice gathers into its own part of `scratch` and runs its GEMMs on one
+// thread): one hand-off per convolution, not one per block, and the gather runs in
+// parallel too. Every output row is computed the same way either way.
 template <class T, class Body>
 void for_each_row_block(const Conv2dShape& s, const T* image, int g, bool direct,
-                        std::size_t padded_k, AlignedBuffer<T>& scratch, T pad, const Body& body) {
+                        std::size_t padded_k, AlignedBuffer<T>& scratch, T pad, ThreadPool* pool,
+                        const Body& body) {
   const int pixels = s.out_h() * s.out_w();
   if (direct) {
     body(image + static_cast<std::size_t>(g) * s.group_in_c(), static_cast<std::size_t>(s.in_c),
-         pixels, 0);
+         pixels, 0, pool);
     return;
   }
-  if (scratch.size() < kRowsPerBlock * padded_k)
-    scratch = AlignedBuffer<T>(kRowsPerBlock * padded_k);
-  for (int first = 0; first < pixels; first += kRowsPerBlock) {
-    int rows = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
-    gather_rows(s, image, g, first, rows, scratch.data(), padded_k, pad);
-    body(static_cast<const T*>(scratch.data()), padded_k, rows, first);
+  const std::size_t blocks = (static_cast<std::size_t>(pixels) + kRowsPerBlock - 1) / kRowsPerBlock;
+  const bool parallel = pool != nullptr && pool->threads() > 1 && blocks > 1;
+  const std::size_t slots = parallel ? static_cast<std::size_t>(pool->threads()) : 1;
+  const std::size_t block_elements = kRowsPerBlock * padded_k;
+  if (scratch.size() < slots * block_elements) scratch = AlignedBuffer<T>(slots * block_elements);
+  auto run_blocks = [&](int slot, std::size_t begin, std::size_t end, ThreadPool* gemm_pool) {
+    T* rows_buffer = scratch.data() + static_cast<std::size_t>(slot) * block_elements;
+    for (std::size_t b = begin; b < end; ++b) {
+      int first = static_cast<int>(b * kRowsPerBlock);
+      int rows = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
+      gather_rows(s, image, g, first, rows, rows_buffer, padded_k, pad);
+      body(static_cast<const T*>(rows_buffer), padded_k, rows, first, gemm_pool);
+    }
+  };
+  if (!parallel) {
+    run_blocks(0, 0, blocks, pool);
+    return;
   }
+  pool->parallel_for_slices(blocks, 1, [&](int slot, std::size_t begin, std::size_t end) {
+    run_blocks(slot, begin, end, nullptr);
+  });
 }
 
 }  // namespace
@@ -177,13 +196,15 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
       args.act = act;
       args.ldc = static_cast<std::size_t>(s.out_c);
       for_each_row_block(s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows,
-                         0.0f, [&](const float* a, std::size_t lda, int rows, int first) {
-                           args.m = rows;
-                           args.a = a;
-                           args.lda = lda;
-                           args.c = out + static_cast<std::size_t>(first) * s.out_c +
+                         0.0f, pool,
+                         [&](const float* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
+                           GemmArgs call = args;
+                           call.m = rows;
+                           call.a = a;
+                           call.lda = lda;
+                           call.c = out + static_cast<std::size_t>(first) * s.out_c +
                                     static_cast<std::size_t>(g) * ocg;
-                           gemm(args, pool);
+                           gemm(call, inner);
                          });
     }
   }
@@ -217,14 +238,15 @@ void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, c
       args.act = act;
       args.ldc = static_cast<std::size_t>(s.out_c);
       for_each_row_block(
-          s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0},
-          [&](const std::uint16_t* a, std::size_t lda, int rows, int first) {
-            args.m = rows;
-            args.a = a;
-            args.lda = lda;
-            args.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
+          s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0}, pool,
+          [&](const std::uint16_t* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
+            Bf16DotArgs call = args;
+            call.m = rows;
+            call.a = a;
+            call.lda = lda;
+            call.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
                      static_cast<std::size_t>(g) * ocg;
-            bf16dot_gemm(args, pool);
+            bf16dot_gemm(call, inner);
           });
     }
   }
@@ -309,17 +331,19 @@ void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, fl
       args.ldc = static_cast<std::size_t>(s.out_c);
       // The padding of the image is the input zero point: real value 0.
       for_each_row_block(s, input + n * in_image, g, direct, padded_k, scratch.rows,
-                         static_cast<std::uint8_t>(w.input_zero_point),
-                         [&](const std::uint8_t* a, std::size_t lda, int rows, int first) {
-                           args.m = rows;
-                           args.a = a;
-                           args.lda = lda;
+                         static_cast<std::uint8_t>(w.input_zero_point), pool,
+                         [&](const std::uint8_t* a, std::size_t lda, int rows, int first,
+                             ThreadPool* inner) {
+                           QGemmArgs call = args;
+                           call.m = rows;
+                           call.a = a;
+                           call.lda = lda;
                            std::size_t at = n * out_image +
                                             static_cast<std::size_t>(first) * s.out_c +
                                             static_cast<std::size_t>(g) * ocg;
-                           args.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
-                           args.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
-                           qgemm(args, pool);
+                           call.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
+                           call.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
+                           qgemm(call, inner);
                          });
     }
   }
