@@ -31,16 +31,33 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
   for (int r = 0; r < rows; ++r) {
     int pixel = first + r, oh = pixel / ow_count, ow = pixel % ow_count;
     T* dst = out + static_cast<std::size_t>(r) * ldo;
+    const int iw0 = ow * s.stride_w - s.pad_left;
+    // With dilation 1, one group and the window inside the row, a tap row is one run of
+    // KW x C contiguous input elements: copied at once (the 7x7 stem of ResNet has C = 3,
+    // where one small copy per tap cost more than the GEMM).
+    const bool whole_run = s.dilation_w == 1 && s.groups == 1 && iw0 >= 0 &&
+                           iw0 + s.kernel_w <= s.in_w;
+    const std::size_t run = static_cast<std::size_t>(s.kernel_w) * cg;
     for (int kh = 0; kh < s.kernel_h; ++kh) {
       int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      if (ih < 0 || ih >= s.in_h) {
+        std::fill_n(dst, run, pad);
+        dst += run;
+        continue;
+      }
+      const T* row = image + static_cast<std::size_t>(ih) * s.in_w * s.in_c;
+      if (whole_run) {
+        std::memcpy(dst, row + static_cast<std::size_t>(iw0) * s.in_c, run * sizeof(T));
+        dst += run;
+        continue;
+      }
       for (int kw = 0; kw < s.kernel_w; ++kw) {
-        int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-        if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
+        int iw = iw0 + kw * s.dilation_w;
+        if (iw < 0 || iw >= s.in_w) {
           std::fill_n(dst, cg, pad);
         } else {
-          const T* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
-                         static_cast<std::size_t>(g) * cg;
-          std::memcpy(dst, src, static_cast<std::size_t>(cg) * sizeof(T));
+          std::memcpy(dst, row + static_cast<std::size_t>(iw) * s.in_c + static_cast<std::size_t>(g) * cg,
+                      static_cast<std::size_t>(cg) * sizeof(T));
         }
         dst += cg;
       }
