@@ -26,6 +26,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("quantize_f32_s8", quantize_s8_kernels()));
   families.push_back(describe_family("dequantize_u8_f32", dequantize_u8_kernels()));
   families.push_back(describe_family("absmax_f32", absmax_kernels()));
+  families.push_back(describe_family("quantize_f32_s8_group_sums", quantize_s8_sums_kernels()));
   families.push_back(describe_family("depthwise_conv2d", depthwise_kernels()));
   families.push_back(describe_family("pool2d", pool2d_kernels()));
   families.push_back(describe_family("softmax", softmax_kernels()));

@@ -84,6 +84,25 @@ TEST(Quantize, EveryVariantBitExact) {
   }
 }
 
+TEST(QuantizeS8Sums, EveryVariantBitExact) {
+  for (std::size_t n : {1u, 15u, 16u, 17u, 31u, 32u, 100u, 4096u})
+    for (std::size_t group : {8u, 16u, 32u, 64u, 128u}) {
+      std::vector<float> x = tricky_inputs(n);
+      std::size_t groups = (n + group - 1) / group;
+      std::vector<std::int8_t> want_q(n);
+      std::vector<std::int32_t> want_sums(groups);
+      quantize_s8_sums_ref(x.data(), n, 0.25f, want_q.data(), group, want_sums.data());
+      for (const auto& v : testing::variants_to_test(quantize_s8_sums_kernels())) {
+        testing::GuardedBuffer<std::int8_t> q(n);
+        testing::GuardedBuffer<std::int32_t> sums(groups);
+        v.fn(x.data(), n, 0.25f, q.data(), group, sums.data());
+        for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(q[i], want_q[i]) << v.name << " n=" << n;
+        for (std::size_t g = 0; g < groups; ++g)
+          ASSERT_EQ(sums[g], want_sums[g]) << v.name << " n=" << n << " group=" << group;
+      }
+    }
+}
+
 TEST(AbsMax, EveryVariantExactIgnoringNaN) {
   for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 100u, 1001u}) {
     std::vector<float> x = testing::random_floats(n, n + 3, -5.0f, 5.0f);

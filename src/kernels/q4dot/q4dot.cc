@@ -14,8 +14,9 @@
 namespace lowp {
 namespace {
 
-
-float activate(float v, ActivationParams act) { return act(v); }
+float activate(float v, ActivationParams act) {
+  return act(v);
+}
 
 constexpr KernelEntry<Q4DotFn> kQ4Dot[] = {
     {"qd8_q4w_gemm_bias_act_4x32__avx512vnni", IsaLevel::avx512vnni, q4dot_avx512vnni},
@@ -93,14 +94,10 @@ void quantize_rows_for_q4dot(const float* a, int m, std::size_t lda, const Packe
     out.scales[static_cast<std::size_t>(r)] = scale;
     // quantize_s8 clamps to [-128, 127]; with this scale every |a / scale| <= 127 (up to one
     // rounding), so the result is the specification's [-127, 127] quantization.
-    quantize_s8(row, static_cast<std::size_t>(w.k), scale, 0, q);
-    std::fill(q + w.k, q + out.padded_k, std::int8_t{0});
     std::int32_t* sums = out.group_sums.data() + static_cast<std::size_t>(r) * out.groups;
-    for (int g = 0; g < out.groups; ++g) {
-      std::int32_t s = 0;
-      for (int kk = g * w.group; kk < std::min(w.k, (g + 1) * w.group); ++kk) s += q[kk];
-      sums[g] = s;
-    }
+    quantize_s8_sums(row, static_cast<std::size_t>(w.k), scale, q,
+                     static_cast<std::size_t>(w.group), sums);
+    std::fill(q + w.k, q + out.padded_k, std::int8_t{0});
   }
 }
 

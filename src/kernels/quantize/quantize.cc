@@ -47,7 +47,22 @@ float absmax_ref(const float* x, std::size_t n) {
   return m;
 }
 
+void quantize_s8_sums_ref(const float* x, std::size_t n, float scale, std::int8_t* q,
+                          std::size_t group, std::int32_t* sums) {
+  quantize_s8_scalar(x, n, scale, 0, q);
+  for (std::size_t g = 0; g * group < n; ++g) {
+    std::int32_t s = 0;
+    for (std::size_t i = g * group; i < std::min(n, (g + 1) * group); ++i) s += q[i];
+    sums[g] = s;
+  }
+}
+
 namespace {
+
+constexpr KernelEntry<QuantizeS8SumsFn> kQuantizeS8Sums[] = {
+    {"f32_qs8_quantize_groupsum__avx512", IsaLevel::avx512, quantize_s8_sums_avx512},
+    {"f32_qs8_quantize_groupsum__scalar", IsaLevel::scalar, quantize_s8_sums_ref},
+};
 
 constexpr KernelEntry<AbsMaxFn> kAbsMax[] = {
     {"f32_absmax__avx512", IsaLevel::avx512, absmax_avx512},
@@ -74,6 +89,15 @@ constexpr KernelEntry<DequantizeU8Fn> kDequantizeU8[] = {
 
 std::span<const KernelEntry<AbsMaxFn>> absmax_kernels() {
   return kAbsMax;
+}
+std::span<const KernelEntry<QuantizeS8SumsFn>> quantize_s8_sums_kernels() {
+  return kQuantizeS8Sums;
+}
+
+void quantize_s8_sums(const float* x, std::size_t n, float scale, std::int8_t* q, std::size_t group,
+                      std::int32_t* sums) {
+  static const QuantizeS8SumsFn fn = pick_kernel(quantize_s8_sums_kernels(), active_isa()).fn;
+  fn(x, n, scale, q, group, sums);
 }
 std::span<const KernelEntry<QuantizeU8Fn>> quantize_u8_kernels() {
   return kQuantizeU8;

@@ -41,6 +41,19 @@ float symmetric_scale(float absmax, std::int32_t qmax);
 using AbsMaxFn = float (*)(const float* x, std::size_t n);
 float absmax_ref(const float* x, std::size_t n);
 
+// quantize_s8 with zero point 0 that also writes the sum of the quantized values of each
+// group of `group` consecutive elements (sums[ceil(n / group)]): the activation side of
+// the int4 x int8 kernel, which needs those sums for the weights' zero points.
+using QuantizeS8SumsFn = void (*)(const float* x, std::size_t n, float scale, std::int8_t* q,
+                                  std::size_t group, std::int32_t* sums);
+void quantize_s8_sums_ref(const float* x, std::size_t n, float scale, std::int8_t* q,
+                          std::size_t group, std::int32_t* sums);
+void quantize_s8_sums_avx512(const float* x, std::size_t n, float scale, std::int8_t* q,
+                             std::size_t group, std::int32_t* sums);
+std::span<const KernelEntry<QuantizeS8SumsFn>> quantize_s8_sums_kernels();
+void quantize_s8_sums(const float* x, std::size_t n, float scale, std::int8_t* q, std::size_t group,
+                      std::int32_t* sums);
+
 std::span<const KernelEntry<QuantizeU8Fn>> quantize_u8_kernels();
 std::span<const KernelEntry<AbsMaxFn>> absmax_kernels();
 float absmax(const float* x, std::size_t n);

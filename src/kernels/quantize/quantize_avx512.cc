@@ -45,6 +45,25 @@ void quantize_s8_avx512(const float* x, std::size_t n, float scale, std::int32_t
            [](__m512i v) { return _mm512_cvtsepi32_epi8(v); });
 }
 
+void quantize_s8_sums_avx512(const float* x, std::size_t n, float scale, std::int8_t* q,
+                             std::size_t group, std::int32_t* sums) {
+  if (group % 16 != 0) {  // chunks of 16 would straddle groups
+    quantize_s8_sums_ref(x, n, scale, q, group, sums);
+    return;
+  }
+  const __m512 s = _mm512_set1_ps(scale), zp = _mm512_setzero_ps();
+  const __m512 lo = _mm512_set1_ps(-128.0f), hi = _mm512_set1_ps(127.0f);
+  for (std::size_t g = 0; g * group < n; ++g) sums[g] = 0;
+  for (std::size_t i = 0; i < n; i += 16) {
+    std::size_t left = n - i;
+    __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1u);
+    // Masked-off lanes load 0.0f, which quantizes to 0 and adds nothing to the sum.
+    __m512i v = quantize16(_mm512_maskz_loadu_ps(mask, x + i), s, zp, lo, hi);
+    _mm_mask_storeu_epi8(q + i, mask, _mm512_cvtsepi32_epi8(v));
+    sums[i / group] += _mm512_reduce_add_epi32(v);
+  }
+}
+
 float absmax_avx512(const float* x, std::size_t n) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
   __m512 m = _mm512_setzero_ps();
