@@ -16,6 +16,7 @@
 #include "kernel_test_util.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/depthwise.h"
+#include "kernels/conv/qdepthwise.h"
 
 namespace lowp {
 namespace {
@@ -233,6 +234,65 @@ TEST(Conv2d, Int8BitExact) {
   bad.weight_scales = zero_scale.data();
   std::vector<std::int8_t> w(4 * 4 * 9);
   EXPECT_THROW(pack_conv2d_int8(shape(1, 5, 5, 4, 4, 3, 3, 1, 1, 1, 1), w.data(), bad), Error);
+}
+
+// Every int8 depthwise variant, bit for bit against the int8 reference convolution.
+TEST(Conv2d, EveryInt8DepthwiseVariantBitExact) {
+  for (int c : {2, 7, 16, 17, 40})
+    for (int stride : {1, 2})
+      for (int dilation : {1, 2})
+        for (QGemmOutput output : {QGemmOutput::f32, QGemmOutput::u8}) {
+          Conv2dShape s = shape(1, 9, 8, c, c, 3, 3, stride, 1, dilation, c);
+          std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * c;
+          std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
+          auto x = testing::random_ints<std::uint8_t>(in_count, 41 + c, 0, 255);
+          auto w =
+              testing::random_ints<std::int8_t>(static_cast<std::size_t>(c) * 9, 42 + c, -128, 127);
+          auto bias =
+              testing::random_ints<std::int32_t>(static_cast<std::size_t>(c), 43, -2000, 2000);
+          std::vector<float> ws =
+              testing::random_floats(static_cast<std::size_t>(c), 44, 0.001f, 0.01f);
+          QConv2dParams p;
+          p.input_zero_point = 77;
+          p.input_scale = 0.03f;
+          p.weight_scales = ws.data();
+          p.bias = bias.data();
+          p.output = output;
+          p.output_scale = 0.1f;
+          p.output_zero_point = 5;
+          p.act = ActivationParams(Activation::clamp, -1.0f, 4.0f);
+          std::vector<float> want_f(out_count);
+          std::vector<std::uint8_t> want_q(out_count);
+          conv2d_int8_ref(s, x.data(), w.data(), p, want_f.data(), want_q.data());
+          PackedConv2dInt8Weights packed = pack_conv2d_int8(s, w.data(), p);
+          for (const auto& v : testing::variants_to_test(qdepthwise_kernels())) {
+            testing::GuardedBuffer<std::uint8_t> in(in_count);
+            std::copy(x.begin(), x.end(), in.data());
+            std::vector<float> got_f(out_count);
+            std::vector<std::uint8_t> got_q(out_count);
+            QDepthwiseArgs a;
+            a.shape = &s;
+            a.input = in.data();
+            a.weights = packed.depthwise_weights.data();
+            a.bias = packed.depthwise_bias.data();
+            a.scale = packed.depthwise_scale.data();
+            a.input_zero_point = p.input_zero_point;
+            a.act = p.act;
+            a.output = output;
+            a.output_zero_point = p.output_zero_point;
+            a.output_f32 = got_f.data();
+            a.output_u8 = got_q.data();
+            a.row_begin = 0;
+            a.row_end = s.out_h();
+            v.fn(a);
+            if (output == QGemmOutput::f32) {
+              EXPECT_EQ(0, std::memcmp(got_f.data(), want_f.data(), out_count * sizeof(float)))
+                  << v.name << " c=" << c << " stride=" << stride << " dilation=" << dilation;
+            } else {
+              EXPECT_EQ(got_q, want_q) << v.name << " c=" << c << " stride=" << stride;
+            }
+          }
+        }
 }
 
 TEST(Conv2d, RejectsBadShapes) {

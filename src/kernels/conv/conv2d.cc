@@ -7,6 +7,7 @@
 #include "base/checked_math.h"
 #include "base/error.h"
 #include "kernels/conv/depthwise.h"
+#include "kernels/conv/qdepthwise.h"
 #include "kernels/parallel.h"
 
 namespace lowp {
@@ -35,8 +36,8 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
     // With dilation 1, one group and the window inside the row, a tap row is one run of
     // KW x C contiguous input elements: copied at once (the 7x7 stem of ResNet has C = 3,
     // where one small copy per tap cost more than the GEMM).
-    const bool whole_run = s.dilation_w == 1 && s.groups == 1 && iw0 >= 0 &&
-                           iw0 + s.kernel_w <= s.in_w;
+    const bool whole_run =
+        s.dilation_w == 1 && s.groups == 1 && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w;
     const std::size_t run = static_cast<std::size_t>(s.kernel_w) * cg;
     for (int kh = 0; kh < s.kernel_h; ++kh) {
       int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
@@ -56,8 +57,9 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
         if (iw < 0 || iw >= s.in_w) {
           std::fill_n(dst, cg, pad);
         } else {
-          std::memcpy(dst, row + static_cast<std::size_t>(iw) * s.in_c + static_cast<std::size_t>(g) * cg,
-                      static_cast<std::size_t>(cg) * sizeof(T));
+          std::memcpy(
+              dst, row + static_cast<std::size_t>(iw) * s.in_c + static_cast<std::size_t>(g) * cg,
+              static_cast<std::size_t>(cg) * sizeof(T));
         }
         dst += cg;
       }
@@ -185,8 +187,8 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
   return packed;
 }
 
-void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, ActivationParams act,
-                float* output, Conv2dScratch& scratch, ThreadPool* pool) {
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
+                ActivationParams act, float* output, Conv2dScratch& scratch, ThreadPool* pool) {
   const Conv2dShape& s = w.shape;
   const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
@@ -212,17 +214,17 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
       args.act = act;
       args.ldc = static_cast<std::size_t>(s.out_c);
-      for_each_row_block(s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows,
-                         0.0f, pool,
-                         [&](const float* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
-                           GemmArgs call = args;
-                           call.m = rows;
-                           call.a = a;
-                           call.lda = lda;
-                           call.c = out + static_cast<std::size_t>(first) * s.out_c +
-                                    static_cast<std::size_t>(g) * ocg;
-                           gemm(call, inner);
-                         });
+      for_each_row_block(
+          s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows, 0.0f, pool,
+          [&](const float* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
+            GemmArgs call = args;
+            call.m = rows;
+            call.a = a;
+            call.lda = lda;
+            call.c =
+                out + static_cast<std::size_t>(first) * s.out_c + static_cast<std::size_t>(g) * ocg;
+            gemm(call, inner);
+          });
     }
   }
 }
@@ -239,7 +241,8 @@ PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::ui
 }
 
 void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
-                 ActivationParams act, float* output, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+                 ActivationParams act, float* output, Conv2dBf16Scratch& scratch,
+                 ThreadPool* pool) {
   const Conv2dShape& s = w.shape;
   const int ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
@@ -309,6 +312,26 @@ PackedConv2dInt8Weights pack_conv2d_int8(const Conv2dShape& shape, const std::in
   packed.input_zero_point = params.input_zero_point;
   packed.output_zero_point = params.output_zero_point;
   packed.act = params.act;
+  LOWP_CHECK(activation_is_exact(params.act.kind),
+             "int8 conv2d: activation {} is not exact; only relu and clamp fuse into int8",
+             activation_name(params.act.kind));
+  if (shape.is_depthwise()) {
+    const int taps = shape.kernel_h * shape.kernel_w, c_count = shape.in_c;
+    packed.depthwise_weights =
+        AlignedBuffer<std::int16_t>(static_cast<std::size_t>(taps) * c_count);
+    packed.depthwise_bias = AlignedBuffer<std::int32_t>(static_cast<std::size_t>(c_count));
+    packed.depthwise_scale = AlignedBuffer<float>(static_cast<std::size_t>(c_count));
+    for (int c = 0; c < c_count; ++c) {
+      for (int t = 0; t < taps; ++t) {
+        packed.depthwise_weights[static_cast<std::size_t>(t) * c_count + c] =
+            weights[static_cast<std::size_t>(c) * taps + t];
+      }
+      packed.depthwise_bias[static_cast<std::size_t>(c)] =
+          params.bias != nullptr ? params.bias[c] : 0;
+      packed.depthwise_scale[static_cast<std::size_t>(c)] = epilogue_scale(params, c);
+    }
+    return packed;
+  }
   const int ocg = shape.group_out_c();
   for (int g = 0; g < shape.groups; ++g) {
     std::vector<std::int8_t> reordered = reorder_group(shape, weights, g);
@@ -333,6 +356,29 @@ void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, fl
   const int ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
   const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
+  if (s.is_depthwise()) {
+    static const QDepthwiseFn depthwise = pick_kernel(qdepthwise_kernels(), active_isa()).fn;
+    for (int n = 0; n < s.batch; ++n) {
+      split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
+        QDepthwiseArgs args;
+        args.shape = &s;
+        args.input = input + n * in_image;
+        args.weights = w.depthwise_weights.data();
+        args.bias = w.depthwise_bias.data();
+        args.scale = w.depthwise_scale.data();
+        args.input_zero_point = w.input_zero_point;
+        args.act = w.act;
+        args.output = w.output;
+        args.output_zero_point = w.output_zero_point;
+        args.output_f32 = output_f32 != nullptr ? output_f32 + n * out_image : nullptr;
+        args.output_u8 = output_u8 != nullptr ? output_u8 + n * out_image : nullptr;
+        args.row_begin = static_cast<int>(begin);
+        args.row_end = static_cast<int>(end);
+        depthwise(args);
+      });
+    }
+    return;
+  }
   const std::size_t padded_k = static_cast<std::size_t>(w.groups.front().padded_k());
   // Rows read straight from the input must be readable to the padded depth (k4).
   const bool direct = s.is_pointwise() && s.groups == 1 && s.in_c % kQGemmDepth == 0;
@@ -347,21 +393,20 @@ void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, fl
       args.out_zero_point = w.output_zero_point;
       args.ldc = static_cast<std::size_t>(s.out_c);
       // The padding of the image is the input zero point: real value 0.
-      for_each_row_block(s, input + n * in_image, g, direct, padded_k, scratch.rows,
-                         static_cast<std::uint8_t>(w.input_zero_point), pool,
-                         [&](const std::uint8_t* a, std::size_t lda, int rows, int first,
-                             ThreadPool* inner) {
-                           QGemmArgs call = args;
-                           call.m = rows;
-                           call.a = a;
-                           call.lda = lda;
-                           std::size_t at = n * out_image +
-                                            static_cast<std::size_t>(first) * s.out_c +
-                                            static_cast<std::size_t>(g) * ocg;
-                           call.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
-                           call.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
-                           qgemm(call, inner);
-                         });
+      for_each_row_block(
+          s, input + n * in_image, g, direct, padded_k, scratch.rows,
+          static_cast<std::uint8_t>(w.input_zero_point), pool,
+          [&](const std::uint8_t* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
+            QGemmArgs call = args;
+            call.m = rows;
+            call.a = a;
+            call.lda = lda;
+            std::size_t at = n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                             static_cast<std::size_t>(g) * ocg;
+            call.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
+            call.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
+            qgemm(call, inner);
+          });
     }
   }
 }

@@ -67,8 +67,9 @@ struct Conv2dScratch {
 };
 
 // input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.
-void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias, ActivationParams act,
-                float* output, Conv2dScratch& scratch, ThreadPool* pool = nullptr);
+void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
+                ActivationParams act, float* output, Conv2dScratch& scratch,
+                ThreadPool* pool = nullptr);
 
 // ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
 struct PackedConv2dBf16Weights {
@@ -105,6 +106,10 @@ struct PackedConv2dInt8Weights {
   QGemmOutput output = QGemmOutput::f32;
   std::int32_t input_zero_point = 0, output_zero_point = 0;
   ActivationParams act = Activation::none;
+  // Depthwise only (qdepthwise.h): [kh][kw][c] weights, int32 bias, epilogue multipliers.
+  AlignedBuffer<std::int16_t> depthwise_weights;
+  AlignedBuffer<std::int32_t> depthwise_bias;
+  AlignedBuffer<float> depthwise_scale;
 };
 // weights: ONNX layout, s8. Throws lowp::Error on a non-finite or non-positive scale or a
 // zero point outside [0, 255].

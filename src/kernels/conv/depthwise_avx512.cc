@@ -31,7 +31,8 @@ inline __m512 one_pixel(const Row& r, int ow, int c, __mmask16 mask) {
       int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
       if (iw < 0 || iw >= s.in_w) continue;
       const float* in = r.args.input + (static_cast<std::size_t>(ih) * s.in_w + iw) * c_count + c;
-      const float* w = r.args.weights + static_cast<std::size_t>(kh * s.kernel_w + kw) * c_count + c;
+      const float* w =
+          r.args.weights + static_cast<std::size_t>(kh * s.kernel_w + kw) * c_count + c;
       acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, in), _mm512_maskz_loadu_ps(mask, w), acc);
     }
   }
@@ -69,10 +70,10 @@ void depthwise_avx512(const DepthwiseArgs& args) {
     auto edge_pixel = [&](int ow) {
       for (int c = 0; c < c_count; c += 16) {
         int left = c_count - c;
-        __mmask16 mask = left >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                    : static_cast<__mmask16>((1u << left) - 1u);
-        __m512 bias = args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + c)
-                                           : _mm512_setzero_ps();
+        __mmask16 mask =
+            left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+        __m512 bias =
+            args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + c) : _mm512_setzero_ps();
         store(r, ow, c, mask, one_pixel(r, ow, c, mask), bias);
       }
     };
@@ -86,7 +87,8 @@ void depthwise_avx512(const DepthwiseArgs& args) {
         for (int kh = r.kh_begin; kh < r.kh_end; ++kh) {
           int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
           const float* in_row = args.input + static_cast<std::size_t>(ih) * s.in_w * c_count + c;
-          const float* w_row = args.weights + static_cast<std::size_t>(kh * s.kernel_w) * c_count + c;
+          const float* w_row =
+              args.weights + static_cast<std::size_t>(kh * s.kernel_w) * c_count + c;
           for (int kw = 0; kw < s.kernel_w; ++kw) {
             int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
             const float* in = in_row + static_cast<std::size_t>(iw) * c_count;
@@ -107,7 +109,8 @@ void depthwise_avx512(const DepthwiseArgs& args) {
         __mmask16 mask = static_cast<__mmask16>((1u << (c_count - full)) - 1u);
         __m512 bias = args.bias != nullptr ? _mm512_maskz_loadu_ps(mask, args.bias + full)
                                            : _mm512_setzero_ps();
-        for (int p = 0; p < 4; ++p) store(r, ow + p, full, mask, one_pixel(r, ow + p, full, mask), bias);
+        for (int p = 0; p < 4; ++p)
+          store(r, ow + p, full, mask, one_pixel(r, ow + p, full, mask), bias);
       }
     }
     for (; ow < ow_count; ++ow) edge_pixel(ow);
