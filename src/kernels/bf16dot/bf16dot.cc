@@ -17,8 +17,6 @@ namespace {
 float widen(std::uint16_t bits) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
-float activate(float v, ActivationParams act) { return act(v); }
-
 constexpr KernelEntry<Bf16DotFn> kBf16Dot[] = {
     {"bf16_gemm_f32acc_bias_act_4x64__avx512bf16", IsaLevel::avx512bf16, bf16dot_avx512bf16},
     {"bf16_gemm_f32acc_bias_act_4x64__avx512", IsaLevel::avx512, bf16dot_avx512},
@@ -67,7 +65,7 @@ void bf16dot_gemm_ref(int m, int n, int k, const std::uint16_t* a, std::size_t l
         if (kk + 1 < k) sum += widen(a[i * lda + kk + 1]) * widen(wr[kk + 1]);
         sum += widen(a[i * lda + kk]) * widen(wr[kk]);
       }
-      c[static_cast<std::size_t>(i) * ldc + j] = activate(sum + (bias ? bias[j] : 0.0f), act);
+      c[static_cast<std::size_t>(i) * ldc + j] = act(sum + (bias ? bias[j] : 0.0f));
     }
   }
 }
@@ -98,7 +96,7 @@ void bf16dot_scalar(const Bf16DotArgs& args) {
       for (int j = 0; j < kGemmPanel && p * kGemmPanel + j < w.n; ++j) {
         int col = p * kGemmPanel + j;
         args.c[static_cast<std::size_t>(i) * args.ldc + col] =
-            activate(acc[j] + (args.bias ? args.bias[col] : 0.0f), args.act);
+            args.act(acc[j] + (args.bias ? args.bias[col] : 0.0f));
       }
     }
   }

@@ -8,8 +8,6 @@
 namespace lowp {
 namespace {
 
-float activate(float x, ActivationParams act) { return act(x); }
-
 template <class WeightToFloat>
 void gemm_generic_ref(int m, int n, int k, const float* a, std::size_t lda, WeightToFloat weight,
                       const float* bias, ActivationParams act, float* c, std::size_t ldc) {
@@ -18,23 +16,12 @@ void gemm_generic_ref(int m, int n, int k, const float* a, std::size_t lda, Weig
       float sum = 0.0f;
       for (int kk = 0; kk < k; ++kk) sum += a[i * lda + kk] * weight(j, kk);
       if (bias != nullptr) sum += bias[j];
-      c[i * ldc + j] = activate(sum, act);
+      c[i * ldc + j] = act(sum);
     }
   }
 }
 
 }  // namespace
-
-const char* activation_name(Activation act) {
-  switch (act) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::clamp: return "clamp";
-    case Activation::gelu: return "gelu";
-    case Activation::silu: return "silu";
-  }
-  return "?";
-}
 
 const char* gemm_weights_name(GemmWeights type) {
   switch (type) {
@@ -93,7 +80,7 @@ void gemm_q4_ref(int m, int n, int k, int group_size, const float* a, std::size_
         sum += partial * scales[static_cast<std::size_t>(j) * groups + g];
       }
       if (bias != nullptr) sum += bias[j];
-      c[i * ldc + j] = activate(sum, act);
+      c[i * ldc + j] = act(sum);
     }
   }
 }

@@ -14,10 +14,6 @@
 namespace lowp {
 namespace {
 
-float activate(float v, ActivationParams act) {
-  return act(v);
-}
-
 constexpr KernelEntry<Q4DotFn> kQ4Dot[] = {
     {"qd8_q4w_gemm_bias_act_4x32__avx512vnni", IsaLevel::avx512vnni, q4dot_avx512vnni},
     {"qd8_q4w_gemm_bias_act_4x32__avx512", IsaLevel::avx512, q4dot_avx512},
@@ -124,7 +120,7 @@ void q4dot_gemm_ref(int m, int n, int k, int group, const float* a, std::size_t 
         out += static_cast<float>(acc) * scales[gi];
       }
       float v = out * sa + (bias != nullptr ? bias[j] : 0.0f);
-      c[static_cast<std::size_t>(i) * ldc + j] = activate(v, act);
+      c[static_cast<std::size_t>(i) * ldc + j] = act(v);
     }
   }
 }
@@ -161,7 +157,7 @@ void q4dot_scalar(const Q4DotArgs& args) {
         int col = p * kGemmPanel + j;
         float v = out[j] * qa.scales[static_cast<std::size_t>(row)] +
                   (args.bias != nullptr ? args.bias[col] : 0.0f);
-        args.c[static_cast<std::size_t>(i) * args.ldc + col] = activate(v, args.act);
+        args.c[static_cast<std::size_t>(i) * args.ldc + col] = args.act(v);
       }
     }
   }
