@@ -1,6 +1,7 @@
 // kernels/softmax/softmax.h: row-wise softmax, y[i][j] = exp(x[i][j] - max_i) / sum_j(...).
 //
-// The reference uses std::exp. The SIMD paths use a polynomial exp (exp_poly.h) accurate to
+// The reference uses std::exp. The SIMD paths use the polynomial exp of the epilogues
+// (activation_avx512.h / activation_avx2.h, constants in exp_poly.h), accurate to
 // about 2 ulp, and sum each row in a fixed lane order, so a row's result depends on the
 // row alone, never on threads. Tests hold them to a relative error of 4 ulp per exp plus
 // cols x eps for the sum (written in tests/kernels/softmax_test.cc).

@@ -2,27 +2,11 @@
 // (cols % 8) is handled with masked loads and stores.
 #include <immintrin.h>
 
-#include "kernels/softmax/exp_poly.h"
+#include "kernels/activation_avx2.h"  // exp
 #include "kernels/softmax/softmax.h"
 
 namespace lowp {
 namespace {
-
-__m256 exp8(__m256 x) {
-  using namespace exp_poly;
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kC[6]);
-  for (int i = 5; i >= 0; --i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC[i]));
-  __m256i e =
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-  __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(kExpMin), _CMP_LT_OQ);
-  return _mm256_andnot_ps(underflow, result);
-}
-
 __m256i tail_mask(std::size_t left) {
   int count = left >= 8 ? 8 : static_cast<int>(left);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -60,7 +44,7 @@ void softmax_avx2(const float* x, std::size_t rows, std::size_t cols, float* y) 
     __m256 vsum = _mm256_setzero_ps();
     for (std::size_t j = 0; j < cols; j += 8) {
       __m256i m = tail_mask(cols - j);
-      __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(in + j, m), max));
+      __m256 e = exp8_clamped(_mm256_sub_ps(_mm256_maskload_ps(in + j, m), max));
       e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
       _mm256_maskstore_ps(out + j, m, e);
       vsum = _mm256_add_ps(vsum, e);

@@ -2,28 +2,11 @@
 // lanes at a time with masked tails; the lanes are reduced in one fixed order.
 #include <immintrin.h>
 
-#include "kernels/softmax/exp_poly.h"
+#include "kernels/activation_avx512.h"  // exp
 #include "kernels/softmax/softmax.h"
 
 namespace lowp {
 namespace {
-
-__m512 exp16(__m512 x) {
-  using namespace exp_poly;
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kC[6]);
-  for (int i = 5; i >= 0; --i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC[i]));
-  // 2^n through the exponent field; n >= -126 here because x >= kExpMin.
-  __m512i e =
-      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  __m512 result = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-  __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpMin), _CMP_LT_OQ);
-  return _mm512_mask_blend_ps(underflow, result, _mm512_setzero_ps());
-}
-
 __mmask16 tail_mask(std::size_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
 }
@@ -43,7 +26,7 @@ void softmax_avx512(const float* x, std::size_t rows, std::size_t cols, float* y
     __m512 vsum = _mm512_setzero_ps();
     for (std::size_t j = 0; j < cols; j += 16) {
       __mmask16 m = tail_mask(cols - j);
-      __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + j), max));
+      __m512 e = exp16_clamped(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + j), max));
       e = _mm512_maskz_mov_ps(m, e);
       _mm512_mask_storeu_ps(out + j, m, e);
       vsum = _mm512_add_ps(vsum, e);
