@@ -15,12 +15,6 @@
 namespace lowp {
 namespace {
 
-// How far ahead of the loads each panel stream is prefetched. With the hardware prefetcher
-// alone, int4 weights streamed at ~29 GB/s at batch 1 on Zen 5 (int8: ~43 GB/s); 256 to
-// 2048 bytes ahead all gave ~31 GB/s (`lowp bench gemm --m 1 --n 4096 --k 4096 --dtype
-// int4 --cold`, on a busy machine). The remaining gap is open work of the kernels issue.
-constexpr int kPrefetchBytes = 1024;
-
 template <class Dot, bool kZeroPoints>
 struct Q4Tiles {
   template <int MR, int NB>
@@ -55,9 +49,6 @@ struct Q4Tiles {
         for (int o = g * w.group / kQ4DotOctet; o < o_end; ++o) {
           __m512i lo[NB], hi[NB];
           for (int nb = 0; nb < NB; ++nb) {
-            // Weights stream from memory at batch 1: ask for them early (see kPrefetchBytes).
-            _mm_prefetch(reinterpret_cast<const char*>(panels[nb] + o * 64 + kPrefetchBytes),
-                         _MM_HINT_T0);
             __m512i v = _mm512_loadu_si512(panels[nb] + o * 64);
             lo[nb] = _mm512_and_si512(v, low4);
             hi[nb] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
