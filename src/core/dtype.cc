@@ -16,9 +16,15 @@ constexpr DTypeInfo kDTypes[] = {
     {DType::float32, "float32", 32},
     {DType::uint8, "uint8", 8},
     {DType::int8, "int8", 8},
+    {DType::uint16, "uint16", 16},
+    {DType::int16, "int16", 16},
     {DType::int32, "int32", 32},
     {DType::int64, "int64", 64},
+    {DType::boolean, "bool", 8},
     {DType::float16, "float16", 16},
+    {DType::float64, "float64", 64},
+    {DType::uint32, "uint32", 32},
+    {DType::uint64, "uint64", 64},
     {DType::bfloat16, "bfloat16", 16},
     {DType::float8e4m3fn, "float8e4m3fn", 8},
     {DType::float8e5m2, "float8e5m2", 8},
@@ -47,6 +53,40 @@ std::optional<DType> parse_dtype(std::string_view name) {
     if (i.name == name) return i.type;
   }
   return std::nullopt;
+}
+
+std::optional<DType> dtype_from_onnx(int number) {
+  for (const DTypeInfo& i : kDTypes) {
+    if (static_cast<int>(i.type) == number) return i.type;
+  }
+  return std::nullopt;
+}
+
+bool dtype_is_float(DType type) {
+  switch (type) {
+    case DType::float32:
+    case DType::float16:
+    case DType::bfloat16:
+    case DType::float64:
+    case DType::float8e4m3fn:
+    case DType::float8e5m2:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool dtype_is_signed(DType type) {
+  switch (type) {
+    case DType::int8:
+    case DType::int16:
+    case DType::int32:
+    case DType::int64:
+    case DType::int4:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::size_t dtype_storage_bytes(DType type, std::size_t count) {

@@ -15,9 +15,15 @@ enum class DType : int {
   float32 = 1,
   uint8 = 2,
   int8 = 3,
+  uint16 = 4,
+  int16 = 5,
   int32 = 6,
   int64 = 7,
+  boolean = 9,  // one byte per element, 0 or 1, as ONNX stores bool
   float16 = 10,
+  float64 = 11,
+  uint32 = 12,
+  uint64 = 13,
   bfloat16 = 16,
   float8e4m3fn = 17,
   float8e5m2 = 19,
@@ -29,6 +35,11 @@ enum class DType : int {
 std::size_t dtype_bits(DType type);
 std::string_view dtype_name(DType type);
 std::optional<DType> parse_dtype(std::string_view name);
+// The DType of an ONNX TensorProto.DataType number, or nullopt for one lowp does not hold
+// (string, complex, the fp8 "fnuz" variants).
+std::optional<DType> dtype_from_onnx(int number);
+bool dtype_is_float(DType type);    // float16/32/64, bfloat16, float8
+bool dtype_is_signed(DType type);   // signed integers (not floats, not bool)
 // Bytes to hold `count` elements (int4 pairs share a byte; an odd count rounds up).
 std::size_t dtype_storage_bytes(DType type, std::size_t count);
 

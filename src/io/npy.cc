@@ -42,8 +42,10 @@ struct NpyType {
   char order;
 };
 constexpr NpyType kNpyTypes[] = {
-    {DType::float32, "f4", '<'}, {DType::float16, "f2", '<'}, {DType::int8, "i1", '|'},
-    {DType::uint8, "u1", '|'},   {DType::int32, "i4", '<'},   {DType::int64, "i8", '<'},
+    {DType::float32, "f4", '<'}, {DType::float16, "f2", '<'}, {DType::float64, "f8", '<'},
+    {DType::int8, "i1", '|'},    {DType::uint8, "u1", '|'},   {DType::int16, "i2", '<'},
+    {DType::uint16, "u2", '<'},  {DType::int32, "i4", '<'},   {DType::uint32, "u4", '<'},
+    {DType::int64, "i8", '<'},   {DType::uint64, "u8", '<'},  {DType::boolean, "b1", '|'},
 };
 
 // numpy type codes that lowp does not read, named so the error says what the file holds.
@@ -52,9 +54,7 @@ struct ForeignType {
   std::string_view name;
 };
 constexpr ForeignType kForeignTypes[] = {
-    {"b1", "bool"},        {"i2", "int16"},         {"u2", "uint16"},      {"u4", "uint32"},
-    {"u8", "uint64"},      {"f8", "float64"},       {"f16", "longdouble"}, {"c8", "complex64"},
-    {"c16", "complex128"}, {"O", "Python objects"},
+    {"f16", "longdouble"}, {"c8", "complex64"}, {"c16", "complex128"}, {"O", "Python objects"},
 };
 
 std::string supported_list() {

@@ -1,0 +1,21 @@
+// passes/optimize.cc: the load-time pipeline.
+#include "ir/schema.h"
+#include "passes/passes.h"
+
+namespace lowp::passes {
+
+std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
+  std::size_t total = 0;
+  total += remove_identities(graph);
+  total += fold_constants(graph, evaluate);
+  total += eliminate_dead_nodes(graph);
+  total += fold_batch_norm(graph);
+  total += fuse_matmul_bias(graph);
+  total += fuse_activations(graph);
+  total += eliminate_dead_nodes(graph);
+  graph.sort_topologically();
+  ir::infer_types(graph);
+  return total;
+}
+
+}  // namespace lowp::passes

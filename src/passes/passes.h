@@ -1,0 +1,56 @@
+// passes/passes.h: graph rewrites, one file each. Every pass keeps the graph's outputs
+// unchanged (tests/passes check golden dumps before and after, and the outputs), leaves
+// nodes in topological order, and returns how many rewrites it made.
+//
+// The passes see only the IR; evaluating a node (for constant folding) is the runtime's
+// job, so it arrives as a callback.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace lowp::passes {
+
+// Computes a node whose inputs are all constant and whose outputs have concrete types.
+using NodeEvaluator =
+    std::function<std::vector<std::shared_ptr<const Tensor>>(const ir::Node& node)>;
+
+struct FoldOptions {
+  // A node whose outputs would exceed this stays in the graph (folding it would trade a
+  // cheap op for a large constant).
+  std::size_t max_output_bytes = std::size_t{64} << 20;
+};
+
+// In node order: infers each node's output types, replaces Shape / Size of a concrete
+// input by constants, and evaluates nodes whose inputs are all constant. Once a session
+// binds concrete input shapes this folds every shape sub-graph.
+std::size_t fold_constants(ir::Graph& graph, const NodeEvaluator& evaluate, FoldOptions options = {});
+
+// Removes nodes none of whose outputs reach a graph output.
+std::size_t eliminate_dead_nodes(ir::Graph& graph);
+
+// Removes Identity, Dropout (inference), Cast to the same type, and Reshape / Flatten /
+// Squeeze / Unsqueeze / Expand whose output type equals their (concrete) input type.
+std::size_t remove_identities(ir::Graph& graph);
+
+// BatchNormalization after a Conv or Gemm with constant weights: folded into the weights
+// and bias. A BatchNormalization elsewhere stays.
+std::size_t fold_batch_norm(ir::Graph& graph);
+
+// MatMul by a constant 2-D weight followed by Add of a constant bias (over the last axis)
+// becomes lowp::FusedGemm; Gemm with constant B becomes lowp::FusedGemm too, so the
+// activation fusion sees one form.
+std::size_t fuse_matmul_bias(ir::Graph& graph);
+
+// Relu / Clip (constant bounds) / Sigmoid-free activations following Conv or FusedGemm
+// are folded into a lowp::FusedConv / lowp::FusedGemm "activation" attribute.
+std::size_t fuse_activations(ir::Graph& graph);
+
+// The load-time pipeline, in order; returns the total rewrites.
+std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate);
+
+}  // namespace lowp::passes

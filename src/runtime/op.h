@@ -1,0 +1,97 @@
+// runtime/op.h: how the runtime binds an IR node to a kernel.
+//
+// Binding happens once per concrete shape signature (runtime/session.h): every input and
+// output has a known dtype and shape, constant inputs are visible, and the binder returns
+// a BoundOp that has already validated its inputs, packed its weights and sized its
+// scratch, so that run() only computes. run() gets raw pointers (inputs, outputs) in the
+// node's order; an omitted optional input is null. Ops never allocate in run() and never
+// throw from it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace lowp::runtime {
+
+struct TensorInfo {
+  DType dtype = DType::float32;
+  Shape shape;
+  const Tensor* constant = nullptr;  // inputs only: the value when it is constant
+};
+
+struct BindArgs {
+  const ir::Node& node;
+  std::vector<std::optional<TensorInfo>> inputs;  // nullopt: omitted optional input
+  std::vector<std::optional<TensorInfo>> outputs;
+
+  bool has(std::size_t i) const { return i < inputs.size() && inputs[i].has_value(); }
+  const TensorInfo& in(std::size_t i) const;
+  const TensorInfo& out(std::size_t i) const;
+  // The constant tensor of input i, or an error saying the op needs it constant.
+  const Tensor& constant(std::size_t i, std::string_view what) const;
+  template <class... Args>
+  [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
+    ::lowp::fail("node '{}' ({}): {}", node.label(), node.op_type,
+                 fmt::format(format, std::forward<Args>(args)...));
+  }
+};
+
+struct RunContext {
+  std::span<const std::byte* const> inputs;
+  std::span<std::byte* const> outputs;
+  ThreadPool* pool = nullptr;
+
+  template <class T>
+  const T* in(std::size_t i) const { return reinterpret_cast<const T*>(inputs[i]); }
+  template <class T>
+  T* out(std::size_t i) const { return reinterpret_cast<T*>(outputs[i]); }
+};
+
+class BoundOp {
+ public:
+  virtual ~BoundOp() = default;
+  virtual void run(const RunContext& ctx) = 0;
+  // The kernel that runs, for `lowp inspect` and --profile ("gemm_avx512", "copy").
+  virtual std::string kernel() const = 0;
+};
+
+// A BoundOp from a lambda: most ops need nothing more.
+class FunctionOp final : public BoundOp {
+ public:
+  FunctionOp(std::string kernel, std::function<void(const RunContext&)> fn)
+      : kernel_(std::move(kernel)), fn_(std::move(fn)) {}
+  void run(const RunContext& ctx) override { fn_(ctx); }
+  std::string kernel() const override { return kernel_; }
+
+ private:
+  std::string kernel_;
+  std::function<void(const RunContext&)> fn_;
+};
+
+using Binder = std::unique_ptr<BoundOp> (*)(const BindArgs&);
+
+struct OpBinding {
+  std::string_view domain;
+  std::string_view op_type;
+  Binder bind;
+};
+
+// The binder of an op, or nullptr when the runtime has no kernel for it.
+Binder find_binder(std::string_view domain, std::string_view op_type);
+
+// The op families, each in runtime/ops/*.cc.
+std::span<const OpBinding> elementwise_bindings();
+std::span<const OpBinding> shape_op_bindings();
+std::span<const OpBinding> nn_bindings();
+std::span<const OpBinding> reduce_bindings();
+std::span<const OpBinding> quant_bindings();
+
+}  // namespace lowp::runtime
