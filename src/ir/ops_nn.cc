@@ -265,10 +265,11 @@ constexpr std::array kSchemas = {
     OpSchema{"", "Resize", 1, 4, 1, 1, infer_resize},
     OpSchema{"", "ConvInteger", 2, 4, 1, 1, infer_conv_integer},
     OpSchema{"", "MatMulInteger", 2, 4, 1, 1, infer_matmul_integer},
-    // lowp's fused forms (passes/fuse_activation.cc): Conv / Gemm / MatMul with an
-    // activation attribute; export splits them back into standard ops.
+    // lowp's fused forms (passes/fuse_*.cc): FusedConv is Conv with an "activation"
+    // attribute; FusedGemm is X[..., K] x W[K, N] (+ bias[N]) with one. Export writes
+    // them back as standard ops.
     OpSchema{"lowp", "FusedConv", 2, 3, 1, 1, infer_conv},
-    OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_gemm},
+    OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_matmul},
 };
 
 }  // namespace
