@@ -74,10 +74,16 @@ Session::Session(std::unique_ptr<ir::Graph> graph, SessionOptions options)
   ir::require_supported(*graph_, graph_->name);
   ir::verify(*graph_);
   ir::infer_types(*graph_);
+  // Every node lacking a kernel, in one error, before anything runs.
+  std::string missing;
+  std::size_t count = 0;
   for (const auto& n : graph_->nodes()) {
-    LOWP_CHECK(find_binder(n->domain, n->op_type) != nullptr,
-               "node '{}': op {} has no kernel in lowp's runtime", n->label(), n->op_type);
+    if (find_binder(n->domain, n->op_type) != nullptr) continue;
+    ++count;
+    missing += fmt::format("\n  node '{}': {}{}", n->label(), n->domain.empty() ? "" : n->domain + "::", n->op_type);
   }
+  LOWP_CHECK(count == 0, "{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
+             count == 1 ? "" : "s", missing);
   if (options_.optimize) rewrites_ = passes::optimize(*graph_, evaluate_node);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
