@@ -50,6 +50,15 @@ std::size_t fuse_matmul_bias(ir::Graph& graph);
 // are folded into a lowp::FusedConv / lowp::FusedGemm "activation" attribute.
 std::size_t fuse_activations(ir::Graph& graph);
 
+// 2-D float convolutions and pools run in NHWC (the layout of lowp's convolution kernels,
+// kernels/conv/conv2d.h): each becomes Transpose(NCHW->NHWC) -> lowp::Nhwc* ->
+// Transpose(NHWC->NCHW); cancel_transposes then removes the pairs that meet.
+std::size_t convert_to_nhwc(ir::Graph& graph);
+
+// Transposes pushed down through element-wise ops (unary; binary when both sides carry the
+// same transpose or one side is a constant; Concat) and inverse pairs removed.
+std::size_t cancel_transposes(ir::Graph& graph);
+
 // The load-time pipeline, in order; returns the total rewrites.
 std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate);
 

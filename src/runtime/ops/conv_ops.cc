@@ -31,7 +31,7 @@ namespace {
 
 class ConvOp final : public BoundOp {
  public:
-  explicit ConvOp(const BindArgs& a) {
+  ConvOp(const BindArgs& a, bool nhwc) : nhwc_(nhwc) {
     const TensorInfo& x = a.in(0);
     const TensorInfo& w = a.in(1);
     if (x.dtype != DType::float32 || w.dtype != DType::float32) {
@@ -39,8 +39,11 @@ class ConvOp final : public BoundOp {
     }
     std::size_t rank = x.shape.rank();
     if (rank != 3 && rank != 4) a.fail("only 1-D and 2-D convolutions are supported (input rank {})", rank);
+    // Geometry in NCHW terms; an NHWC input is read through the permutation.
+    std::vector<std::int64_t> nchw = x.shape.dims();
+    if (nhwc) nchw = {nchw[0], nchw[3], nchw[1], nchw[2]};
     std::vector<ir::Dim> dims;
-    for (std::int64_t d : x.shape.dims()) dims.push_back(ir::Dim::known(d));
+    for (std::int64_t d : nchw) dims.push_back(ir::Dim::known(d));
     std::vector<std::int64_t> kernel(w.shape.dims().begin() + 2, w.shape.dims().end());
     ir::InferContext ctx(a.node);
     ir::WindowGeometry g = ir::window_geometry(ctx, dims, kernel, false);
@@ -49,10 +52,10 @@ class ConvOp final : public BoundOp {
       LOWP_CHECK(v <= std::numeric_limits<int>::max(), "node '{}': size {} is too large", a.node.label(), v);
       return static_cast<int>(v);
     };
-    s_.batch = narrow(x.shape[0]);
-    s_.in_c = narrow(x.shape[1]);
-    s_.in_h = two_d ? narrow(x.shape[2]) : 1;
-    s_.in_w = narrow(x.shape[rank - 1]);
+    s_.batch = narrow(nchw[0]);
+    s_.in_c = narrow(nchw[1]);
+    s_.in_h = two_d ? narrow(nchw[2]) : 1;
+    s_.in_w = narrow(nchw[rank - 1]);
     s_.out_c = narrow(w.shape[0]);
     s_.kernel_h = two_d ? narrow(kernel[0]) : 1;
     s_.kernel_w = narrow(kernel.back());
@@ -74,29 +77,41 @@ class ConvOp final : public BoundOp {
     }
     pixels_in_ = static_cast<std::size_t>(s_.in_h) * static_cast<std::size_t>(s_.in_w);
     pixels_out_ = static_cast<std::size_t>(s_.out_h()) * static_cast<std::size_t>(s_.out_w());
-    in_nhwc_ = AlignedBuffer<float>(x.shape.elements());
-    out_nhwc_ = AlignedBuffer<float>(a.out(0).shape.elements());
+    if (!nhwc_) {
+      in_nhwc_ = AlignedBuffer<float>(x.shape.elements());
+      out_nhwc_ = AlignedBuffer<float>(a.out(0).shape.elements());
+    }
     has_bias_ = a.has(2);
   }
 
   void run(const RunContext& ctx) override {
     auto b = static_cast<std::size_t>(s_.batch);
-    transpose_planes_f32(ctx.in<float>(0), in_nhwc_.data(), b, static_cast<std::size_t>(s_.in_c), pixels_in_);
+    const float* in = ctx.in<float>(0);
+    float* out = ctx.out<float>(0);
+    if (!nhwc_) {
+      transpose_planes_f32(in, in_nhwc_.data(), b, static_cast<std::size_t>(s_.in_c), pixels_in_);
+      in = in_nhwc_.data();
+      out = out_nhwc_.data();
+    }
     const float* bias = has_bias_ ? ctx.in<float>(2) : nullptr;
     if (packed_ok_) {
-      conv2d_f32(packed_, in_nhwc_.data(), bias, act_, out_nhwc_.data(), scratch_, ctx.pool);
+      conv2d_f32(packed_, in, bias, act_, out, scratch_, ctx.pool);
     } else {
-      conv2d_f32_ref(s_, in_nhwc_.data(), ctx.in<float>(1), bias, act_, out_nhwc_.data());
+      conv2d_f32_ref(s_, in, ctx.in<float>(1), bias, act_, out);
     }
-    transpose_planes_f32(out_nhwc_.data(), ctx.out<float>(0), b, pixels_out_, static_cast<std::size_t>(s_.out_c));
+    if (!nhwc_) {
+      transpose_planes_f32(out, ctx.out<float>(0), b, pixels_out_, static_cast<std::size_t>(s_.out_c));
+    }
   }
 
   std::string kernel() const override {
     if (!packed_ok_) return "conv2d_f32_ref";
-    return s_.is_depthwise() ? "depthwise_f32 (nchw<->nhwc)" : "conv2d_f32 (nchw<->nhwc)";
+    std::string k = s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
+    return nhwc_ ? k + " nhwc" : k + " (nchw<->nhwc)";
   }
 
  private:
+  bool nhwc_;
   Conv2dShape s_;
   PackedConv2dWeights packed_;
   bool packed_ok_ = false;
@@ -110,7 +125,12 @@ class ConvOp final : public BoundOp {
 }  // namespace
 
 std::unique_ptr<BoundOp> bind_conv(const BindArgs& a) {
-  return std::make_unique<ConvOp>(a);
+  return std::make_unique<ConvOp>(a, false);
+}
+
+std::unique_ptr<BoundOp> bind_nhwc_conv(const BindArgs& a) {
+  if (a.in(0).shape.rank() != 4) a.fail("NhwcConv needs a rank-4 input");
+  return std::make_unique<ConvOp>(a, true);
 }
 
 }  // namespace lowp::runtime

@@ -7,6 +7,10 @@ namespace {
 constexpr OpBinding kBindings[] = {
     {"", "Conv", bind_conv},
     {"lowp", "FusedConv", bind_conv},
+    {"lowp", "NhwcConv", bind_nhwc_conv},
+    {"lowp", "NhwcMaxPool", bind_nhwc_max_pool},
+    {"lowp", "NhwcAveragePool", bind_nhwc_average_pool},
+    {"lowp", "NhwcGlobalAveragePool", bind_nhwc_global_average_pool},
     {"", "Gemm", bind_gemm},
     {"lowp", "FusedGemm", bind_fused_gemm},
     {"", "MatMul", bind_matmul},

@@ -12,6 +12,10 @@ namespace lowp::runtime {
 ActivationParams fused_activation(const BindArgs& a);
 
 std::unique_ptr<BoundOp> bind_conv(const BindArgs& a);
+std::unique_ptr<BoundOp> bind_nhwc_conv(const BindArgs& a);
+std::unique_ptr<BoundOp> bind_nhwc_max_pool(const BindArgs& a);
+std::unique_ptr<BoundOp> bind_nhwc_average_pool(const BindArgs& a);
+std::unique_ptr<BoundOp> bind_nhwc_global_average_pool(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_gemm(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_fused_gemm(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_matmul(const BindArgs& a);

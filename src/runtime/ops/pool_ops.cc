@@ -151,7 +151,58 @@ std::unique_ptr<BoundOp> bind_global(const BindArgs& a, bool max) {
   });
 }
 
+// NHWC pools: the kernels' own layout, channels in the vector lanes.
+std::unique_ptr<BoundOp> bind_nhwc_pool(const BindArgs& a, bool max) {
+  const TensorInfo& x = a.in(0);
+  if (x.dtype != DType::float32 || x.shape.rank() != 4) a.fail("needs a float32 NHWC input");
+  std::vector<ir::Dim> dims = {ir::Dim::known(x.shape[0]), ir::Dim::known(x.shape[3]), ir::Dim::known(x.shape[1]),
+                               ir::Dim::known(x.shape[2])};
+  ir::InferContext ctx(a.node);
+  ir::WindowGeometry g = ir::window_geometry(ctx, dims, a.node.attr_ints("kernel_shape"), false);
+  Conv2dShape s;
+  s.batch = static_cast<int>(x.shape[0]);
+  s.in_h = static_cast<int>(x.shape[1]);
+  s.in_w = static_cast<int>(x.shape[2]);
+  s.in_c = s.out_c = static_cast<int>(x.shape[3]);
+  s.kernel_h = static_cast<int>(g.kernel[0]);
+  s.kernel_w = static_cast<int>(g.kernel[1]);
+  s.stride_h = static_cast<int>(g.strides[0]);
+  s.stride_w = static_cast<int>(g.strides[1]);
+  s.pad_top = static_cast<int>(g.pads[0]);
+  s.pad_left = static_cast<int>(g.pads[1]);
+  s.pad_bottom = static_cast<int>(g.pads[2]);
+  s.pad_right = static_cast<int>(g.pads[3]);
+  return std::make_unique<FunctionOp>(max ? "pool2d max nhwc" : "pool2d average nhwc", [s, max](const RunContext& ctx) {
+    pool2d(s, max ? PoolKind::max : PoolKind::average, false, ctx.in<float>(0), ctx.out<float>(0), ctx.pool);
+  });
+}
+
 }  // namespace
+
+std::unique_ptr<BoundOp> bind_nhwc_max_pool(const BindArgs& a) { return bind_nhwc_pool(a, true); }
+std::unique_ptr<BoundOp> bind_nhwc_average_pool(const BindArgs& a) { return bind_nhwc_pool(a, false); }
+
+// Mean over H x W per channel, channels contiguous: one running sum per channel in order.
+std::unique_ptr<BoundOp> bind_nhwc_global_average_pool(const BindArgs& a) {
+  const TensorInfo& x = a.in(0);
+  if (x.dtype != DType::float32 || x.shape.rank() != 4) a.fail("needs a float32 NHWC input");
+  std::size_t n = static_cast<std::size_t>(x.shape[0]), hw = static_cast<std::size_t>(x.shape[1] * x.shape[2]);
+  std::size_t c = static_cast<std::size_t>(x.shape[3]);
+  return std::make_unique<FunctionOp>("global average nhwc", [n, hw, c](const RunContext& ctx) {
+    const float* in = ctx.in<float>(0);
+    float* out = ctx.out<float>(0);
+    float inv = hw ? 1.0f / static_cast<float>(hw) : 0.0f;
+    for (std::size_t b = 0; b < n; ++b) {
+      float* o = out + b * c;
+      std::fill(o, o + c, 0.0f);
+      for (std::size_t p = 0; p < hw; ++p) {
+        const float* row = in + (b * hw + p) * c;
+        for (std::size_t j = 0; j < c; ++j) o[j] += row[j];
+      }
+      for (std::size_t j = 0; j < c; ++j) o[j] *= inv;
+    }
+  });
+}
 
 std::unique_ptr<BoundOp> bind_max_pool(const BindArgs& a) { return bind_pool(a, true); }
 std::unique_ptr<BoundOp> bind_average_pool(const BindArgs& a) { return bind_pool(a, false); }
