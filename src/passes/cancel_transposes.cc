@@ -115,17 +115,20 @@ class Mover {
     return false;
   }
 
-  // Transpose(Transpose(x, P), Q) = Transpose(x, R), R[i] = P[Q[i]].
+  // Transpose(Transpose(x, P), Q) = Transpose(x, R), R[i] = P[Q[i]]. The inner one need
+  // not be dead: reading x directly never adds work (it goes when nothing else reads it).
   bool compose(ir::Node& n, const UseMap& uses) {
-    ir::Node* t = sole_transpose(g_, uses, n.inputs[0], &n);
-    if (!t) return false;
+    ir::Value* v = n.inputs[0];
+    ir::Node* t = v ? v->producer : nullptr;
+    if (!t || t->op_type != "Transpose" || !t->domain.empty() || perm_of(*t).empty()) return false;
+    bool inner_dead = sole_consumer(g_, uses, v) == &n;
     Perm p = perm_of(*t), q = perm_of(n);
     if (p.size() != q.size()) return false;
     Perm r(q.size());
     for (std::size_t i = 0; i < q.size(); ++i) r[i] = p[static_cast<std::size_t>(q[i])];
     n.inputs[0] = t->inputs[0];
     n.attributes["perm"] = ir::Attribute::of_ints(r);
-    retire(*t);
+    if (inner_dead) retire(*t);
     if (is_identity(r)) {
       ir::Value* x = n.inputs[0];
       ir::Value* y = n.outputs[0];
