@@ -1,6 +1,8 @@
 // runtime/session.cc
 #include "runtime/session.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <unordered_map>
 
@@ -216,13 +218,17 @@ std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& orde
   plan->arena_bytes = layout.total_bytes;
   std::size_t output_bytes = 0;
   for (int id : plan->output_slots) output_bytes += plan->slots[static_cast<std::size_t>(id)].bytes;
-  if (options_.max_memory_bytes > 0) {
-    std::size_t need = plan->arena_bytes + output_bytes;
-    LOWP_CHECK(need <= options_.max_memory_bytes,
-               "running with input shapes {} needs {} bytes of activations and outputs, over the "
-               "memory budget of {} bytes (--max-memory)",
-               signature(ordered), need, options_.max_memory_bytes);
+  // Without a budget the machine's memory is the budget: a small model whose shapes imply
+  // a huge allocation gets this error, not an allocation the kernel kills.
+  std::size_t budget = options_.max_memory_bytes;
+  if (budget == 0) {
+    budget = static_cast<std::size_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   }
+  std::size_t need = plan->arena_bytes + output_bytes;
+  LOWP_CHECK(need <= budget,
+             "running with input shapes {} needs {} bytes of activations and outputs, over the "
+             "memory budget of {} bytes ({})",
+             signature(ordered), need, budget, options_.max_memory_bytes ? "--max-memory" : "this machine's memory");
   for (PlanStep& step : plan->steps) step.op = bind_node(*step.node);
   plan->arena = AlignedBuffer<std::byte>(plan->arena_bytes);
   plan->step_seconds.assign(plan->steps.size(), 0.0);
