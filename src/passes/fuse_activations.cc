@@ -22,6 +22,10 @@ bool activation_of(const ir::Node& act, std::map<std::string, ir::Attribute>& at
     attrs["activation"] = ir::Attribute::of_string("relu");
     return true;
   }
+  if (act.op_type == "Gelu" && act.attr_string("approximate", "none") == "none") {
+    attrs["activation"] = ir::Attribute::of_string("gelu");
+    return true;
+  }
   if (act.op_type == "Clip") {
     float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
     for (std::size_t i = 1; i < 3; ++i) {

@@ -41,6 +41,13 @@ std::size_t remove_identities(ir::Graph& graph);
 // and bias. A BatchNormalization elsewhere stays.
 std::size_t fold_batch_norm(ir::Graph& graph);
 
+// LayerNorm written out as ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div
+// [/ Mul / Add] over the last axis becomes one LayerNormalization.
+std::size_t fuse_layer_norm(ir::Graph& graph);
+
+// The erf GELU written out (Div / Erf / Add / Mul / Mul) becomes one Gelu.
+std::size_t fuse_gelu(ir::Graph& graph);
+
 // MatMul by a constant 2-D weight followed by Add of a constant bias (over the last axis)
 // becomes lowp::FusedGemm; Gemm with constant B becomes lowp::FusedGemm too, so the
 // activation fusion sees one form.
