@@ -114,7 +114,7 @@ if [[ "${BENCH_CONV:-1}" != 0 ]]; then
   bench/run_conv.sh
 fi
 if [[ "${BENCH_MODELS:-1}" != 0 ]]; then
-  scripts/export_models.py >/dev/null 2>&1 || /usr/bin/python3 scripts/export_models.py >/dev/null
+  /usr/bin/python3 scripts/export_models.py >/dev/null
   .venv/bin/python scripts/ort_reference.py >/dev/null
   .venv/bin/python bench/run_models.py
 fi
