@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/transpose/transpose.h"
 #include "runtime/op.h"
 
 namespace lowp::runtime {
@@ -291,7 +292,12 @@ class BlockedTranspose {
         out_off += i * outer_out_[a];
       }
       // Output element [.., c (axis b), .., r (last)] = input offset c + r * in_row_stride.
-      transpose_2d<T>(in + in_off, out + out_off, rows_, cols_, in_row_stride_, 1, out_row_stride_);
+      if constexpr (sizeof(T) == 4) {
+        transpose_x32(in + in_off, out + out_off, static_cast<std::size_t>(rows_), static_cast<std::size_t>(cols_),
+                      static_cast<std::size_t>(in_row_stride_), static_cast<std::size_t>(out_row_stride_));
+      } else {
+        transpose_2d<T>(in + in_off, out + out_off, rows_, cols_, in_row_stride_, 1, out_row_stride_);
+      }
     }
   }
 
@@ -337,7 +343,8 @@ std::unique_ptr<BoundOp> bind_transpose(const BindArgs& a) {
   if (!moves_inner) return StridedCopy::bind(dims, strides, 0, width);
   auto t = std::make_shared<BlockedTranspose>(md, ms);
   return dispatch_width(width, [&]<class T>() {
-    return make_op("transpose_blocked", [t](const RunContext& ctx) { t->run<T>(ctx.inputs[0], ctx.outputs[0]); });
+    std::string kernel = sizeof(T) == 4 ? transpose_x32_kernel_name() : "transpose_blocked";
+    return make_op(kernel, [t](const RunContext& ctx) { t->run<T>(ctx.inputs[0], ctx.outputs[0]); });
   });
 }
 
