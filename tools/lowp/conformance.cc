@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/float_types.h"
 #include "base/timer.h"
+#include "ir/schema.h"
 #include "ir/verify.h"
 #include "onnx/import.h"
 #include "onnx/onnx_pb.h"
@@ -393,7 +394,15 @@ nlohmann::json report_json(const ConformanceReport& report, const ConformanceOpt
                      {"reason", t.reason},
                      {"seconds", t.seconds}});
   }
+  // What lowp knows, for docs/ONNX_SUPPORT.md: every schema, and whether it has a kernel.
+  nlohmann::json known = nlohmann::json::array();
+  for (const ir::OpSchema* schema : ir::all_schemas()) {
+    known.push_back({{"domain", schema->domain},
+                     {"op", schema->op_type},
+                     {"kernel", runtime::find_binder(schema->domain, schema->op_type) != nullptr}});
+  }
   return {{"data", options.data_dir.string()},
+          {"lowp_ops", std::move(known)},
           {"filter", options.filter},
           {"summary",
            {{"passed", report.count(Outcome::passed)},

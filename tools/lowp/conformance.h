@@ -77,7 +77,9 @@ ExpectationCheck check_expected_failures(const ConformanceReport& report, const 
 // A Markdown table: one row per op type (a test counts for each op its model contains).
 std::string op_table(const ConformanceReport& report);
 
-// {"data": ..., "summary": {...}, "tests": [{suite, name, ops, result, reason, seconds}]}
+// {"data", "filter", "summary": {passed, failed, unsupported},
+//  "tests": [{suite, name, ops, result, reason, seconds}],
+//  "lowp_ops": [{domain, op, kernel}] (every op with a schema; kernel: the runtime runs it)}
 nlohmann::json report_json(const ConformanceReport& report, const ConformanceOptions& options);
 
 }  // namespace lowp::cli
