@@ -82,10 +82,13 @@ std::vector<std::int64_t> slice_indices(std::int64_t n, std::int64_t start, std:
     return std::clamp(v, lo, hi);
   };
   std::vector<std::int64_t> out;
+  // In 128 bits, so that steps near the int64 limits cannot overflow the walk.
   if (step > 0) {
-    for (std::int64_t i = fix(start, 0, n), e = fix(end, 0, n); i < e; i += step) out.push_back(i);
+    for (__int128 i = fix(start, 0, n), e = fix(end, 0, n); i < e; i += step) out.push_back(static_cast<std::int64_t>(i));
   } else {
-    for (std::int64_t i = fix(start, -1, n - 1), e = fix(end, -1, n - 1); i > e; i += step) out.push_back(i);
+    for (__int128 i = fix(start, -1, n - 1), e = fix(end, -1, n - 1); i > e; i += step) {
+      out.push_back(static_cast<std::int64_t>(i));
+    }
   }
   return out;
 }
@@ -104,6 +107,7 @@ TEST(ShapeOps, SliceMatchesReferenceWithConstantAndRunTimeParameters) {
       {{10}, {20}, {-1}, {1}},
       {{-100, 2, 3}, {100, 3, -1}, {2, 0, 1}, {3, 1, -1}},
       {{5}, {0}, {0}, {-2}},
+      {{1, -1}, {big, small}, {0, 1}, {big, small}},  // extreme steps: one element each
   };
   std::uint64_t seed = 10;
   for (const Case& c : cases) {
