@@ -277,3 +277,53 @@ TEST(OnnxExport, RefusalsNameTheNodeAndLeaveTheFileAlone) {
 
 }  // namespace
 }  // namespace lowp::onnx_io
+
+namespace lowp::onnx_io {
+namespace {
+
+// A one-node model at `opset`, for the upgrades that export depends on.
+std::unique_ptr<ir::Graph> one_node(int opset, const std::string& op, int outputs,
+                                    const std::vector<std::pair<std::string, std::string>>& string_attrs = {}) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(opset);
+  onnx::GraphProto& g = *m.mutable_graph();
+  auto* x = g.add_input();
+  x->set_name("x");
+  x->mutable_type()->mutable_tensor_type()->set_elem_type(1);
+  x->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(4);
+  onnx::NodeProto& n = *g.add_node();
+  n.set_op_type(op);
+  n.add_input("x");
+  for (int i = 0; i < outputs; ++i) {
+    n.add_output("y" + std::to_string(i));
+    g.add_output()->set_name("y" + std::to_string(i));
+  }
+  for (const auto& [key, value] : string_attrs) {
+    auto* a = n.add_attribute();
+    a->set_name(key);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(value);
+  }
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return import_model_bytes(bytes, "test", ".");
+}
+
+// Opset-21 files must say what older opsets implied, or ONNX Runtime reads them otherwise.
+TEST(OnnxUpgrade, OlderFormsAreWrittenInTheirOpset21Spelling) {
+  std::unique_ptr<ir::Graph> split = one_node(13, "Split", 2);
+  EXPECT_EQ(split->nodes()[0]->attr_int("num_outputs", 0), 2);  // required by opset 18
+  EXPECT_EQ(one_node(18, "Split", 2)->nodes()[0]->has_attribute("num_outputs"), false);
+  EXPECT_EQ(one_node(13, "Scatter", 1)->nodes()[0]->op_type, "ScatterElements");
+  EXPECT_EQ(one_node(16, "GridSample", 1, {{"mode", "bicubic"}})->nodes()[0]->attr_string("mode", ""), "cubic");
+  EXPECT_EQ(one_node(16, "GridSample", 1)->nodes()[0]->attr_string("mode", ""), "linear");
+  std::unique_ptr<ir::Graph> dft = one_node(17, "DFT", 1);
+  const ir::Node& n = *dft->nodes()[0];
+  EXPECT_FALSE(n.has_attribute("axis"));
+  ASSERT_TRUE(n.has_input(2));
+  EXPECT_EQ(n.inputs[2]->constant->values<std::int64_t>()[0], 1);  // opset 17's default axis
+}
+
+}  // namespace
+}  // namespace lowp::onnx_io
