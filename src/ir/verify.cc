@@ -68,7 +68,7 @@ void require_supported(const Graph& graph, const std::string& source) {
   if (missing.empty()) return;
   std::string list;
   for (const std::string& m : missing) list += "\n  " + m;
-  fail("{}: {} node{} use ops lowp does not support:{}", source, missing.size(),
+  fail_unsupported("{}: {} node{} use ops lowp does not support:{}", source, missing.size(),
        missing.size() == 1 ? "" : "s", list);
 }
 

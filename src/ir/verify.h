@@ -15,7 +15,7 @@ void verify(const Graph& graph);
 
 // One line per node whose op lowp does not know: "node 'name': Foo (ai.onnx opset 17)".
 std::vector<std::string> unsupported_ops(const Graph& graph);
-// Throws one lowp::Error listing every unsupported node, or returns when there is none.
+// Throws one lowp::UnsupportedError listing every unsupported node, or returns when there is none.
 void require_supported(const Graph& graph, const std::string& source);
 
 }  // namespace lowp::ir

@@ -187,7 +187,15 @@ class Importer {
     } else {
       error("Constant node '{}': attribute '{}' is not supported", label, a.name());
     }
-    if (graph_->find_value(n.output(0))) error("value '{}' is defined twice", n.output(0));
+    // A node listed before this Constant (out of topological order) may already refer
+    // to the value: it becomes the constant.
+    if (ir::Value* v = graph_->find_value(n.output(0))) {
+      bool is_input = std::find(graph_->inputs.begin(), graph_->inputs.end(), v) != graph_->inputs.end();
+      if (v->producer || v->is_constant() || is_input) error("value '{}' is defined twice", n.output(0));
+      v->type = ir::TensorType::of(t->dtype(), t->shape());
+      v->constant = std::move(t);
+      return;
+    }
     graph_->add_constant(n.output(0), std::move(t));
   }
 

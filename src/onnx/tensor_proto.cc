@@ -96,13 +96,13 @@ void copy_field(const Field& field, std::size_t elements, const std::string& wha
 std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const TensorSource& src) {
   std::string what = fmt::format("{}: tensor '{}'", src.model_name, proto.name());
   std::optional<DType> dtype = dtype_from_onnx(proto.data_type());
-  LOWP_CHECK(dtype.has_value(), "{}: element type {} is not supported", what, proto.data_type());
-  LOWP_CHECK(!proto.has_segment(), "{}: segmented tensors are not supported", what);
+  if (!dtype) fail_unsupported("{}: element type {} is not supported", what, proto.data_type());
+  if (proto.has_segment()) fail_unsupported("{}: segmented tensors are not supported", what);
   std::vector<std::int64_t> dims(proto.dims().begin(), proto.dims().end());
   for (std::int64_t d : dims) LOWP_CHECK(d >= 0, "{}: dimension {} is negative", what, d);
   std::size_t count = checked_product(dims, what);
   const std::size_t width = dtype_bits(*dtype) / 8;
-  LOWP_CHECK(width >= 1, "{}: packed 4-bit tensors are not supported here", what);
+  if (width < 1) fail_unsupported("{}: packed 4-bit tensors are not supported here", what);
   std::size_t bytes = checked_mul(count, width, what);
   // The data must be there before the tensor is allocated: a small file whose shape
   // implies terabytes gets an error, not an allocation.

@@ -42,6 +42,13 @@ struct BindArgs {
     ::lowp::fail("node '{}' ({}): {}", node.label(), node.op_type,
                  fmt::format(format, std::forward<Args>(args)...));
   }
+  // For a valid node that uses something the kernel does not cover (an element type, an
+  // attribute value): throws lowp::UnsupportedError.
+  template <class... Args>
+  [[noreturn]] void unsupported(fmt::format_string<Args...> format, Args&&... args) const {
+    ::lowp::fail_unsupported("node '{}' ({}): {}", node.label(), node.op_type,
+                             fmt::format(format, std::forward<Args>(args)...));
+  }
 };
 
 struct RunContext {

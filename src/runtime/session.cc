@@ -1,6 +1,8 @@
 // runtime/session.cc
 #include "runtime/session.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <unordered_map>
 
@@ -74,10 +76,16 @@ Session::Session(std::unique_ptr<ir::Graph> graph, SessionOptions options)
   ir::require_supported(*graph_, graph_->name);
   ir::verify(*graph_);
   ir::infer_types(*graph_);
+  // Every node lacking a kernel, in one error, before anything runs.
+  std::string missing;
+  std::size_t count = 0;
   for (const auto& n : graph_->nodes()) {
-    LOWP_CHECK(find_binder(n->domain, n->op_type) != nullptr,
-               "node '{}': op {} has no kernel in lowp's runtime", n->label(), n->op_type);
+    if (find_binder(n->domain, n->op_type) != nullptr) continue;
+    ++count;
+    missing += fmt::format("\n  node '{}': {}{}", n->label(), n->domain.empty() ? "" : n->domain + "::", n->op_type);
   }
+  LOWP_CHECK(count == 0, "{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
+             count == 1 ? "" : "s", missing);
   if (options_.optimize) rewrites_ = passes::optimize(*graph_, evaluate_node);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
@@ -210,13 +218,17 @@ std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& orde
   plan->arena_bytes = layout.total_bytes;
   std::size_t output_bytes = 0;
   for (int id : plan->output_slots) output_bytes += plan->slots[static_cast<std::size_t>(id)].bytes;
-  if (options_.max_memory_bytes > 0) {
-    std::size_t need = plan->arena_bytes + output_bytes;
-    LOWP_CHECK(need <= options_.max_memory_bytes,
-               "running with input shapes {} needs {} bytes of activations and outputs, over the "
-               "memory budget of {} bytes (--max-memory)",
-               signature(ordered), need, options_.max_memory_bytes);
+  // Without a budget the machine's memory is the budget: a small model whose shapes imply
+  // a huge allocation gets this error, not an allocation the kernel kills.
+  std::size_t budget = options_.max_memory_bytes;
+  if (budget == 0) {
+    budget = static_cast<std::size_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   }
+  std::size_t need = plan->arena_bytes + output_bytes;
+  LOWP_CHECK(need <= budget,
+             "running with input shapes {} needs {} bytes of activations and outputs, over the "
+             "memory budget of {} bytes ({})",
+             signature(ordered), need, budget, options_.max_memory_bytes ? "--max-memory" : "this machine's memory");
   for (PlanStep& step : plan->steps) step.op = bind_node(*step.node);
   plan->arena = AlignedBuffer<std::byte>(plan->arena_bytes);
   plan->step_seconds.assign(plan->steps.size(), 0.0);

@@ -153,6 +153,14 @@ std::unique_ptr<BoundOp> bind_gelu(const BindArgs& a) {
 }
 
 std::unique_ptr<BoundOp> bind_identity(const BindArgs& a) {
+  // Dropout is the identity at inference only: a training_mode that is true, or that
+  // arrives at run time, asks for random masks lowp does not draw.
+  if (a.node.op_type == "Dropout" && a.has(2)) {
+    const Tensor* t = a.in(2).constant;
+    if (!t || t->dtype() != DType::boolean || t->elements() != 1 || t->values<std::uint8_t>()[0] != 0) {
+      a.unsupported("training_mode {} is not supported (inference only)", t ? "true" : "given at run time");
+    }
+  }
   std::size_t bytes = dtype_storage_bytes(a.in(0).dtype, a.in(0).shape.elements());
   bool mask = a.outputs.size() > 1 && a.outputs[1].has_value();
   std::size_t mask_bytes = mask ? a.out(1).shape.elements() : 0;
