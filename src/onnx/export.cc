@@ -5,6 +5,7 @@
 #include <array>
 #include <limits>
 #include <set>
+#include <span>
 #include <unordered_set>
 
 #include "base/error.h"
@@ -70,6 +71,9 @@ class Exporter {
       : graph_(graph), out_(out), options_(options) {}
 
   ExportSummary run() {
+    for (const auto& node : graph_.nodes()) {
+      if (!node->name.empty()) graph_node_names_.insert(node->name);
+    }
     model_.set_ir_version(kExportIrVersion);
     model_.set_producer_name(options_.producer);
     onnx::GraphProto& g = *model_.mutable_graph();
@@ -128,10 +132,23 @@ class Exporter {
     return v->name;
   }
 
-  onnx::NodeProto& add_node(const std::string& op_type, const std::string& name, const std::string& domain) {
+  // A node. ONNX Runtime refuses two nodes of one name, so a name already written, or
+  // (for the extra nodes an op expands into: `original` false) one that a node of the
+  // graph has, gets a suffix.
+  onnx::NodeProto& add_node(const std::string& op_type, const std::string& name, const std::string& domain,
+                            bool original = false) {
     onnx::NodeProto& p = *model_.mutable_graph()->add_node();
     p.set_op_type(op_type);
-    if (!name.empty()) p.set_name(name);
+    if (!name.empty()) {
+      std::string unique = name;
+      bool taken = node_names_written_.contains(unique) || (!original && graph_node_names_.contains(unique));
+      for (int i = 1; taken; ++i) {
+        unique = fmt::format("{}_{}", name, i);
+        taken = node_names_written_.contains(unique) || graph_node_names_.contains(unique);
+      }
+      node_names_written_.insert(unique);
+      p.set_name(unique);
+    }
     if (!domain.empty()) p.set_domain(domain);
     return p;
   }
@@ -166,13 +183,9 @@ class Exporter {
   }
 
   void write_node(const ir::Node& n) {
-    if (n.domain == "lowp") {
-      if (n.op_type == "FusedConv") return write_fused_conv(n);
-      if (n.op_type == "FusedGemm") return write_fused_gemm(n);
-      node_error(n, "lowp's own op has no standard ONNX form to export");
-    }
+    if (n.domain == "lowp") return write_lowp_node(n);
     if (!n.domain.empty()) domains_used_.insert(n.domain);
-    onnx::NodeProto& p = add_node(n.op_type, n.name, n.domain);
+    onnx::NodeProto& p = add_node(n.op_type, n.name, n.domain, true);
     // Omitted optional inputs and outputs are "", trailing ones too: the node reads back
     // as it was.
     for (const ir::Value* v : n.inputs) p.add_input(input_name(v));
@@ -180,13 +193,68 @@ class Exporter {
     for (const auto& [key, a] : n.attributes) write_attribute(n, key, a, *p.add_attribute());
   }
 
-  // The fused op's output, or a fresh intermediate of the same type when an activation
-  // (or a bias Add) still follows.
-  std::string stage_output(const ir::Node& n, bool last, const std::string& what) {
-    const ir::Value* y = n.outputs.at(0);
-    if (last) return y->name;
-    std::string name = fresh_name(y->name + "_" + what);
-    intermediates_.push_back({name, y->type});
+  // lowp's own ops as the standard ops they stand for. The NHWC forms run the NCHW op
+  // between two Transposes (a reader that prefers NCHW cancels the pairs that meet).
+  void write_lowp_node(const ir::Node& n) {
+    if (n.outputs.size() != 1 || !n.outputs[0] || !n.has_input(0)) node_error(n, "expects one input X and one output");
+    const ir::Value* y = n.outputs[0];
+    if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
+    if (n.op_type == "FusedGemm") return write_fused_gemm(n);
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kNhwc = {{
+        {"NhwcConv", "Conv"},
+        {"NhwcMaxPool", "MaxPool"},
+        {"NhwcAveragePool", "AveragePool"},
+        {"NhwcGlobalAveragePool", "GlobalAveragePool"},
+    }};
+    for (const auto& [lowp_op, onnx_op] : kNhwc) {
+      if (n.op_type != lowp_op) continue;
+      std::string x = fresh_name(y->name + "_nchw_in");
+      intermediates_.push_back({x, permuted(n.inputs[0]->type, kNhwcToNchw)});
+      write_transpose(n, input_name(n.inputs[0]), x, kNhwcToNchw, "_to_nchw");
+      ir::TensorType out_type = permuted(y->type, kNhwcToNchw);
+      std::string out = fresh_name(y->name + "_nchw");
+      intermediates_.push_back({out, out_type});
+      if (onnx_op == "Conv") {
+        write_conv(n, x, out, out_type);
+      } else {
+        if (activation_of(n) != "none") node_error(n, "a pool has no activation");
+        onnx::NodeProto& p = add_node(std::string(onnx_op), n.name, "", true);
+        p.add_input(x);
+        p.add_output(out);
+        for (const auto& [key, a] : n.attributes) write_attribute(n, key, a, *p.add_attribute());
+      }
+      write_transpose(n, out, y->name, kNchwToNhwc, "_to_nhwc");
+      return;
+    }
+    node_error(n, "lowp's own op has no standard ONNX form to export");
+  }
+
+  static constexpr std::array<std::int64_t, 4> kNhwcToNchw = {0, 3, 1, 2};
+  static constexpr std::array<std::int64_t, 4> kNchwToNhwc = {0, 2, 3, 1};
+
+  // The type of Transpose(perm) of a value of type t.
+  static ir::TensorType permuted(const ir::TensorType& t, std::span<const std::int64_t> perm) {
+    if (!t.dims || t.rank() != perm.size()) return ir::TensorType{t.dtype, std::nullopt};
+    std::vector<ir::Dim> dims;
+    for (std::int64_t a : perm) dims.push_back((*t.dims)[static_cast<std::size_t>(a)]);
+    return ir::TensorType{t.dtype, std::move(dims)};
+  }
+
+  void write_transpose(const ir::Node& n, const std::string& x, const std::string& y,
+                       std::span<const std::int64_t> perm, const char* suffix) {
+    onnx::NodeProto& p = add_node("Transpose", n.name.empty() ? "" : n.name + suffix, "");
+    p.add_input(x);
+    p.add_output(y);
+    write_attribute(n, "perm", ir::Attribute::of_ints({perm.begin(), perm.end()}), *p.add_attribute());
+  }
+
+  // An intermediate named after `final_name` when more nodes follow (`last` false), else
+  // final_name itself; intermediates have the final value's type.
+  std::string stage_output(const std::string& final_name, const ir::TensorType& type, bool last,
+                           const std::string& what) {
+    if (last) return final_name;
+    std::string name = fresh_name(final_name + "_" + what);
+    intermediates_.push_back({name, type});
     return name;
   }
 
@@ -194,30 +262,27 @@ class Exporter {
     return n.attr_string("activation", "none");
   }
 
-  void write_fused_conv(const ir::Node& n) {
+  // Conv(x, W, B) with the node's Conv attributes, then its activation, into `out`.
+  void write_conv(const ir::Node& n, const std::string& x, const std::string& out, const ir::TensorType& out_type) {
     for (const auto& [key, a] : n.attributes) {
       bool known = std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end() ||
                    std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) !=
                        kActivationAttributes.end();
       if (!known) node_error(n, "attribute '{}' has no meaning in Conv or its activation", key);
     }
+    if (!n.has_input(1)) node_error(n, "input W is missing");
     bool act = activation_of(n) != "none";
-    std::string out = stage_output(n, !act, "conv");
-    onnx::NodeProto& p = add_node("Conv", n.name, "");
-    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-      if (n.inputs[i]) {
-        p.add_input(input_name(n.inputs[i]));
-      } else if (i < 2) {
-        node_error(n, "input {} (X or W) is missing", i);
-      }
-    }
-    p.add_output(out);
+    std::string conv_out = stage_output(out, out_type, !act, "conv");
+    onnx::NodeProto& p = add_node("Conv", n.name, "", true);
+    p.add_input(x);
+    for (std::size_t i = 1; i < n.inputs.size(); ++i) p.add_input(input_name(n.inputs[i]));
+    p.add_output(conv_out);
     for (const auto& [key, a] : n.attributes) {
       if (std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end()) {
         write_attribute(n, key, a, *p.add_attribute());
       }
     }
-    if (act) write_activation(n, out);
+    if (act) write_activation(n, conv_out, out, out_type);
   }
 
   // Y = X[..., K] @ W[K, N] (+ bias[N]), then the activation.
@@ -231,34 +296,34 @@ class Exporter {
                      ((key == "alpha" || key == "beta") && a.kind == ir::Attribute::Kind::kFloat && a.f == 1.0f);
       if (!neutral) node_error(n, "attribute '{}' is not part of FusedGemm (Y = X @ W + bias, activation)", key);
     }
-    if (!n.has_input(0) || !n.has_input(1)) node_error(n, "input X or W is missing");
+    if (!n.has_input(1)) node_error(n, "input W is missing");
+    const ir::Value* y = n.outputs[0];
     bool bias = n.has_input(2);
     bool act = activation_of(n) != "none";
-    std::string product = stage_output(n, !bias && !act, "matmul");
-    onnx::NodeProto& mm = add_node("MatMul", n.name, "");
+    std::string product = stage_output(y->name, y->type, !bias && !act, "matmul");
+    onnx::NodeProto& mm = add_node("MatMul", n.name, "", true);
     mm.add_input(input_name(n.inputs[0]));
     mm.add_input(input_name(n.inputs[1]));
     mm.add_output(product);
     std::string result = product;
     if (bias) {
-      result = stage_output(n, !act, "bias");
+      result = stage_output(y->name, y->type, !act, "bias");
       onnx::NodeProto& add = add_node("Add", n.name.empty() ? "" : n.name + "_bias", "");
       add.add_input(product);
       add.add_input(input_name(n.inputs[2]));
       add.add_output(result);
     }
-    if (act) write_activation(n, result);
+    if (act) write_activation(n, result, y->name, y->type);
   }
 
-  // The activation node(s) reading `x` and writing the fused op's output.
-  void write_activation(const ir::Node& n, const std::string& x) {
+  // The activation node(s) of a fused node, reading `x` and writing `y`.
+  void write_activation(const ir::Node& n, const std::string& x, const std::string& y, const ir::TensorType& type) {
     std::string kind = activation_of(n);
-    const ir::Value* y = n.outputs.at(0);
     std::string name = n.name.empty() ? "" : n.name + "_" + kind;
     auto unary = [&](const char* op) -> onnx::NodeProto& {
       onnx::NodeProto& p = add_node(op, name, "");
       p.add_input(x);
-      p.add_output(y->name);
+      p.add_output(y);
       return p;
     };
     if (kind == "relu") {
@@ -275,25 +340,25 @@ class Exporter {
       onnx::NodeProto& p = unary("Gelu");
       write_attribute(n, "approximate", ir::Attribute::of_string("tanh"), *p.add_attribute());
     } else if (kind == "silu") {  // x * sigmoid(x)
-      std::string s = fresh_name(y->name + "_sigmoid");
-      intermediates_.push_back({s, y->type});
+      std::string s = fresh_name(y + "_sigmoid");
+      intermediates_.push_back({s, type});
       onnx::NodeProto& sig = add_node("Sigmoid", name.empty() ? "" : name + "_sigmoid", "");
       sig.add_input(x);
       sig.add_output(s);
       onnx::NodeProto& mul = add_node("Mul", name, "");
       mul.add_input(x);
       mul.add_input(s);
-      mul.add_output(y->name);
+      mul.add_output(y);
     } else if (kind == "clip") {
-      if (!y->type.dtype) node_error(n, "output '{}' has no element type for Clip's bounds", y->name);
+      if (!type.dtype) node_error(n, "output '{}' has no element type for Clip's bounds", y);
       onnx::NodeProto& p = unary("Clip");
       for (const char* key : {"activation_min", "activation_max"}) {
         if (!n.has_attribute(key)) {
           p.add_input("");
           continue;
         }
-        std::string bound = fresh_name(y->name + "_" + std::string(key).substr(11));
-        initializers_.push_back({bound, float_scalar(*y->type.dtype, n.attr_float(key, 0.0f), n)});
+        std::string bound = fresh_name(y + "_" + std::string(key).substr(11));
+        initializers_.push_back({bound, float_scalar(*type.dtype, n.attr_float(key, 0.0f), n)});
         p.add_input(bound);
       }
       while (p.input_size() > 1 && p.input(p.input_size() - 1).empty()) p.mutable_input()->RemoveLast();
@@ -398,6 +463,7 @@ class Exporter {
   ExportOptions options_;
   onnx::ModelProto model_;
   std::set<std::string> new_names_;
+  std::set<std::string> graph_node_names_, node_names_written_;
   std::unordered_set<const ir::Value*> constants_seen_;
   std::vector<std::pair<std::string, std::shared_ptr<const Tensor>>> initializers_;
   std::vector<std::pair<std::string, ir::TensorType>> intermediates_;

@@ -5,6 +5,8 @@
 // model was imported with, else 1), never lowp's own. lowp's fused ops are written back as the standard ops they stand for:
 //   lowp::FusedConv(X, W, B)  -> Conv(X, W, B) -> activation
 //   lowp::FusedGemm(X, W, B)  -> MatMul(X, W) -> Add(., B) -> activation
+//   lowp::NhwcConv / NhwcMaxPool / NhwcAveragePool / NhwcGlobalAveragePool (NHWC in and
+//                                out) -> Transpose to NCHW -> the ONNX op -> Transpose back
 // where the activation ("activation" attribute; "clip" takes "activation_min" /
 // "activation_max") becomes Relu, Clip, Sigmoid, HardSwish, Gelu, Tanh, or Sigmoid and Mul
 // for SiLU. Inputs, outputs and every typed intermediate value carry their types (named
