@@ -103,6 +103,39 @@ TEST(Passes, FoldBatchNormThenFuseRelu) {
   expect_close(run(*g, x), before, 1e-5f);
 }
 
+TEST(Passes, FoldBatchNormIntoGemm) {
+  for (int trans_b = 0; trans_b < 2; ++trans_b) {
+    Graph g;
+    g.name = "gemm_bn";
+    ir::Value* x = g.add_value("x", TensorType::of(DType::float32, Shape{3, 5}));
+    g.inputs.push_back(x);
+    ir::Value* h = g.add_value("h");
+    Shape b_shape = trans_b ? Shape{4, 5} : Shape{5, 4};
+    ir::Node* gemm = g.add_node("Gemm", {x, g.add_constant("B", random_tensor(b_shape, 20)), g.add_constant("C", random_tensor(Shape{4}, 21))},
+                                {h}, "fc");
+    gemm->attributes["transB"] = ir::Attribute::of_int(trans_b);
+    ir::Value* y = g.add_value("y");
+    g.add_node("BatchNormalization",
+               {h, g.add_constant("gamma", positive_tensor(Shape{4}, 22)), g.add_constant("beta", random_tensor(Shape{4}, 23)),
+                g.add_constant("mean", random_tensor(Shape{4}, 24)), g.add_constant("var", positive_tensor(Shape{4}, 25))},
+               {y}, "bn");
+    g.outputs.push_back(y);
+    ir::infer_types(g);
+    Tensor in = input(Shape{3, 5}, 26);
+    std::vector<Tensor> before = run(g, in);
+    EXPECT_EQ(passes::fold_batch_norm(g), 1u);
+    ir::infer_types(g);
+    EXPECT_EQ(ir::dump(g), fmt::format(R"(graph gemm_bn
+  input x: float32[3, 5]
+  const fc_B_bnfold: float32[{}]
+  const fc_C_bnfold: float32[4]
+  fc = Gemm[transB={}](x, fc_B_bnfold, fc_C_bnfold) -> y: float32[3, 4]
+  output y
+)", trans_b ? "4, 5" : "5, 4", trans_b));
+    expect_close(run(g, in), before, 1e-5f);
+  }
+}
+
 TEST(Passes, NhwcLayoutCancelsTransposesBetweenConvolutions) {
   auto g = conv_bn_relu();
   ASSERT_EQ(passes::fold_batch_norm(*g), 1u);
