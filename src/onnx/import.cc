@@ -41,7 +41,7 @@ class Importer {
                source_.model_name);
     graph_ = std::make_unique<ir::Graph>();
     read_opsets(model);
-    read_graph(model.graph());
+    read_graph(*model.mutable_graph());
     return std::move(graph_);
   }
 
@@ -95,12 +95,13 @@ class Importer {
     return graph_->add_value(name);
   }
 
-  void read_graph(const onnx::GraphProto& g) {
+  // Takes the graph mutable: initializers' raw_data are moved into the tensors.
+  void read_graph(onnx::GraphProto& g) {
     graph_->name = g.name().empty() ? "main" : g.name();
-    for (const auto& init : g.initializer()) {
+    for (auto& init : *g.mutable_initializer()) {
       LOWP_CHECK(!init.name().empty(), "{}: an initializer has no name", source_.model_name);
       if (graph_->find_value(init.name())) error("initializer '{}' is defined twice", init.name());
-      graph_->add_constant(init.name(), tensor_from_proto(init, source_));
+      graph_->add_constant(init.name(), take_tensor_from_proto(init, source_));
     }
     LOWP_CHECK(g.sparse_initializer_size() == 0, "{}: sparse initializers are not supported", source_.model_name);
     for (const auto& in : g.input()) {
