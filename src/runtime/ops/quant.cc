@@ -523,6 +523,13 @@ std::optional<std::vector<std::int8_t>> gemm_weights(const BindArgs& a, const Ma
   return w;
 }
 
+// Sizes the int8 GEMM takes: at least 1, rows, n and k within int.
+bool gemm_sized(const MatmulPlan& p) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<int>::max());
+  std::size_t rows = p.batches() * p.m;
+  return rows > 0 && p.n > 0 && p.k > 0 && rows <= kMax && p.n <= kMax && p.k <= kMax;
+}
+
 // The largest |sum_k (a - za) * w[j][k]| over u8 activations with zero point za: whether
 // an exact int32 result survives the fp32 epilogue (below 2^24).
 bool fits_fp32_exactly(const std::vector<std::int8_t>& w, std::size_t n, std::size_t k, std::int32_t za) {
@@ -650,8 +657,7 @@ std::unique_ptr<BoundOp> bind_matmul_integer(const BindArgs& a) {
   // the exactness bound must hold for every zero point), exact in the fp32 epilogue.
   auto za = constant_int(a, 2);
   bool runtime_za = a.has(2) && !za && a.in(2).shape.elements() == 1;
-  if (a.in(1).constant && a.in(1).shape.rank() == 2 && (!a.has(2) || za || runtime_za) && p.m * p.batches() > 0 &&
-      p.n > 0 && p.k > 0) {
+  if (a.in(1).constant && a.in(1).shape.rank() == 2 && (!a.has(2) || za || runtime_za) && gemm_sized(p)) {
     std::int32_t zero = za.value_or(0);
     std::int32_t bound_zero = runtime_za ? 0 : (a_signed ? zero + 128 : zero);  // 0: |a - za| <= 255
     if (auto w = gemm_weights(a, p, 1, 3); w && fits_fp32_exactly(*w, p.n, p.k, bound_zero)) {
@@ -705,7 +711,7 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
   // column), usable scales.
   auto sa0 = constant_real(a, 1), sy0 = constant_real(a, 6);
   auto za0 = constant_int(a, 2), zy0 = constant_int(a, 7);
-  if (sa0 && sy0 && za0 && zy0 && a.in(4).constant && p.m * p.batches() > 0 && p.n > 0 && p.k > 0) {
+  if (sa0 && sy0 && za0 && zy0 && a.in(4).constant && gemm_sized(p)) {
     std::vector<float> sbv = real_values(*a.in(4).constant);
     std::vector<float> mult(p.n);
     bool usable = usable_scale(*sa0) && usable_scale(*sy0);
@@ -1164,6 +1170,7 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
     }
   }
   std::size_t rows = as.elements() / k;
+  if (rows > static_cast<std::size_t>(std::numeric_limits<int>::max())) a.fail("A has {} rows, more than the GEMM takes", rows);
   using Path = MatMulNBitsOp::Path;
   Path path = Path::f32_gemm;
   if (bits == 4 && zp_f.empty() && accuracy == 4) {
@@ -1175,6 +1182,8 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
   if (path == Path::q4dot) {
     op->q4_ = pack_q4dot(u.data(), scales.data(), zp_u.empty() ? nullptr : zp_u.data(), static_cast<int>(n),
                          static_cast<int>(k), static_cast<int>(bs));
+    // Sized now, so that run() does not allocate.
+    op->q4_rows_.resize(static_cast<int>(rows), op->q4_.padded_k(), op->q4_.groups());
   } else if (path == Path::q4_gemm) {
     std::vector<std::int8_t> q(n * k);
     for (std::size_t i = 0; i < q.size(); ++i) q[i] = static_cast<std::int8_t>(u[i] - 8);
