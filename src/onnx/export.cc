@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/error.h"
@@ -91,6 +92,7 @@ class Exporter {
       write_type(v->is_constant() ? ir::TensorType::of(v->constant->dtype(), v->constant->shape()) : v->type,
                  *info);
     }
+    cancel_transpose_pairs();
     write_value_info();
     write_opsets();
     write_initializers();
@@ -242,6 +244,7 @@ class Exporter {
 
   void write_transpose(const ir::Node& n, const std::string& x, const std::string& y,
                        std::span<const std::int64_t> perm, const char* suffix) {
+    added_transposes_.insert(y);
     onnx::NodeProto& p = add_node("Transpose", n.name.empty() ? "" : n.name + suffix, "");
     p.add_input(x);
     p.add_output(y);
@@ -368,6 +371,75 @@ class Exporter {
     }
   }
 
+  static std::vector<std::int64_t> perm_of(const onnx::NodeProto& n) {
+    for (const auto& a : n.attribute()) {
+      if (a.name() == "perm") return {a.ints().begin(), a.ints().end()};
+    }
+    return {};
+  }
+
+  // A Transpose written here (around an NHWC op) that undoes the Transpose feeding it goes,
+  // its readers reading the first one's input: between two NHWC ops, and where the layout
+  // pass's own Transpose meets one of ours, nothing is left. Pairs in the graph itself stay
+  // (import, export and import again gives the same graph). A Transpose left unread by
+  // this goes too.
+  void cancel_transpose_pairs() {
+    if (added_transposes_.empty()) return;
+    onnx::GraphProto& g = *model_.mutable_graph();
+    const int count = g.node_size();
+    std::unordered_map<std::string, int> producer;
+    for (int i = 0; i < count; ++i) {
+      for (const std::string& o : g.node(i).output()) producer[o] = i;
+    }
+    std::unordered_set<std::string> outputs;
+    for (const auto& o : g.output()) outputs.insert(o.name());
+    auto is_transpose = [](const onnx::NodeProto& n) {
+      return n.op_type() == "Transpose" && n.domain().empty() && n.input_size() == 1 && n.output_size() == 1;
+    };
+    std::unordered_map<std::string, std::string> rename;
+    std::vector<bool> dead(static_cast<std::size_t>(count), false);
+    std::unordered_set<int> emptied;  // producers whose pair was cancelled
+    for (int i = 0; i < count; ++i) {
+      onnx::NodeProto& n = *g.mutable_node(i);
+      for (std::string& in : *n.mutable_input()) {
+        if (auto r = rename.find(in); r != rename.end()) in = r->second;
+      }
+      if (!is_transpose(n) || outputs.contains(n.output(0))) continue;
+      auto it = producer.find(n.input(0));
+      if (it == producer.end() || !is_transpose(g.node(it->second))) continue;
+      const onnx::NodeProto& first = g.node(it->second);
+      if (!added_transposes_.contains(n.output(0)) && !added_transposes_.contains(first.output(0))) continue;
+      std::vector<std::int64_t> p1 = perm_of(first), p2 = perm_of(n);
+      bool inverse = !p1.empty() && p1.size() == p2.size();
+      for (std::size_t j = 0; inverse && j < p2.size(); ++j) {
+        inverse = p2[j] >= 0 && static_cast<std::size_t>(p2[j]) < p1.size() &&
+                  p1[static_cast<std::size_t>(p2[j])] == static_cast<std::int64_t>(j);
+      }
+      if (!inverse) continue;
+      rename[n.output(0)] = first.input(0);
+      dead[static_cast<std::size_t>(i)] = true;
+      emptied.insert(it->second);
+    }
+    std::unordered_map<std::string, int> readers;
+    for (int i = 0; i < count; ++i) {
+      if (dead[static_cast<std::size_t>(i)]) continue;
+      for (const std::string& in : g.node(i).input()) ++readers[in];
+    }
+    for (int i : emptied) {
+      const std::string& out = g.node(i).output(0);
+      if (!readers.contains(out) && !outputs.contains(out)) dead[static_cast<std::size_t>(i)] = true;
+    }
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+    for (int i = 0; i < count; ++i) {
+      if (!dead[static_cast<std::size_t>(i)]) {
+        *kept.Add() = std::move(*g.mutable_node(i));
+      } else {
+        removed_values_.insert(g.node(i).output(0));
+      }
+    }
+    g.mutable_node()->Swap(&kept);
+  }
+
   // Types of every intermediate value that has any, so a reader need not infer them.
   void write_value_info() {
     onnx::GraphProto& g = *model_.mutable_graph();
@@ -375,14 +447,17 @@ class Exporter {
     listed.insert(graph_.outputs.begin(), graph_.outputs.end());
     for (const auto& node : graph_.nodes()) {
       for (const ir::Value* v : node->outputs) {
-        if (!v || v->is_constant() || !has_type_info(v->type) || !listed.insert(v).second) continue;
+        if (!v || v->is_constant() || !has_type_info(v->type) || !listed.insert(v).second ||
+            removed_values_.contains(v->name)) {
+          continue;
+        }
         auto* info = g.add_value_info();
         info->set_name(v->name);
         write_type(v->type, *info);
       }
     }
     for (const auto& [name, type] : intermediates_) {
-      if (!has_type_info(type)) continue;
+      if (!has_type_info(type) || removed_values_.contains(name)) continue;
       auto* info = g.add_value_info();
       info->set_name(name);
       write_type(type, *info);
@@ -464,6 +539,8 @@ class Exporter {
   onnx::ModelProto model_;
   std::set<std::string> new_names_;
   std::set<std::string> graph_node_names_, node_names_written_;
+  std::unordered_set<std::string> added_transposes_;  // outputs of the Transposes written here
+  std::unordered_set<std::string> removed_values_;    // outputs of nodes cancel_transpose_pairs removed
   std::unordered_set<const ir::Value*> constants_seen_;
   std::vector<std::pair<std::string, std::shared_ptr<const Tensor>>> initializers_;
   std::vector<std::pair<std::string, ir::TensorType>> intermediates_;
