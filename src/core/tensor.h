@@ -22,6 +22,13 @@ class Tensor {
       : type_(type),
         shape_(std::move(shape)),
         bytes_(dtype_storage_bytes(type, shape_.elements())) {}
+  // Not zero-filled: for a tensor the caller fills completely at once (loaders, kernels'
+  // outputs).
+  struct Uninitialized {};
+  Tensor(DType type, Shape shape, Uninitialized)
+      : type_(type),
+        shape_(std::move(shape)),
+        bytes_(dtype_storage_bytes(type, shape_.elements()), AlignedBuffer<std::byte>::Uninitialized{}) {}
 
   DType dtype() const { return type_; }
   const Shape& shape() const { return shape_; }

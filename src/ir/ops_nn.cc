@@ -117,7 +117,6 @@ std::optional<std::vector<Dim>> pool_dims(const InferContext& ctx, const TensorT
   if (x.rank() < 3) ctx.fail("input must have rank >= 3 (N, C, spatial...), has {}", x.rank());
   std::vector<std::int64_t> kernel = ctx.node().attr_ints("kernel_shape");
   if (kernel.size() != x.rank() - 2) ctx.fail("kernel_shape must have {} entries", x.rank() - 2);
-  if (ctx.node().attr_int("storage_order", 0) != 0) ctx.fail("storage_order 1 is not supported");
   WindowGeometry g = window_geometry(ctx, *x.dims, kernel, ctx.node().attr_int("ceil_mode", 0) != 0);
   std::vector<Dim> out{(*x.dims)[0], (*x.dims)[1]};
   out.insert(out.end(), g.output.begin(), g.output.end());
@@ -230,7 +229,9 @@ void infer_matmul_integer(InferContext& ctx) {
 }
 
 void infer_batch_norm(InferContext& ctx) {
-  if (ctx.node().attr_int("training_mode", 0) != 0) ctx.fail("training_mode 1 is not supported");
+  if (ctx.node().attr_int("training_mode", 0) != 0) {
+    fail_unsupported("node '{}' (BatchNormalization): training_mode 1 is not supported", ctx.node().label());
+  }
   const TensorType& x = ctx.input(0);
   if (x.dims && x.rank() < 2) ctx.fail("input must have rank >= 2");
   ctx.set_output(0, x);
@@ -297,7 +298,7 @@ constexpr std::array kSchemas = {
     OpSchema{"", "GlobalMaxPool", 1, 1, 1, 1, infer_global_pool},
     OpSchema{"", "Gemm", 2, 3, 1, 1, infer_gemm},
     OpSchema{"", "MatMul", 2, 2, 1, 1, infer_matmul},
-    OpSchema{"", "BatchNormalization", 5, 5, 1, 1, infer_batch_norm},
+    OpSchema{"", "BatchNormalization", 5, 5, 1, 3, infer_batch_norm},
     OpSchema{"", "Softmax", 1, 1, 1, 1, infer_softmax},
     OpSchema{"", "LogSoftmax", 1, 1, 1, 1, infer_softmax},
     OpSchema{"", "LayerNormalization", 2, 3, 1, 3, infer_layer_norm},

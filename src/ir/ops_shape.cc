@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "base/checked_math.h"
@@ -301,14 +302,16 @@ void infer_slice(InferContext& ctx) {
     std::int64_t s = (*starts)[i], e = (*ends)[i];
     if (s < 0) s += n;
     if (e < 0) e += n;
+    // 1 + (distance - 1) / |step|: no overflow for steps of INT64_MIN / INT64_MAX.
     if (step > 0) {
       s = std::clamp<std::int64_t>(s, 0, n);
       e = std::clamp<std::int64_t>(e, 0, n);
-      out[a] = Dim::known(e > s ? (e - s + step - 1) / step : 0);
+      out[a] = Dim::known(e > s ? 1 + (e - s - 1) / step : 0);
     } else {
       s = std::clamp<std::int64_t>(s, -1, n - 1);
       e = std::clamp<std::int64_t>(e, -1, n - 1);
-      out[a] = Dim::known(s > e ? (s - e - step - 1) / -step : 0);
+      std::int64_t magnitude = step == std::numeric_limits<std::int64_t>::min() ? std::numeric_limits<std::int64_t>::max() : -step;
+      out[a] = Dim::known(s > e ? 1 + (s - e - 1) / magnitude : 0);
     }
   }
   ctx.set_output(0, TensorType{in.dtype, out});

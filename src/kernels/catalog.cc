@@ -11,6 +11,7 @@
 #include "kernels/qgemm/qgemm.h"
 #include "kernels/quantize/quantize.h"
 #include "kernels/softmax/softmax.h"
+#include "kernels/transpose/transpose.h"
 
 namespace lowp {
 
@@ -40,6 +41,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("convert_f8e4m3fn_to_f32", convert_f8e4m3fn_to_f32_kernels()));
   families.push_back(describe_family("convert_f32_to_f8e5m2", convert_f32_to_f8e5m2_kernels()));
   families.push_back(describe_family("convert_f8e5m2_to_f32", convert_f8e5m2_to_f32_kernels()));
+  families.push_back(describe_family("transpose_x32", transpose_x32_kernels()));
   return families;
 }
 

@@ -1,7 +1,12 @@
 // onnx/import.cc
 #include "onnx/import.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
@@ -238,12 +243,20 @@ std::unique_ptr<ir::Graph> import_model(const fs::path& path) {
   LOWP_CHECK(!ec, "{}: cannot read its size: {}", path.string(), ec.message());
   LOWP_CHECK(size < kMaxModelBytes, "{}: {} bytes; a model file must stay under 2 GiB (use external data)",
              path.string(), size);
-  std::ifstream file(path, std::ios::binary);
-  LOWP_CHECK(file.good(), "{}: cannot open", path.string());
-  std::string bytes(size, '\0');
-  file.read(bytes.data(), static_cast<std::streamsize>(size));
-  LOWP_CHECK(static_cast<std::size_t>(file.gcount()) == size, "{}: short read", path.string());
-  return import_model_bytes(bytes, path.string(), path.parent_path());
+  if (size == 0) return import_model_bytes({}, path.string(), path.parent_path());
+  // Mapped, not read: protobuf parses straight from the page cache (one copy of the
+  // weights fewer than reading the file into a buffer first).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  LOWP_CHECK(fd >= 0, "{}: cannot open: {}", path.string(), std::strerror(errno));
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  LOWP_CHECK(map != MAP_FAILED, "{}: cannot map: {}", path.string(), std::strerror(errno));
+  struct Unmap {
+    void* p;
+    std::size_t n;
+    ~Unmap() { ::munmap(p, n); }
+  } unmap{map, size};
+  return import_model_bytes(std::string_view(static_cast<const char*>(map), size), path.string(), path.parent_path());
 }
 
 std::unique_ptr<ir::Graph> import_model_bytes(std::string_view bytes, const std::string& name,

@@ -70,7 +70,7 @@ std::shared_ptr<Tensor> read_external(const onnx::TensorProto& proto, const Tens
     fail("{}: tensor '{}': external data {} holds {} bytes; offset {} + {} bytes runs past its end",
          src.model_name, proto.name(), path.string(), size, offset, need);
   }
-  auto out = std::make_shared<Tensor>(dtype, Shape(dims));
+  auto out = std::make_shared<Tensor>(dtype, Shape(dims), Tensor::Uninitialized{});
   std::size_t done = 0;
   while (done < need) {
     ssize_t got = ::pread(fd, out->raw() + done, need - done, static_cast<off_t>(offset + done));
@@ -123,7 +123,8 @@ std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const 
     LOWP_CHECK(given == count, "{}: holds {} values, shape {} needs {}", what, given, Shape(dims).str(), count);
   }
   if (external) return read_external(proto, src, *dtype, dims, bytes);
-  auto tensor = std::make_shared<Tensor>(*dtype, Shape(dims));
+  // Every byte is written below (raw_data or one typed field of exactly `count` values).
+  auto tensor = std::make_shared<Tensor>(*dtype, Shape(dims), Tensor::Uninitialized{});
   std::byte* out = tensor->raw();
   if (proto.has_raw_data()) {
     if (bytes != 0) std::memcpy(out, proto.raw_data().data(), bytes);

@@ -62,6 +62,16 @@ void upgrade_legacy_softmax(ir::Graph& g, ir::Node& node) {
 
 void upgrade_node(ir::Graph& g, ir::Node& node, int opset) {
   const std::string& op = node.op_type;
+  // Every op rewritten below reads its first input and output: a node without them gets
+  // its arity error here (the verifier would give it later, after the rewrite read them).
+  static const char* const kRewritten[] = {"Squeeze", "Unsqueeze", "Split", "Slice", "Clip", "Pad", "Dropout",
+                                           "BatchNormalization", "Softmax", "LogSoftmax", "Upsample", "Resize"};
+  bool rewritten = op.starts_with("Reduce");
+  for (const char* r : kRewritten) rewritten = rewritten || op == r;
+  if (rewritten) {
+    LOWP_CHECK(!node.inputs.empty() && node.inputs[0] && !node.outputs.empty() && node.outputs[0],
+               "node '{}' ({}): needs a first input and a first output", node.label(), op);
+  }
   if (op == "Squeeze" || op == "Unsqueeze") {
     if (opset < 13) attribute_to_input(g, node, "axes", 1);
   } else if (op == "ReduceSum") {

@@ -23,7 +23,7 @@ std::string nhwc_op(const ir::Node& n) {
   }
   if (!n.domain.empty()) return {};
   if (n.op_type == "MaxPool" || n.op_type == "AveragePool") {
-    if (n.attr_int("storage_order", 0) != 0 || n.attr_int("ceil_mode", 0) != 0) return {};
+    if (n.attr_int("storage_order", 0) != 0) return {};
     if (n.op_type == "AveragePool" && n.attr_int("count_include_pad", 0) != 0) return {};
     for (std::int64_t d : n.attr_ints("dilations")) {
       if (d != 1) return {};

@@ -45,10 +45,15 @@ std::unique_ptr<BoundOp> bind_node(const ir::Node& node) {
   return binder(bind_args(node));
 }
 
-std::string signature(const std::vector<const Tensor*>& inputs) {
+std::string shapes_of(const std::vector<const Tensor*>& inputs) {
   std::string s;
   for (const Tensor* t : inputs) s += fmt::format("{}{};", dtype_name(t->dtype()), t->shape().str());
   return s;
+}
+
+// Integer inputs small enough to be shape-like (lengths, axes, sizes).
+bool is_small_int(const Tensor& t) {
+  return (t.dtype() == DType::int64 || t.dtype() == DType::int32) && t.elements() <= 64;
 }
 
 }  // namespace
@@ -119,7 +124,22 @@ std::vector<const Tensor*> Session::order_inputs(const std::vector<NamedInput>& 
   return ordered;
 }
 
-std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& ordered) const {
+std::string Session::signature(const std::vector<const Tensor*>& ordered) const {
+  std::string s = shapes_of(ordered);
+  if (!key_by_value_) return s;
+  for (const Tensor* t : ordered) {
+    if (!is_small_int(*t)) continue;
+    s += "|";
+    if (t->dtype() == DType::int64) {
+      for (std::int64_t v : t->values<std::int64_t>()) s += fmt::format("{},", v);
+    } else {
+      for (std::int32_t v : t->values<std::int32_t>()) s += fmt::format("{},", v);
+    }
+  }
+  return s;
+}
+
+std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& ordered, bool by_value) const {
   auto plan = std::make_unique<Plan>();
   plan->graph = graph_->clone();
   ir::Graph& g = *plan->graph;
@@ -148,11 +168,20 @@ std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& orde
       }
     }
     v->type = ir::TensorType::of(t.dtype(), t.shape());
+    if (by_value && is_small_int(t)) v->constant = std::make_shared<Tensor>(t);
   }
   passes::fold_constants(g, evaluate_node);
   passes::remove_identities(g);
   passes::eliminate_dead_nodes(g);
   g.sort_topologically();
+  if (!by_value) {
+    bool concrete = true;
+    for (const auto& n : g.nodes()) {
+      for (const ir::Value* v : n->outputs) concrete = concrete && (!v || v->type.is_concrete());
+    }
+    bool have_small_ints = std::any_of(ordered.begin(), ordered.end(), [](const Tensor* t) { return is_small_int(*t); });
+    if (!concrete && have_small_ints) return nullptr;
+  }
 
   // Slots: one per value that steps touch.
   std::unordered_map<const ir::Value*, int> slot_of;
@@ -241,7 +270,14 @@ Plan& Session::plan(const std::vector<const Tensor*>& ordered) {
   if (it != plans_.end()) return *it->second;
   // A bounded cache: a server that sees many shapes keeps the most recent few.
   if (plans_.size() >= 8) plans_.erase(plans_.begin());
-  return *(plans_[key] = specialize(ordered));
+  std::unique_ptr<Plan> p = specialize(ordered, key_by_value_);
+  if (!p) {  // shapes depend on input values: key plans by them from now on
+    key_by_value_ = true;
+    plans_.clear();
+    key = signature(ordered);
+    p = specialize(ordered, true);
+  }
+  return *(plans_[key] = std::move(p));
 }
 
 const Plan& Session::plan_for(const std::vector<NamedInput>& inputs) {

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/float_types.h"
 #include "base/timer.h"
+#include "ir/schema.h"
 #include "ir/verify.h"
 #include "onnx/import.h"
 #include "onnx/onnx_pb.h"
@@ -324,6 +325,40 @@ ConformanceReport run_conformance(const ConformanceOptions& options) {
   return report;
 }
 
+ExpectedFailures read_expected_failures(const fs::path& path) {
+  std::ifstream file(path);
+  LOWP_CHECK(file.good(), "{}: cannot open the list of expected failures", path.string());
+  ExpectedFailures out;
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    line = line.substr(0, line.find('#'));
+    std::size_t begin = line.find_first_not_of(" \t");
+    if (begin == std::string::npos) continue;
+    std::size_t end = line.find_first_of(" \t", begin);
+    std::string test = line.substr(begin, end - begin);
+    LOWP_CHECK(test.find('/') != std::string::npos, "{}:{}: '{}' is not 'suite/test_name'", path.string(), number, test);
+    std::string reason;
+    if (end != std::string::npos) {
+      std::size_t r = line.find_first_not_of(" \t", end);
+      if (r != std::string::npos) reason = line.substr(r);
+    }
+    LOWP_CHECK(!reason.empty(), "{}:{}: '{}' needs a reason after the name", path.string(), number, test);
+    LOWP_CHECK(out.emplace(test, reason).second, "{}:{}: '{}' is listed twice", path.string(), number, test);
+  }
+  return out;
+}
+
+ExpectationCheck check_expected_failures(const ConformanceReport& report, const ExpectedFailures& expected) {
+  ExpectationCheck check;
+  for (const TestResult& t : report.tests) {
+    std::string key = t.suite + "/" + t.name;
+    bool listed = expected.contains(key);
+    if (t.outcome == Outcome::failed && !listed) check.unexpected_failures.push_back(key);
+    if (t.outcome != Outcome::failed && listed) check.stale.push_back(key);
+  }
+  return check;
+}
+
 std::string op_table(const ConformanceReport& report) {
   struct Counts {
     std::size_t passed = 0, failed = 0, unsupported = 0;
@@ -359,7 +394,15 @@ nlohmann::json report_json(const ConformanceReport& report, const ConformanceOpt
                      {"reason", t.reason},
                      {"seconds", t.seconds}});
   }
+  // What lowp knows, for docs/ONNX_SUPPORT.md: every schema, and whether it has a kernel.
+  nlohmann::json known = nlohmann::json::array();
+  for (const ir::OpSchema* schema : ir::all_schemas()) {
+    known.push_back({{"domain", schema->domain},
+                     {"op", schema->op_type},
+                     {"kernel", runtime::find_binder(schema->domain, schema->op_type) != nullptr}});
+  }
   return {{"data", options.data_dir.string()},
+          {"lowp_ops", std::move(known)},
           {"filter", options.filter},
           {"summary",
            {{"passed", report.count(Outcome::passed)},

@@ -58,63 +58,124 @@ PoolGeometry pool_geometry(const BindArgs& a) {
   return p;
 }
 
-// Reference pooling on NCHW planes, exact ONNX semantics including ceil_mode windows that
-// run past the padding (they average over the cells inside the padded input).
-void pool_reference(const Conv2dShape& s, bool max, bool include_pad, int real_pad_bottom, int real_pad_right,
-                    const float* in, float* out) {
-  int oh = s.out_h(), ow = s.out_w();
-  for (int b = 0; b < s.batch; ++b) {
-    const float* plane = in + static_cast<std::size_t>(b) * s.in_h * s.in_w;
-    float* o = out + static_cast<std::size_t>(b) * oh * ow;
-    for (int y = 0; y < oh; ++y) {
-      for (int x = 0; x < ow; ++x) {
-        float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
-        int count = 0;
-        for (int ky = 0; ky < s.kernel_h; ++ky) {
-          int iy = y * s.stride_h - s.pad_top + ky * s.dilation_h;
-          for (int kx = 0; kx < s.kernel_w; ++kx) {
-            int ix = x * s.stride_w - s.pad_left + kx * s.dilation_w;
-            bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-            bool in_pad = iy >= -s.pad_top && iy < s.in_h + real_pad_bottom && ix >= -s.pad_left &&
-                          ix < s.in_w + real_pad_right;
-            if (inside) {
-              float v = plane[iy * s.in_w + ix];
-              acc = max ? std::max(acc, v) : acc + v;
-              ++count;
-            } else if (include_pad && in_pad) {
-              ++count;
-            }
-          }
-        }
-        o[y * ow + x] = max ? acc : (count ? acc / static_cast<float>(count) : 0.0f);
+// Reference pooling over any number of spatial axes and any element type ONNX allows:
+// exact ONNX semantics, including ceil_mode windows that run past the padding (they count
+// only the cells inside the padded input), dilations, and MaxPool's Indices output
+// (flat NCHW index of the maximum; storage_order 1 counts the spatial axes column-major).
+struct NdPool {
+  std::vector<std::int64_t> in, out, kernel, strides, dilations, pads;  // spatial
+  std::size_t planes = 0;
+  bool max = true, include_pad = false, column_major = false, indices = false;
+};
+
+template <class T>
+void pool_nd(const NdPool& p, const T* x, T* y, std::int64_t* idx) {
+  std::size_t n = p.in.size();
+  std::size_t in_size = 1, out_size = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    in_size *= static_cast<std::size_t>(p.in[i]);
+    out_size *= static_cast<std::size_t>(p.out[i]);
+  }
+  std::vector<std::int64_t> o(n), k(n);
+  for (std::size_t plane = 0; plane < p.planes; ++plane) {
+    const T* xp = x + plane * in_size;
+    for (std::size_t flat = 0; flat < out_size; ++flat) {
+      std::size_t rem = flat;
+      for (std::size_t i = n; i-- > 0;) {
+        o[i] = static_cast<std::int64_t>(rem % static_cast<std::size_t>(p.out[i]));
+        rem /= static_cast<std::size_t>(p.out[i]);
       }
+      double acc = p.max ? -std::numeric_limits<double>::infinity() : 0.0;
+      std::int64_t best = -1;
+      std::size_t count = 0;
+      std::fill(k.begin(), k.end(), 0);
+      for (;;) {
+        bool inside = true, in_pad = true;
+        std::size_t offset = 0, col_offset = 0, col_stride = 1;
+        for (std::size_t i = 0; i < n; ++i) {
+          std::int64_t c = o[i] * p.strides[i] - p.pads[i] + k[i] * p.dilations[i];
+          inside = inside && c >= 0 && c < p.in[i];
+          in_pad = in_pad && c >= -p.pads[i] && c < p.in[i] + p.pads[i + n];
+          offset = offset * static_cast<std::size_t>(p.in[i]) + static_cast<std::size_t>(std::max<std::int64_t>(c, 0));
+        }
+        if (inside) {
+          // Column-major index for storage_order 1.
+          std::size_t stride = 1;
+          col_offset = 0;
+          for (std::size_t i = 0; i < n; ++i) {
+            std::int64_t c = o[i] * p.strides[i] - p.pads[i] + k[i] * p.dilations[i];
+            col_offset += static_cast<std::size_t>(c) * stride;
+            stride *= static_cast<std::size_t>(p.in[i]);
+          }
+          (void)col_stride;
+          double v = static_cast<double>(load_value(xp[offset]));
+          if (p.max) {
+            if (v > acc || best < 0) {
+              acc = v;
+              best = static_cast<std::int64_t>(plane * in_size + (p.column_major ? col_offset : offset));
+            }
+          } else {
+            acc += v;
+          }
+          ++count;
+        } else if (p.include_pad && in_pad) {
+          ++count;
+        }
+        std::size_t i = n;
+        while (i-- > 0) {
+          if (++k[i] < p.kernel[i]) break;
+          k[i] = 0;
+        }
+        if (i == static_cast<std::size_t>(-1)) break;
+      }
+      double r = p.max ? acc : (count ? acc / static_cast<double>(count) : 0.0);
+      y[plane * out_size + flat] = store_value<T>(static_cast<compute_t<T>>(r));
+      if (idx) idx[plane * out_size + flat] = best;
     }
   }
 }
 
-std::unique_ptr<BoundOp> bind_pool(const BindArgs& a, bool max) {
-  PoolGeometry p = pool_geometry(a);
-  bool include_pad = !max && a.node.attr_int("count_include_pad", 0) != 0;
-  if (max && a.outputs.size() > 1 && a.outputs[1]) a.fail("the Indices output is not supported");
-  bool ceil_padded = false;
-  {
-    Conv2dShape plain = p.shape;
-    ir::InferContext ctx(a.node);
-    std::vector<ir::Dim> dims;
-    for (std::int64_t d : a.in(0).shape.dims()) dims.push_back(ir::Dim::known(d));
-    ir::WindowGeometry g = ir::window_geometry(ctx, dims, a.node.attr_ints("kernel_shape"), false);
-    std::size_t n = g.kernel.size();
-    plain.pad_bottom = a.in(0).shape.rank() == 4 ? static_cast<int>(g.pads[n]) : 0;
-    plain.pad_right = static_cast<int>(g.pads[2 * n - 1]);
-    ceil_padded = plain.pad_bottom != p.shape.pad_bottom || plain.pad_right != p.shape.pad_right;
-    if (ceil_padded || include_pad || p.shape.dilation_h > 1 || p.shape.dilation_w > 1) {
-      int rb = plain.pad_bottom, rr = plain.pad_right;
-      Conv2dShape s = p.shape;
-      return std::make_unique<FunctionOp>("pool2d_ref", [s, max, include_pad, rb, rr](const RunContext& ctx) {
-        pool_reference(s, max, include_pad, rb, rr, ctx.in<float>(0), ctx.out<float>(0));
+std::unique_ptr<BoundOp> bind_pool_reference(const BindArgs& a, bool max) {
+  const TensorInfo& x = a.in(0);
+  std::size_t rank = x.shape.rank();
+  std::vector<ir::Dim> dims;
+  for (std::int64_t d : x.shape.dims()) dims.push_back(ir::Dim::known(d));
+  ir::InferContext ctx(a.node);
+  ir::WindowGeometry g = ir::window_geometry(ctx, dims, a.node.attr_ints("kernel_shape"), a.node.attr_int("ceil_mode", 0) != 0);
+  NdPool p;
+  p.in.assign(x.shape.dims().begin() + 2, x.shape.dims().end());
+  for (const ir::Dim& d : g.output) p.out.push_back(d.value);
+  p.kernel = g.kernel;
+  p.strides = g.strides;
+  p.dilations = g.dilations;
+  p.pads = g.pads;
+  p.planes = static_cast<std::size_t>(x.shape[0] * x.shape[1]);
+  p.max = max;
+  p.include_pad = !max && a.node.attr_int("count_include_pad", 0) != 0;
+  p.column_major = a.node.attr_int("storage_order", 0) != 0;
+  p.indices = max && a.outputs.size() > 1 && a.outputs[1].has_value();
+  (void)rank;
+  return dispatch_dtype(x.dtype, a.node.op_type, [&]<class T>() -> std::unique_ptr<BoundOp> {
+    if constexpr (std::is_same_v<T, bool>) {
+      a.fail("bool input is not supported");
+    } else {
+      if (!max && !std::is_floating_point_v<compute_t<T>>) a.fail("AveragePool needs a float input");
+      return std::make_unique<FunctionOp>(max ? "pool_nd_ref max" : "pool_nd_ref average", [p](const RunContext& ctx) {
+        pool_nd<T>(p, ctx.in<T>(0), ctx.out<T>(0), p.indices ? ctx.out<std::int64_t>(1) : nullptr);
       });
     }
-  }
+  });
+}
+
+std::unique_ptr<BoundOp> bind_pool(const BindArgs& a, bool max) {
+  std::size_t rank = a.in(0).shape.rank();
+  bool indices = max && a.outputs.size() > 1 && a.outputs[1];
+  if (a.in(0).dtype != DType::float32 || (rank != 3 && rank != 4) || indices) return bind_pool_reference(a, max);
+  PoolGeometry p = pool_geometry(a);
+  bool include_pad = !max && a.node.attr_int("count_include_pad", 0) != 0;
+  // Padding counted in averages, or dilated windows: the reference. (ceil_mode is extra far
+  // padding, never counted here.)
+  if (include_pad || p.shape.dilation_h > 1 || p.shape.dilation_w > 1) return bind_pool_reference(a, max);
   Conv2dShape s = p.shape;
   return std::make_unique<FunctionOp>(max ? "pool2d max" : "pool2d average", [s, max](const RunContext& ctx) {
     pool2d(s, max ? PoolKind::max : PoolKind::average, false, ctx.in<float>(0), ctx.out<float>(0), ctx.pool);
@@ -158,7 +219,9 @@ std::unique_ptr<BoundOp> bind_nhwc_pool(const BindArgs& a, bool max) {
   std::vector<ir::Dim> dims = {ir::Dim::known(x.shape[0]), ir::Dim::known(x.shape[3]), ir::Dim::known(x.shape[1]),
                                ir::Dim::known(x.shape[2])};
   ir::InferContext ctx(a.node);
-  ir::WindowGeometry g = ir::window_geometry(ctx, dims, a.node.attr_ints("kernel_shape"), false);
+  bool ceil_mode = a.node.attr_int("ceil_mode", 0) != 0;
+  if (ceil_mode && !max && a.node.attr_int("count_include_pad", 0) != 0) a.fail("ceil_mode with count_include_pad is not supported in NHWC");
+  ir::WindowGeometry g = ir::window_geometry(ctx, dims, a.node.attr_ints("kernel_shape"), ceil_mode);
   Conv2dShape s;
   s.batch = static_cast<int>(x.shape[0]);
   s.in_h = static_cast<int>(x.shape[1]);
@@ -172,6 +235,10 @@ std::unique_ptr<BoundOp> bind_nhwc_pool(const BindArgs& a, bool max) {
   s.pad_left = static_cast<int>(g.pads[1]);
   s.pad_bottom = static_cast<int>(g.pads[2]);
   s.pad_right = static_cast<int>(g.pads[3]);
+  // ceil_mode: extra far padding until floor() gives the ceil size; padding is never
+  // counted (count_include_pad 0), so the windows see only real cells, as ONNX says.
+  while (s.out_h() < g.output[0].value) ++s.pad_bottom;
+  while (s.out_w() < g.output[1].value) ++s.pad_right;
   return std::make_unique<FunctionOp>(max ? "pool2d max nhwc" : "pool2d average nhwc", [s, max](const RunContext& ctx) {
     pool2d(s, max ? PoolKind::max : PoolKind::average, false, ctx.in<float>(0), ctx.out<float>(0), ctx.pool);
   });

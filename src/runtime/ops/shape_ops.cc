@@ -23,7 +23,9 @@
 // read out of bounds. Constant indices are checked at bind and give an error.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
+#include "kernels/transpose/transpose.h"
 #include "runtime/op.h"
 
 namespace lowp::runtime {
@@ -291,7 +293,12 @@ class BlockedTranspose {
         out_off += i * outer_out_[a];
       }
       // Output element [.., c (axis b), .., r (last)] = input offset c + r * in_row_stride.
-      transpose_2d<T>(in + in_off, out + out_off, rows_, cols_, in_row_stride_, 1, out_row_stride_);
+      if constexpr (sizeof(T) == 4) {
+        transpose_x32(in + in_off, out + out_off, static_cast<std::size_t>(rows_), static_cast<std::size_t>(cols_),
+                      static_cast<std::size_t>(in_row_stride_), static_cast<std::size_t>(out_row_stride_));
+      } else {
+        transpose_2d<T>(in + in_off, out + out_off, rows_, cols_, in_row_stride_, 1, out_row_stride_);
+      }
     }
   }
 
@@ -337,7 +344,8 @@ std::unique_ptr<BoundOp> bind_transpose(const BindArgs& a) {
   if (!moves_inner) return StridedCopy::bind(dims, strides, 0, width);
   auto t = std::make_shared<BlockedTranspose>(md, ms);
   return dispatch_width(width, [&]<class T>() {
-    return make_op("transpose_blocked", [t](const RunContext& ctx) { t->run<T>(ctx.inputs[0], ctx.outputs[0]); });
+    std::string kernel = sizeof(T) == 4 ? transpose_x32_kernel_name() : "transpose_blocked";
+    return make_op(kernel, [t](const RunContext& ctx) { t->run<T>(ctx.inputs[0], ctx.outputs[0]); });
   });
 }
 
@@ -443,14 +451,17 @@ const char* plan_slice(const std::vector<Index>& dims, const IntInput& starts, c
     if (s < 0) s += len;
     if (e < 0) e += len;
     Index c;
+    // Counts as 1 + (distance - 1) / |step|: no intermediate overflows, even for steps
+    // of INT64_MIN / INT64_MAX.
     if (st > 0) {
       s = std::clamp<Index>(s, 0, len);
       e = std::clamp<Index>(e, 0, len);
-      c = e > s ? (e - s + st - 1) / st : 0;
+      c = e > s ? 1 + (e - s - 1) / st : 0;
     } else {
       s = std::clamp<Index>(s, -1, len - 1);
       e = std::clamp<Index>(e, -1, len - 1);
-      c = s > e ? (s - e - st - 1) / -st : 0;
+      Index magnitude = st == std::numeric_limits<Index>::min() ? std::numeric_limits<Index>::max() : -st;
+      c = s > e ? 1 + (s - e - 1) / magnitude : 0;
     }
     begin[d] = c > 0 ? s : 0;
     step[d] = st;
@@ -806,7 +817,8 @@ class PadOp final : public BoundOp {
       auto d = static_cast<std::size_t>(ax);
       Index lo = pads_[i], hi = pads_[i + n];
       // Bounded so that the sum below cannot overflow; a real pad is far smaller.
-      if (std::abs(lo) > (Index{1} << 40) || std::abs(hi) > (Index{1} << 40)) return "a pad is out of range";
+      constexpr Index kLimit = Index{1} << 40;
+      if (lo < -kLimit || lo > kLimit || hi < -kLimit || hi > kLimit) return "a pad is out of range";
       before_[d] = lo;
       padded_[d] = in_dims_[d] + lo + hi;
     }
@@ -869,11 +881,20 @@ std::unique_ptr<BoundOp> bind_range(const BindArgs& a) {
     if (a.in(i).dtype != d || a.in(i).shape.elements() != 1) a.fail("start, limit and delta must be {} scalars", dtype_name(d));
   }
   std::size_t n = a.out(0).shape.elements();
+  // start + i * delta; integers wrap (through unsigned arithmetic) rather than overflow when
+  // a declared output is longer than the range.
   auto make = [&]<class T>() {
     return make_op("range", [n](const RunContext& ctx) {
       T start = ctx.in<T>(0)[0], delta = ctx.in<T>(2)[0];
       T* y = ctx.out<T>(0);
-      for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+      for (std::size_t i = 0; i < n; ++i) {
+        if constexpr (std::is_integral_v<T>) {
+          y[i] = static_cast<T>(static_cast<std::uint64_t>(start) +
+                                static_cast<std::uint64_t>(i) * static_cast<std::uint64_t>(delta));
+        } else {
+          y[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+        }
+      }
     });
   };
   switch (d) {
