@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/error.h"
@@ -21,27 +22,38 @@ namespace fs = std::filesystem;
 
 // Versions of the domains besides ai.onnx that lowp creates nodes of, for a graph that did
 // not import them; other domains keep the version the model was imported with.
-constexpr std::array<std::pair<std::string_view, int>, 1> kDomainDefaults = {{{"com.microsoft", 1}}};
+constexpr std::array<std::pair<std::string_view, int>, 1> kDomainDefaults = {
+    {{"com.microsoft", 1}}};
 
 // Attributes of lowp's fused ops that describe the activation; the rest belong to the op
 // they are written back as.
 constexpr std::array<std::string_view, 3> kActivationAttributes = {"activation", "activation_min",
                                                                    "activation_max"};
 // Conv's attributes at opset 21: what a FusedConv may carry besides the activation.
-constexpr std::array<std::string_view, 6> kConvAttributes = {"auto_pad", "dilations", "group",
-                                                             "kernel_shape", "pads", "strides"};
+constexpr std::array<std::string_view, 6> kConvAttributes = {
+    "auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"};
 
 // A scalar of a float element type, for Clip's bounds.
 std::shared_ptr<Tensor> float_scalar(DType dtype, float v, const ir::Node& node) {
   auto t = std::make_shared<Tensor>(dtype, Shape{});
   switch (dtype) {
-    case DType::float32: t->values<float>()[0] = v; break;
-    case DType::float64: t->values<double>()[0] = v; break;
-    case DType::float16: t->values<std::uint16_t>()[0] = float16::from_float(v).bits(); break;
-    case DType::bfloat16: t->values<std::uint16_t>()[0] = bfloat16::from_float(v).bits(); break;
+    case DType::float32:
+      t->values<float>()[0] = v;
+      break;
+    case DType::float64:
+      t->values<double>()[0] = v;
+      break;
+    case DType::float16:
+      t->values<std::uint16_t>()[0] = float16::from_float(v).bits();
+      break;
+    case DType::bfloat16:
+      t->values<std::uint16_t>()[0] = bfloat16::from_float(v).bits();
+      break;
     default:
-      fail("node '{}' ({}): a clip activation on {} has no ONNX form (Clip's bounds need a "
-           "float type)", node.label(), node.op_type, dtype_name(dtype));
+      fail(
+          "node '{}' ({}): a clip activation on {} has no ONNX form (Clip's bounds need a "
+          "float type)",
+          node.label(), node.op_type, dtype_name(dtype));
   }
   return t;
 }
@@ -88,9 +100,11 @@ class Exporter {
       if (v->is_constant()) use_constant(v);
       auto* info = g.add_output();
       info->set_name(v->name);
-      write_type(v->is_constant() ? ir::TensorType::of(v->constant->dtype(), v->constant->shape()) : v->type,
+      write_type(v->is_constant() ? ir::TensorType::of(v->constant->dtype(), v->constant->shape())
+                                  : v->type,
                  *info);
     }
+    cancel_transpose_pairs();
     write_value_info();
     write_opsets();
     write_initializers();
@@ -105,8 +119,10 @@ class Exporter {
 
  private:
   template <class... Args>
-  [[noreturn]] void node_error(const ir::Node& n, fmt::format_string<Args...> f, Args&&... args) const {
-    fail("{}: node '{}' ({}): {}", out_.string(), n.label(), op_name(n), fmt::format(f, std::forward<Args>(args)...));
+  [[noreturn]] void node_error(const ir::Node& n, fmt::format_string<Args...> f,
+                               Args&&... args) const {
+    fail("{}: node '{}' ({}): {}", out_.string(), n.label(), op_name(n),
+         fmt::format(f, std::forward<Args>(args)...));
   }
 
   static std::string op_name(const ir::Node& n) {
@@ -135,13 +151,14 @@ class Exporter {
   // A node. ONNX Runtime refuses two nodes of one name, so a name already written, or
   // (for the extra nodes an op expands into: `original` false) one that a node of the
   // graph has, gets a suffix.
-  onnx::NodeProto& add_node(const std::string& op_type, const std::string& name, const std::string& domain,
-                            bool original = false) {
+  onnx::NodeProto& add_node(const std::string& op_type, const std::string& name,
+                            const std::string& domain, bool original = false) {
     onnx::NodeProto& p = *model_.mutable_graph()->add_node();
     p.set_op_type(op_type);
     if (!name.empty()) {
       std::string unique = name;
-      bool taken = node_names_written_.contains(unique) || (!original && graph_node_names_.contains(unique));
+      bool taken =
+          node_names_written_.contains(unique) || (!original && graph_node_names_.contains(unique));
       for (int i = 1; taken; ++i) {
         unique = fmt::format("{}_{}", name, i);
         taken = node_names_written_.contains(unique) || graph_node_names_.contains(unique);
@@ -158,9 +175,18 @@ class Exporter {
     using A = onnx::AttributeProto;
     p.set_name(key);
     switch (a.kind) {
-      case ir::Attribute::Kind::kFloat: p.set_type(A::FLOAT); p.set_f(a.f); break;
-      case ir::Attribute::Kind::kInt: p.set_type(A::INT); p.set_i(a.i); break;
-      case ir::Attribute::Kind::kString: p.set_type(A::STRING); p.set_s(a.s); break;
+      case ir::Attribute::Kind::kFloat:
+        p.set_type(A::FLOAT);
+        p.set_f(a.f);
+        break;
+      case ir::Attribute::Kind::kInt:
+        p.set_type(A::INT);
+        p.set_i(a.i);
+        break;
+      case ir::Attribute::Kind::kString:
+        p.set_type(A::STRING);
+        p.set_s(a.s);
+        break;
       case ir::Attribute::Kind::kTensor:
         p.set_type(A::TENSOR);
         tensor_to_proto(*a.t, *p.mutable_t());
@@ -178,7 +204,9 @@ class Exporter {
         for (const std::string& s : a.strings) p.add_strings(s);
         break;
       case ir::Attribute::Kind::kGraph:
-        node_error(n, "attribute '{}' holds a subgraph, which lowp keeps no copy of and cannot write", key);
+        node_error(n,
+                   "attribute '{}' holds a subgraph, which lowp keeps no copy of and cannot write",
+                   key);
     }
   }
 
@@ -196,7 +224,8 @@ class Exporter {
   // lowp's own ops as the standard ops they stand for. The NHWC forms run the NCHW op
   // between two Transposes (a reader that prefers NCHW cancels the pairs that meet).
   void write_lowp_node(const ir::Node& n) {
-    if (n.outputs.size() != 1 || !n.outputs[0] || !n.has_input(0)) node_error(n, "expects one input X and one output");
+    if (n.outputs.size() != 1 || !n.outputs[0] || !n.has_input(0))
+      node_error(n, "expects one input X and one output");
     const ir::Value* y = n.outputs[0];
     if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
@@ -242,10 +271,12 @@ class Exporter {
 
   void write_transpose(const ir::Node& n, const std::string& x, const std::string& y,
                        std::span<const std::int64_t> perm, const char* suffix) {
+    added_transposes_.insert(y);
     onnx::NodeProto& p = add_node("Transpose", n.name.empty() ? "" : n.name + suffix, "");
     p.add_input(x);
     p.add_output(y);
-    write_attribute(n, "perm", ir::Attribute::of_ints({perm.begin(), perm.end()}), *p.add_attribute());
+    write_attribute(n, "perm", ir::Attribute::of_ints({perm.begin(), perm.end()}),
+                    *p.add_attribute());
   }
 
   // An intermediate named after `final_name` when more nodes follow (`last` false), else
@@ -263,11 +294,13 @@ class Exporter {
   }
 
   // Conv(x, W, B) with the node's Conv attributes, then its activation, into `out`.
-  void write_conv(const ir::Node& n, const std::string& x, const std::string& out, const ir::TensorType& out_type) {
+  void write_conv(const ir::Node& n, const std::string& x, const std::string& out,
+                  const ir::TensorType& out_type) {
     for (const auto& [key, a] : n.attributes) {
-      bool known = std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end() ||
-                   std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) !=
-                       kActivationAttributes.end();
+      bool known =
+          std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end() ||
+          std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) !=
+              kActivationAttributes.end();
       if (!known) node_error(n, "attribute '{}' has no meaning in Conv or its activation", key);
     }
     if (!n.has_input(1)) node_error(n, "input W is missing");
@@ -288,13 +321,18 @@ class Exporter {
   // Y = X[..., K] @ W[K, N] (+ bias[N]), then the activation.
   void write_fused_gemm(const ir::Node& n) {
     for (const auto& [key, a] : n.attributes) {
-      if (std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) != kActivationAttributes.end()) {
+      if (std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) !=
+          kActivationAttributes.end()) {
         continue;
       }
       // Gemm's attributes at their defaults mean the same product; others have no form here.
-      bool neutral = ((key == "transA" || key == "transB") && a.kind == ir::Attribute::Kind::kInt && a.i == 0) ||
-                     ((key == "alpha" || key == "beta") && a.kind == ir::Attribute::Kind::kFloat && a.f == 1.0f);
-      if (!neutral) node_error(n, "attribute '{}' is not part of FusedGemm (Y = X @ W + bias, activation)", key);
+      bool neutral = ((key == "transA" || key == "transB") && a.kind == ir::Attribute::Kind::kInt &&
+                      a.i == 0) ||
+                     ((key == "alpha" || key == "beta") && a.kind == ir::Attribute::Kind::kFloat &&
+                      a.f == 1.0f);
+      if (!neutral)
+        node_error(n, "attribute '{}' is not part of FusedGemm (Y = X @ W + bias, activation)",
+                   key);
     }
     if (!n.has_input(1)) node_error(n, "input W is missing");
     const ir::Value* y = n.outputs[0];
@@ -317,7 +355,8 @@ class Exporter {
   }
 
   // The activation node(s) of a fused node, reading `x` and writing `y`.
-  void write_activation(const ir::Node& n, const std::string& x, const std::string& y, const ir::TensorType& type) {
+  void write_activation(const ir::Node& n, const std::string& x, const std::string& y,
+                        const ir::TensorType& type) {
     std::string kind = activation_of(n);
     std::string name = n.name.empty() ? "" : n.name + "_" + kind;
     auto unary = [&](const char* op) -> onnx::NodeProto& {
@@ -361,11 +400,86 @@ class Exporter {
         initializers_.push_back({bound, float_scalar(*type.dtype, n.attr_float(key, 0.0f), n)});
         p.add_input(bound);
       }
-      while (p.input_size() > 1 && p.input(p.input_size() - 1).empty()) p.mutable_input()->RemoveLast();
+      while (p.input_size() > 1 && p.input(p.input_size() - 1).empty())
+        p.mutable_input()->RemoveLast();
     } else {
-      node_error(n, "activation '{}' has no ONNX form here (known: none, relu, clip, sigmoid, tanh, "
-                 "hardswish, gelu, gelu_tanh, silu)", kind);
+      node_error(n,
+                 "activation '{}' has no ONNX form here (known: none, relu, clip, sigmoid, tanh, "
+                 "hardswish, gelu, gelu_tanh, silu)",
+                 kind);
     }
+  }
+
+  static std::vector<std::int64_t> perm_of(const onnx::NodeProto& n) {
+    for (const auto& a : n.attribute()) {
+      if (a.name() == "perm") return {a.ints().begin(), a.ints().end()};
+    }
+    return {};
+  }
+
+  // A Transpose written here (around an NHWC op) that undoes the Transpose feeding it goes,
+  // its readers reading the first one's input: between two NHWC ops, and where the layout
+  // pass's own Transpose meets one of ours, nothing is left. Pairs in the graph itself stay
+  // (import, export and import again gives the same graph). A Transpose left unread by
+  // this goes too.
+  void cancel_transpose_pairs() {
+    if (added_transposes_.empty()) return;
+    onnx::GraphProto& g = *model_.mutable_graph();
+    const int count = g.node_size();
+    std::unordered_map<std::string, int> producer;
+    for (int i = 0; i < count; ++i) {
+      for (const std::string& o : g.node(i).output()) producer[o] = i;
+    }
+    std::unordered_set<std::string> outputs;
+    for (const auto& o : g.output()) outputs.insert(o.name());
+    auto is_transpose = [](const onnx::NodeProto& n) {
+      return n.op_type() == "Transpose" && n.domain().empty() && n.input_size() == 1 &&
+             n.output_size() == 1;
+    };
+    std::unordered_map<std::string, std::string> rename;
+    std::vector<bool> dead(static_cast<std::size_t>(count), false);
+    std::unordered_set<int> emptied;  // producers whose pair was cancelled
+    for (int i = 0; i < count; ++i) {
+      onnx::NodeProto& n = *g.mutable_node(i);
+      for (std::string& in : *n.mutable_input()) {
+        if (auto r = rename.find(in); r != rename.end()) in = r->second;
+      }
+      if (!is_transpose(n) || outputs.contains(n.output(0))) continue;
+      auto it = producer.find(n.input(0));
+      if (it == producer.end() || !is_transpose(g.node(it->second))) continue;
+      const onnx::NodeProto& first = g.node(it->second);
+      if (!added_transposes_.contains(n.output(0)) && !added_transposes_.contains(first.output(0)))
+        continue;
+      std::vector<std::int64_t> p1 = perm_of(first), p2 = perm_of(n);
+      bool inverse = !p1.empty() && p1.size() == p2.size();
+      for (std::size_t j = 0; inverse && j < p2.size(); ++j) {
+        inverse = p2[j] >= 0 && static_cast<std::size_t>(p2[j]) < p1.size() &&
+                  p1[static_cast<std::size_t>(p2[j])] == static_cast<std::int64_t>(j);
+      }
+      if (!inverse) continue;
+      rename[n.output(0)] = first.input(0);
+      dead[static_cast<std::size_t>(i)] = true;
+      emptied.insert(it->second);
+    }
+    std::unordered_map<std::string, int> readers;
+    for (int i = 0; i < count; ++i) {
+      if (dead[static_cast<std::size_t>(i)]) continue;
+      for (const std::string& in : g.node(i).input()) ++readers[in];
+    }
+    for (int i : emptied) {
+      const std::string& out = g.node(i).output(0);
+      if (!readers.contains(out) && !outputs.contains(out))
+        dead[static_cast<std::size_t>(i)] = true;
+    }
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+    for (int i = 0; i < count; ++i) {
+      if (!dead[static_cast<std::size_t>(i)]) {
+        *kept.Add() = std::move(*g.mutable_node(i));
+      } else {
+        removed_values_.insert(g.node(i).output(0));
+      }
+    }
+    g.mutable_node()->Swap(&kept);
   }
 
   // Types of every intermediate value that has any, so a reader need not infer them.
@@ -375,14 +489,17 @@ class Exporter {
     listed.insert(graph_.outputs.begin(), graph_.outputs.end());
     for (const auto& node : graph_.nodes()) {
       for (const ir::Value* v : node->outputs) {
-        if (!v || v->is_constant() || !has_type_info(v->type) || !listed.insert(v).second) continue;
+        if (!v || v->is_constant() || !has_type_info(v->type) || !listed.insert(v).second ||
+            removed_values_.contains(v->name)) {
+          continue;
+        }
         auto* info = g.add_value_info();
         info->set_name(v->name);
         write_type(v->type, *info);
       }
     }
     for (const auto& [name, type] : intermediates_) {
-      if (!has_type_info(type)) continue;
+      if (!has_type_info(type) || removed_values_.contains(name)) continue;
       auto* info = g.add_value_info();
       info->set_name(name);
       write_type(type, *info);
@@ -422,7 +539,8 @@ class Exporter {
       p.set_data_type(static_cast<int>(tensor->dtype()));
       for (std::int64_t d : tensor->shape().dims()) p.add_dims(d);
       p.set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
-      std::size_t offset = (data_bytes_ + kExternalDataAlignment - 1) / kExternalDataAlignment * kExternalDataAlignment;
+      std::size_t offset = (data_bytes_ + kExternalDataAlignment - 1) / kExternalDataAlignment *
+                           kExternalDataAlignment;
       auto entry = [&p](const std::string& key, const std::string& value) {
         auto* kv = p.add_external_data();
         kv->set_key(key);
@@ -439,10 +557,12 @@ class Exporter {
   void write_files() {
     std::size_t size = model_.ByteSizeLong();
     LOWP_CHECK(size < static_cast<std::size_t>(std::numeric_limits<int>::max()),
-               "{}: the model would be {} bytes; protobuf caps a model at 2 GiB (export with external data)",
+               "{}: the model would be {} bytes; protobuf caps a model at 2 GiB (export with "
+               "external data)",
                out_.string(), size);
     std::string bytes;
-    LOWP_CHECK(model_.SerializeToString(&bytes), "{}: protobuf could not serialize the model", out_.string());
+    LOWP_CHECK(model_.SerializeToString(&bytes), "{}: protobuf could not serialize the model",
+               out_.string());
     // The data first: a model file never names data that is not in place.
     if (!external_.empty()) {
       write_file_atomically(external_data_path(out_), [this](const ByteSink& sink) {
@@ -464,6 +584,9 @@ class Exporter {
   onnx::ModelProto model_;
   std::set<std::string> new_names_;
   std::set<std::string> graph_node_names_, node_names_written_;
+  std::unordered_set<std::string> added_transposes_;  // outputs of the Transposes written here
+  std::unordered_set<std::string>
+      removed_values_;  // outputs of nodes cancel_transpose_pairs removed
   std::unordered_set<const ir::Value*> constants_seen_;
   std::vector<std::pair<std::string, std::shared_ptr<const Tensor>>> initializers_;
   std::vector<std::pair<std::string, ir::TensorType>> intermediates_;
@@ -480,7 +603,8 @@ fs::path external_data_path(const fs::path& model) {
   return data;
 }
 
-ExportSummary export_model(const ir::Graph& graph, const fs::path& out, const ExportOptions& options) {
+ExportSummary export_model(const ir::Graph& graph, const fs::path& out,
+                           const ExportOptions& options) {
   return Exporter(graph, out, options).run();
 }
 

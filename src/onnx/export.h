@@ -2,7 +2,8 @@
 //
 // The file is plain ONNX that ONNX Runtime and other tools load: ai.onnx at the IR's opset
 // (ir::kIrOpset) plus every other domain a node uses (com.microsoft, at the version the
-// model was imported with, else 1), never lowp's own. lowp's fused ops are written back as the standard ops they stand for:
+// model was imported with, else 1), never lowp's own. lowp's fused ops are written back as the
+// standard ops they stand for:
 //   lowp::FusedConv(X, W, B)  -> Conv(X, W, B) -> activation
 //   lowp::FusedGemm(X, W, B)  -> MatMul(X, W) -> Add(., B) -> activation
 //   lowp::NhwcConv / NhwcMaxPool / NhwcAveragePool / NhwcGlobalAveragePool (NHWC in and
@@ -42,7 +43,7 @@ inline constexpr std::size_t kExternalDataAlignment = 64;
 
 // What was written, for messages.
 struct ExportSummary {
-  std::size_t nodes = 0;             // ONNX nodes (fused ops count as what they expand to)
+  std::size_t nodes = 0;  // ONNX nodes (fused ops count as what they expand to)
   std::size_t initializers = 0;
   std::size_t external_tensors = 0;  // initializers in the external data file
   std::size_t external_bytes = 0;    // its size; 0 when no file was written

@@ -43,14 +43,23 @@ std::shared_ptr<Tensor> tensor(DType dtype, Shape shape, const std::vector<T>& v
   std::memcpy(t->raw(), values.data(), t->bytes());
   return t;
 }
-std::shared_ptr<Tensor> f32(Shape shape, const std::vector<float>& v) { return tensor(DType::float32, std::move(shape), v); }
-std::shared_ptr<Tensor> u8(Shape shape, const std::vector<std::uint8_t>& v) { return tensor(DType::uint8, std::move(shape), v); }
-std::shared_ptr<Tensor> s8(Shape shape, const std::vector<std::int8_t>& v) { return tensor(DType::int8, std::move(shape), v); }
-std::shared_ptr<Tensor> s32(Shape shape, const std::vector<std::int32_t>& v) { return tensor(DType::int32, std::move(shape), v); }
+std::shared_ptr<Tensor> f32(Shape shape, const std::vector<float>& v) {
+  return tensor(DType::float32, std::move(shape), v);
+}
+std::shared_ptr<Tensor> u8(Shape shape, const std::vector<std::uint8_t>& v) {
+  return tensor(DType::uint8, std::move(shape), v);
+}
+std::shared_ptr<Tensor> s8(Shape shape, const std::vector<std::int8_t>& v) {
+  return tensor(DType::int8, std::move(shape), v);
+}
+std::shared_ptr<Tensor> s32(Shape shape, const std::vector<std::int32_t>& v) {
+  return tensor(DType::int32, std::move(shape), v);
+}
 
 std::shared_ptr<Tensor> random_tensor(DType dtype, Shape shape, Random& rng) {
   auto t = std::make_shared<Tensor>(dtype, std::move(shape));
-  for (std::size_t i = 0; i < t->bytes(); ++i) t->raw()[i] = static_cast<std::byte>(rng.next() & 0xFF);
+  for (std::size_t i = 0; i < t->bytes(); ++i)
+    t->raw()[i] = static_cast<std::byte>(rng.next() & 0xFF);
   return t;
 }
 
@@ -59,8 +68,9 @@ struct Result {
   std::string kernel;
 };
 
-Result run_node(const std::string& op, const std::vector<In>& inputs, std::map<std::string, ir::Attribute> attrs = {},
-                std::size_t outputs = 1, const std::string& domain = "") {
+Result run_node(const std::string& op, const std::vector<In>& inputs,
+                std::map<std::string, ir::Attribute> attrs = {}, std::size_t outputs = 1,
+                const std::string& domain = "") {
   auto g = std::make_unique<ir::Graph>();
   std::vector<ir::Value*> ins;
   std::vector<std::string> names;
@@ -97,7 +107,8 @@ Result run_node(const std::string& op, const std::vector<In>& inputs, std::map<s
 }
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
 }
 
 template <class T>
@@ -107,8 +118,12 @@ std::vector<T> values_of(const Tensor& t) {
   return v;
 }
 
-ir::Attribute I(std::int64_t v) { return ir::Attribute::of_int(v); }
-ir::Attribute Is(std::vector<std::int64_t> v) { return ir::Attribute::of_ints(std::move(v)); }
+ir::Attribute I(std::int64_t v) {
+  return ir::Attribute::of_int(v);
+}
+ir::Attribute Is(std::vector<std::int64_t> v) {
+  return ir::Attribute::of_ints(std::move(v));
+}
 
 // ---- ONNX's conformance data ----
 
@@ -138,8 +153,9 @@ TEST_P(Conformance, MatchesOnnxBitForBit) {
     std::vector<Tensor> got = session->run(named);
     for (std::size_t i = 0; i < got.size(); ++i) {
       std::shared_ptr<Tensor> want = read_pb(set.path() / ("output_" + std::to_string(i) + ".pb"));
-      EXPECT_TRUE(same_bytes(got[i], *want)) << set.path() << " output " << i << ": " << dtype_name(got[i].dtype())
-                                             << got[i].shape().str() << " vs " << want->shape().str();
+      EXPECT_TRUE(same_bytes(got[i], *want))
+          << set.path() << " output " << i << ": " << dtype_name(got[i].dtype())
+          << got[i].shape().str() << " vs " << want->shape().str();
     }
   }
   EXPECT_GT(sets, 0) << dir << " has no test_data_set";
@@ -149,24 +165,30 @@ INSTANTIATE_TEST_SUITE_P(
     OnnxNodeTests, Conformance,
     ::testing::Values("test_quantizelinear", "test_quantizelinear_axis", "test_dequantizelinear",
                       "test_dequantizelinear_axis", "test_dynamicquantizelinear",
-                      "test_dynamicquantizelinear_max_adjusted", "test_dynamicquantizelinear_min_adjusted",
-                      "test_matmulinteger", "test_qlinearmatmul_2D", "test_qlinearmatmul_3D", "test_qlinearconv",
-                      "test_basic_convinteger", "test_convinteger_with_padding", "test_convinteger_without_padding"));
+                      "test_dynamicquantizelinear_max_adjusted",
+                      "test_dynamicquantizelinear_min_adjusted", "test_matmulinteger",
+                      "test_qlinearmatmul_2D", "test_qlinearmatmul_3D", "test_qlinearconv",
+                      "test_basic_convinteger", "test_convinteger_with_padding",
+                      "test_convinteger_without_padding"));
 
 // ---- QuantizeLinear / DequantizeLinear ----
 
 TEST(QuantizeLinear, PerTensorFollowsQuantizeValueIncludingNaNAndSaturation) {
-  std::vector<float> x = {0.0f, 2.5f, 3.5f, -2.5f, 1000.0f, -1000.0f, std::nanf(""),
-                          std::numeric_limits<float>::infinity(), -0.7f, 1.49999f};
+  std::vector<float> x = {0.0f,    2.5f,     3.5f,          -2.5f,
+                          1000.0f, -1000.0f, std::nanf(""), std::numeric_limits<float>::infinity(),
+                          -0.7f,   1.49999f};
   for (bool constant : {false, true}) {
-    Result r = run_node("QuantizeLinear", {{f32({10}, x)}, {f32({}, {0.5f}), constant}, {u8({}, {10}), constant}});
+    Result r = run_node("QuantizeLinear",
+                        {{f32({10}, x)}, {f32({}, {0.5f}), constant}, {u8({}, {10}), constant}});
     std::vector<std::uint8_t> want;
-    for (float v : x) want.push_back(static_cast<std::uint8_t>(quantize_value(v, 0.5f, 10, 0, 255)));
+    for (float v : x)
+      want.push_back(static_cast<std::uint8_t>(quantize_value(v, 0.5f, 10, 0, 255)));
     EXPECT_EQ(values_of<std::uint8_t>(r.outputs[0]), want);
     EXPECT_EQ(values_of<std::uint8_t>(r.outputs[0])[6], 10);  // NaN -> the zero point
   }
   // A runtime scale of 0: 0 / 0 is NaN and gives the zero point, x / 0 saturates.
-  Result r = run_node("QuantizeLinear", {{f32({3}, {0.0f, 1.0f, -1.0f})}, {f32({}, {0.0f})}, {s8({}, {-3})}});
+  Result r = run_node("QuantizeLinear",
+                      {{f32({3}, {0.0f, 1.0f, -1.0f})}, {f32({}, {0.0f})}, {s8({}, {-3})}});
   EXPECT_EQ(values_of<std::int8_t>(r.outputs[0]), (std::vector<std::int8_t>{-3, 127, -128}));
 }
 
@@ -177,7 +199,8 @@ TEST(QuantizeLinear, PerAxisAndBlockedMatchTheirElementwiseForm) {
   // Per axis 1: scale [6].
   std::vector<float> s6 = {0.5f, 1.0f, 1.5f, 2.0f, 0.25f, 3.0f};
   std::vector<std::int8_t> z6 = {0, 1, -2, 3, -4, 5};
-  Result axis = run_node("QuantizeLinear", {{f32({2, 6, 3}, x)}, {f32({6}, s6)}, {s8({6}, z6)}}, {{"axis", I(1)}});
+  Result axis = run_node("QuantizeLinear", {{f32({2, 6, 3}, x)}, {f32({6}, s6)}, {s8({6}, z6)}},
+                         {{"axis", I(1)}});
   // Blocked on axis 1 with block 4: scale [2, 2, 3] (the second block holds 2 of 6).
   std::vector<float> sb(2 * 2 * 3);
   std::vector<std::uint8_t> zb(sb.size());
@@ -185,8 +208,9 @@ TEST(QuantizeLinear, PerAxisAndBlockedMatchTheirElementwiseForm) {
     sb[i] = 0.1f + 0.2f * static_cast<float>(i);
     zb[i] = static_cast<std::uint8_t>(100 + i);
   }
-  Result block = run_node("QuantizeLinear", {{f32({2, 6, 3}, x)}, {f32({2, 2, 3}, sb)}, {u8({2, 2, 3}, zb)}},
-                          {{"axis", I(-2)}, {"block_size", I(4)}});
+  Result block =
+      run_node("QuantizeLinear", {{f32({2, 6, 3}, x)}, {f32({2, 2, 3}, sb)}, {u8({2, 2, 3}, zb)}},
+               {{"axis", I(-2)}, {"block_size", I(4)}});
   std::vector<std::int8_t> ya = values_of<std::int8_t>(axis.outputs[0]);
   std::vector<std::uint8_t> yb = values_of<std::uint8_t>(block.outputs[0]);
   for (std::size_t o = 0; o < 2; ++o) {
@@ -199,8 +223,10 @@ TEST(QuantizeLinear, PerAxisAndBlockedMatchTheirElementwiseForm) {
     }
   }
   // The same blocks dequantize back with the same parameters.
-  Result back = run_node("DequantizeLinear", {{block.outputs[0].dtype() == DType::uint8 ? u8({2, 6, 3}, yb) : nullptr},
-                                              {f32({2, 2, 3}, sb)}, {u8({2, 2, 3}, zb)}},
+  Result back = run_node("DequantizeLinear",
+                         {{block.outputs[0].dtype() == DType::uint8 ? u8({2, 6, 3}, yb) : nullptr},
+                          {f32({2, 2, 3}, sb)},
+                          {u8({2, 2, 3}, zb)}},
                          {{"axis", I(1)}, {"block_size", I(4)}});
   std::vector<float> xb = values_of<float>(back.outputs[0]);
   for (std::size_t o = 0; o < 2; ++o) {
@@ -215,28 +241,39 @@ TEST(QuantizeLinear, PerAxisAndBlockedMatchTheirElementwiseForm) {
 
 TEST(QuantizeLinear, SixteenBitAndOutputDtype) {
   // ONNX's test_quantizelinear_int16 and _uint16 (opset 21 data, not in libonnx 1.12).
-  std::vector<float> x = {0.0f, -514.0f, 3.0f, -3.0f, 2.9f, -2.9f, 3.1f, -3.1f, 65022.0f, -66046.0f, 65023.0f,
-                          -66047.0f, 65024.0f, -66048.0f, 70000.0f, -70000.0f};
-  Result r = run_node("QuantizeLinear", {{f32({16}, x)}, {f32({}, {2.0f})}, {tensor<std::int16_t>(DType::int16, {}, {256})}});
+  std::vector<float> x = {0.0f,     -514.0f,   3.0f,     -3.0f,     2.9f,     -2.9f,
+                          3.1f,     -3.1f,     65022.0f, -66046.0f, 65023.0f, -66047.0f,
+                          65024.0f, -66048.0f, 70000.0f, -70000.0f};
+  Result r = run_node(
+      "QuantizeLinear",
+      {{f32({16}, x)}, {f32({}, {2.0f})}, {tensor<std::int16_t>(DType::int16, {}, {256})}});
   EXPECT_EQ(values_of<std::int16_t>(r.outputs[0]),
-            (std::vector<std::int16_t>{256, -1, 258, 254, 257, 255, 258, 254, 32767, -32767, 32767, -32768, 32767,
-                                       -32768, 32767, -32768}));
-  std::vector<float> xu = {0.0f, -128.0f, 3.0f, -3.0f, 2.9f, -2.9f, 3.1f, -3.1f, 65536.0f, -65534.0f, 70000.0f, -70000.0f};
-  r = run_node("QuantizeLinear", {{f32({12}, xu)}, {f32({}, {2.0f})}, {tensor<std::uint16_t>(DType::uint16, {}, {32767})}});
+            (std::vector<std::int16_t>{256, -1, 258, 254, 257, 255, 258, 254, 32767, -32767, 32767,
+                                       -32768, 32767, -32768, 32767, -32768}));
+  std::vector<float> xu = {0.0f, -128.0f, 3.0f,     -3.0f,     2.9f,     -2.9f,
+                           3.1f, -3.1f,   65536.0f, -65534.0f, 70000.0f, -70000.0f};
+  r = run_node(
+      "QuantizeLinear",
+      {{f32({12}, xu)}, {f32({}, {2.0f})}, {tensor<std::uint16_t>(DType::uint16, {}, {32767})}});
   EXPECT_EQ(values_of<std::uint16_t>(r.outputs[0]),
-            (std::vector<std::uint16_t>{32767, 32703, 32769, 32765, 32768, 32766, 32769, 32765, 65535, 0, 65535, 0}));
+            (std::vector<std::uint16_t>{32767, 32703, 32769, 32765, 32768, 32766, 32769, 32765,
+                                        65535, 0, 65535, 0}));
   // output_dtype without a zero point (ONNX's test_quantizelinear_blocked_symmetric).
-  r = run_node("QuantizeLinear",
-               {{f32({3, 4}, {6.0f, -8, -10, 5.0f, 1.0f, 8.0f, 4.0f, 5.0f, 0.0f, 20.0f, 10.0f, 4.0f})},
-                {f32({3, 2}, {1.5f, 2.5f, 3.0f, 4.9f, 5.1f, 6.9f})}},
-               {{"axis", I(1)}, {"block_size", I(2)}, {"output_dtype", I(static_cast<int>(DType::int16))}});
-  EXPECT_EQ(values_of<std::int16_t>(r.outputs[0]), (std::vector<std::int16_t>{4, -5, -4, 2, 0, 3, 1, 1, 0, 4, 1, 1}));
+  r = run_node(
+      "QuantizeLinear",
+      {{f32({3, 4}, {6.0f, -8, -10, 5.0f, 1.0f, 8.0f, 4.0f, 5.0f, 0.0f, 20.0f, 10.0f, 4.0f})},
+       {f32({3, 2}, {1.5f, 2.5f, 3.0f, 4.9f, 5.1f, 6.9f})}},
+      {{"axis", I(1)}, {"block_size", I(2)}, {"output_dtype", I(static_cast<int>(DType::int16))}});
+  EXPECT_EQ(values_of<std::int16_t>(r.outputs[0]),
+            (std::vector<std::int16_t>{4, -5, -4, 2, 0, 3, 1, 1, 0, 4, 1, 1}));
 }
 
 TEST(QuantizeLinear, Float8WithAndWithoutSaturation) {
   // ONNX's test_quantizelinear_e4m3fn / _e5m2: 100000 / 2 saturates to 448 and 57344.
   std::vector<float> x = {0.0f, 1.0f, 2.0f, 100000.0f, 200.0f, -0.0f, std::nanf("")};
-  Result r = run_node("QuantizeLinear", {{f32({7}, x)}, {f32({}, {2.0f})}, {tensor<std::uint8_t>(DType::float8e4m3fn, {}, {0})}});
+  Result r = run_node(
+      "QuantizeLinear",
+      {{f32({7}, x)}, {f32({}, {2.0f})}, {tensor<std::uint8_t>(DType::float8e4m3fn, {}, {0})}});
   std::vector<std::uint8_t> y = values_of<std::uint8_t>(r.outputs[0]);
   std::vector<float> want = {0.0f, 0.5f, 1.0f, 448.0f, 96.0f, -0.0f};
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -244,28 +281,40 @@ TEST(QuantizeLinear, Float8WithAndWithoutSaturation) {
   }
   EXPECT_TRUE(std::isnan(float8e4m3fn::from_bits(y[6]).to_float()));
   EXPECT_TRUE(std::signbit(float8e4m3fn::from_bits(y[5]).to_float()));  // -0 stays -0
-  r = run_node("QuantizeLinear", {{f32({7}, x)}, {f32({}, {2.0f})}, {tensor<std::uint8_t>(DType::float8e5m2, {}, {0})}});
-  EXPECT_EQ(float8e5m2::from_bits(values_of<std::uint8_t>(r.outputs[0])[3]).to_float(), 49152.0f);  // test_quantizelinear_e5m2
+  r = run_node(
+      "QuantizeLinear",
+      {{f32({7}, x)}, {f32({}, {2.0f})}, {tensor<std::uint8_t>(DType::float8e5m2, {}, {0})}});
+  EXPECT_EQ(float8e5m2::from_bits(values_of<std::uint8_t>(r.outputs[0])[3]).to_float(),
+            49152.0f);  // test_quantizelinear_e5m2
   // Past the largest finite value (57344): saturate 0 gives infinity, as Cast does.
-  r = run_node("QuantizeLinear", {{f32({2}, {1e6f, -1e6f})}, {f32({}, {2.0f})}, {tensor<std::uint8_t>(DType::float8e5m2, {}, {0})}},
+  r = run_node("QuantizeLinear",
+               {{f32({2}, {1e6f, -1e6f})},
+                {f32({}, {2.0f})},
+                {tensor<std::uint8_t>(DType::float8e5m2, {}, {0})}},
                {{"saturate", I(0)}});
-  EXPECT_EQ(float8e5m2::from_bits(values_of<std::uint8_t>(r.outputs[0])[0]).to_float(), std::numeric_limits<float>::infinity());
-  EXPECT_EQ(float8e5m2::from_bits(values_of<std::uint8_t>(r.outputs[0])[1]).to_float(), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(float8e5m2::from_bits(values_of<std::uint8_t>(r.outputs[0])[0]).to_float(),
+            std::numeric_limits<float>::infinity());
+  EXPECT_EQ(float8e5m2::from_bits(values_of<std::uint8_t>(r.outputs[0])[1]).to_float(),
+            -std::numeric_limits<float>::infinity());
   // Dequantize back (ONNX's test_dequantizelinear_e4m3fn: axis 0 with a 1-D scale of 1).
-  r = run_node("DequantizeLinear", {{tensor<std::uint8_t>(DType::float8e4m3fn, {5}, {0x00, 0x38, 0x40, 0x7E, 0x6C})},
-                                    {f32({1}, {2.0f})}},
+  r = run_node("DequantizeLinear",
+               {{tensor<std::uint8_t>(DType::float8e4m3fn, {5}, {0x00, 0x38, 0x40, 0x7E, 0x6C})},
+                {f32({1}, {2.0f})}},
                {{"axis", I(0)}});
   EXPECT_EQ(values_of<float>(r.outputs[0]), (std::vector<float>{0.0f, 2.0f, 4.0f, 896.0f, 192.0f}));
 }
 
 TEST(DequantizeLinear, Int32AndHalfOutputs) {
-  Result r = run_node("DequantizeLinear", {{s32({4}, {std::numeric_limits<std::int32_t>::max(), -7, 0, 100})},
-                                           {f32({}, {0.5f})}});
+  Result r = run_node(
+      "DequantizeLinear",
+      {{s32({4}, {std::numeric_limits<std::int32_t>::max(), -7, 0, 100})}, {f32({}, {0.5f})}});
   EXPECT_EQ(values_of<float>(r.outputs[0]),
-            (std::vector<float>{static_cast<float>(std::numeric_limits<std::int32_t>::max()) * 0.5f, -3.5f, 0.0f, 50.0f}));
+            (std::vector<float>{static_cast<float>(std::numeric_limits<std::int32_t>::max()) * 0.5f,
+                                -3.5f, 0.0f, 50.0f}));
   // float16 scale -> float16 output.
   r = run_node("DequantizeLinear",
-               {{u8({3}, {0, 128, 255})}, {tensor<std::uint16_t>(DType::float16, {}, {float16::from_float(0.25f).bits()})},
+               {{u8({3}, {0, 128, 255})},
+                {tensor<std::uint16_t>(DType::float16, {}, {float16::from_float(0.25f).bits()})},
                 {u8({}, {128})}});
   ASSERT_EQ(r.outputs[0].dtype(), DType::float16);
   std::vector<std::uint16_t> h = values_of<std::uint16_t>(r.outputs[0]);
@@ -275,16 +324,21 @@ TEST(DequantizeLinear, Int32AndHalfOutputs) {
 }
 
 TEST(QuantizeLinear, BadParametersAreRefusedAtBind) {
-  EXPECT_ERROR_CONTAINS(run_node("QuantizeLinear", {{f32({2, 3}, std::vector<float>(6))}, {f32({2}, {1, 1})}}),
-                        "neither one value nor 1-D of size 3");
-  EXPECT_ERROR_CONTAINS(run_node("QuantizeLinear", {{f32({2, 6}, std::vector<float>(12))}, {f32({2, 2}, {1, 1, 1, 1})}},
-                                 {{"block_size", I(2)}}),
-                        "needs a scale shaped like it with 3 blocks");
-  EXPECT_ERROR_CONTAINS(run_node("QuantizeLinear", {{f32({3}, std::vector<float>(3))}, {f32({3}, {1, 1, 1})}},
-                                 {{"axis", I(1)}}),
-                        "axis 1 is outside");
-  EXPECT_ERROR_CONTAINS(run_node("DequantizeLinear", {{u8({3}, {1, 2, 3})}, {f32({}, {1})}, {s8({}, {0})}}),
-                        "x_zero_point is int8 but x is uint8");
+  EXPECT_ERROR_CONTAINS(
+      run_node("QuantizeLinear", {{f32({2, 3}, std::vector<float>(6))}, {f32({2}, {1, 1})}}),
+      "neither one value nor 1-D of size 3");
+  EXPECT_ERROR_CONTAINS(
+      run_node("QuantizeLinear",
+               {{f32({2, 6}, std::vector<float>(12))}, {f32({2, 2}, {1, 1, 1, 1})}},
+               {{"block_size", I(2)}}),
+      "needs a scale shaped like it with 3 blocks");
+  EXPECT_ERROR_CONTAINS(
+      run_node("QuantizeLinear", {{f32({3}, std::vector<float>(3))}, {f32({3}, {1, 1, 1})}},
+               {{"axis", I(1)}}),
+      "axis 1 is outside");
+  EXPECT_ERROR_CONTAINS(
+      run_node("DequantizeLinear", {{u8({3}, {1, 2, 3})}, {f32({}, {1})}, {s8({}, {0})}}),
+      "x_zero_point is int8 but x is uint8");
 }
 
 // ---- DynamicQuantizeLinear ----
@@ -318,14 +372,16 @@ std::int32_t int_at(const Tensor& t, std::size_t i) {
 }
 
 // A [M, K] x B [K, N] with per-tensor a zero point and per-column b zero points, in int64.
-std::vector<std::int64_t> integer_product(const Tensor& A, const Tensor& B, std::int32_t za, const Tensor* zb,
-                                          std::size_t m, std::size_t k, std::size_t n) {
+std::vector<std::int64_t> integer_product(const Tensor& A, const Tensor& B, std::int32_t za,
+                                          const Tensor* zb, std::size_t m, std::size_t k,
+                                          std::size_t n) {
   std::vector<std::int64_t> y(m * n, 0);
   for (std::size_t i = 0; i < m; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       std::int32_t z = zb ? int_at(*zb, zb->elements() == 1 ? 0 : j) : 0;
       for (std::size_t kk = 0; kk < k; ++kk) {
-        y[i * n + j] += static_cast<std::int64_t>(int_at(A, i * k + kk) - za) * (int_at(B, kk * n + j) - z);
+        y[i * n + j] +=
+            static_cast<std::int64_t>(int_at(A, i * k + kk) - za) * (int_at(B, kk * n + j) - z);
       }
     }
   }
@@ -344,13 +400,20 @@ class MatMulIntegerPaths : public ::testing::TestWithParam<MatmulCase> {};
 TEST_P(MatMulIntegerPaths, KernelAndReferenceAgreeWithExactSums) {
   const MatmulCase c = GetParam();
   Random rng(c.m * 1000 + c.k * 10 + c.n);
-  auto A = random_tensor(c.a, Shape{static_cast<std::int64_t>(c.m), static_cast<std::int64_t>(c.k)}, rng);
-  auto B = random_tensor(c.b, Shape{static_cast<std::int64_t>(c.k), static_cast<std::int64_t>(c.n)}, rng);
+  auto A = random_tensor(c.a, Shape{static_cast<std::int64_t>(c.m), static_cast<std::int64_t>(c.k)},
+                         rng);
+  auto B = random_tensor(c.b, Shape{static_cast<std::int64_t>(c.k), static_cast<std::int64_t>(c.n)},
+                         rng);
   // Narrow B's range so that B - zb fits s8 (the GEMM's condition) and sums stay exact.
-  for (std::size_t i = 0; i < B->bytes(); ++i) B->raw()[i] = static_cast<std::byte>((static_cast<int>(B->raw()[i]) % 40) + (c.b == DType::uint8 ? 100 : -20));
+  for (std::size_t i = 0; i < B->bytes(); ++i)
+    B->raw()[i] = static_cast<std::byte>((static_cast<int>(B->raw()[i]) % 40) +
+                                         (c.b == DType::uint8 ? 100 : -20));
   auto za = random_tensor(c.a, Shape{}, rng);
-  auto zb = c.per_column_zp ? random_tensor(c.b, Shape{static_cast<std::int64_t>(c.n)}, rng) : random_tensor(c.b, Shape{}, rng);
-  for (std::size_t i = 0; i < zb->bytes(); ++i) zb->raw()[i] = static_cast<std::byte>(c.b == DType::uint8 ? 110 + i % 7 : -5 + static_cast<int>(i % 9));
+  auto zb = c.per_column_zp ? random_tensor(c.b, Shape{static_cast<std::int64_t>(c.n)}, rng)
+                            : random_tensor(c.b, Shape{}, rng);
+  for (std::size_t i = 0; i < zb->bytes(); ++i)
+    zb->raw()[i] =
+        static_cast<std::byte>(c.b == DType::uint8 ? 110 + i % 7 : -5 + static_cast<int>(i % 9));
   Result kernel = run_node("MatMulInteger", {{A}, {B, true}, {za, true}, {zb, true}});
   Result ref = run_node("MatMulInteger", {{A}, {B}, {za}, {zb}});
   EXPECT_NE(kernel.kernel.find("qgemm"), std::string::npos) << kernel.kernel;
@@ -376,7 +439,9 @@ TEST_P(MatMulIntegerPaths, KernelAndReferenceAgreeWithExactSums) {
     auto sb = c.per_column_zp ? f32({static_cast<std::int64_t>(c.n)}, sbv) : f32({}, {0.013f});
     auto sy = f32({}, {0.05f});
     auto zy = yt == DType::uint8 ? u8({}, {117}) : s8({}, {-9});
-    Result qk = run_node("QLinearMatMul", {{A}, {sa, true}, {za, true}, {B, true}, {sb, true}, {zb, true}, {sy, true}, {zy, true}});
+    Result qk = run_node(
+        "QLinearMatMul",
+        {{A}, {sa, true}, {za, true}, {B, true}, {sb, true}, {zb, true}, {sy, true}, {zy, true}});
     Result qr = run_node("QLinearMatMul", {{A}, {sa}, {za}, {B}, {sb}, {zb}, {sy}, {zy}});
     EXPECT_NE(qk.kernel.find("qgemm"), std::string::npos) << qk.kernel;
     EXPECT_EQ(qr.kernel, "qlinear_matmul_ref");
@@ -402,13 +467,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MatMulIntegerPaths,
                                            MatmulCase{DType::uint8, DType::uint8, 3, 7, 5, true},
                                            MatmulCase{DType::int8, DType::int8, 17, 33, 16, true},
                                            MatmulCase{DType::int8, DType::uint8, 5, 64, 31, false},
-                                           MatmulCase{DType::uint8, DType::int8, 9, 130, 17, true}));
+                                           MatmulCase{DType::uint8, DType::int8, 9, 130, 17,
+                                                      true}));
 
 TEST(MatMulInteger, BatchedBroadcastAndPerRowZeroPoints) {
   Random rng(5);
   auto A = random_tensor(DType::uint8, Shape{2, 1, 3, 4}, rng);
   auto B = random_tensor(DType::int8, Shape{3, 4, 2}, rng);
-  auto za = u8({3}, {1, 200, 7});  // per row of A
+  auto za = u8({3}, {1, 200, 7});                  // per row of A
   auto zb = s8({3, 1, 2}, {1, -1, 2, -2, 3, -3});  // per batch and column of B
   Result r = run_node("MatMulInteger", {{A}, {B}, {za}, {zb}});
   ASSERT_EQ(r.outputs[0].shape(), (Shape{2, 3, 3, 2}));
@@ -419,7 +485,8 @@ TEST(MatMulInteger, BatchedBroadcastAndPerRowZeroPoints) {
         for (std::size_t j = 0; j < 2; ++j) {
           std::int64_t s = 0;
           for (std::size_t kk = 0; kk < 4; ++kk) {
-            s += static_cast<std::int64_t>(at<std::uint8_t>(*A, (b0 * 3 + i) * 4 + kk) - at<std::uint8_t>(*za, i)) *
+            s += static_cast<std::int64_t>(at<std::uint8_t>(*A, (b0 * 3 + i) * 4 + kk) -
+                                           at<std::uint8_t>(*za, i)) *
                  (at<std::int8_t>(*B, (b1 * 4 + kk) * 2 + j) - at<std::int8_t>(*zb, b1 * 2 + j));
           }
           EXPECT_EQ(y[((b0 * 3 + b1) * 3 + i) * 2 + j], s);
@@ -448,7 +515,8 @@ TEST(MatMulInteger, RuntimeZeroPointChangesBetweenRuns) {
     EXPECT_NE(session.plan_for(in).steps[0].op->kernel().find("qgemm"), std::string::npos);
     std::vector<std::int32_t> got = values_of<std::int32_t>(session.run(in)[0]);
     std::vector<std::int64_t> want = integer_product(*A, *B, zero, nullptr, 3, 24, 5);
-    for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "zero point " << int(zero);
+    for (std::size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "zero point " << int(zero);
   }
 }
 
@@ -477,10 +545,12 @@ TEST_P(ConvPaths, KernelAndReferenceAgree) {
   Random rng(static_cast<std::uint64_t>(c.c * 100 + c.m * 10 + c.kh + c.group));
   auto X = random_tensor(c.x, Shape{c.n, c.c, c.h, c.w}, rng);
   auto W = random_tensor(DType::int8, Shape{c.m, c.c / c.group, c.kh, c.kw}, rng);
-  for (std::size_t i = 0; i < W->bytes(); ++i) W->raw()[i] = static_cast<std::byte>(static_cast<int>(W->raw()[i]) % 50);
+  for (std::size_t i = 0; i < W->bytes(); ++i)
+    W->raw()[i] = static_cast<std::byte>(static_cast<int>(W->raw()[i]) % 50);
   auto zx = c.x == DType::uint8 ? u8({}, {131}) : s8({}, {-7});
   std::vector<std::int8_t> zwv(static_cast<std::size_t>(c.m));
-  for (std::size_t i = 0; i < zwv.size(); ++i) zwv[i] = static_cast<std::int8_t>(static_cast<int>(i % 5) - 2);
+  for (std::size_t i = 0; i < zwv.size(); ++i)
+    zwv[i] = static_cast<std::int8_t>(static_cast<int>(i % 5) - 2);
   auto zw = c.per_channel ? s8({c.m}, zwv) : s8({}, {3});
   std::map<std::string, ir::Attribute> attrs = {{"strides", Is({c.stride, c.stride})},
                                                 {"pads", Is({c.pad, c.pad, c.pad, c.pad})},
@@ -500,7 +570,17 @@ TEST_P(ConvPaths, KernelAndReferenceAgree) {
   auto B = s32({c.m}, bias);
   auto zy = c.y == DType::uint8 ? u8({}, {100}) : s8({}, {5});
   auto sx = f32({}, {0.03f}), sy = f32({}, {0.2f});
-  Result qk = run_node("QLinearConv", {{X}, {sx, true}, {zx, true}, {W, true}, {ws, true}, {zw, true}, {sy, true}, {zy, true}, {B, true}}, attrs);
+  Result qk = run_node("QLinearConv",
+                       {{X},
+                        {sx, true},
+                        {zx, true},
+                        {W, true},
+                        {ws, true},
+                        {zw, true},
+                        {sy, true},
+                        {zy, true},
+                        {B, true}},
+                       attrs);
   Result qr = run_node("QLinearConv", {{X}, {sx}, {zx}, {W}, {ws}, {zw}, {sy}, {zy}, {B}}, attrs);
   EXPECT_NE(qk.kernel.find("conv2d_int8"), std::string::npos) << qk.kernel;
   EXPECT_EQ(qr.kernel, "qlinear_conv_ref");
@@ -513,18 +593,21 @@ TEST_P(ConvPaths, KernelAndReferenceAgree) {
     float s_w = c.per_channel ? wsv[oc] : 0.006f;
     auto mult = static_cast<float>(0.03 * static_cast<double>(s_w) / 0.2);
     float v = static_cast<float>(acc[i] + bias[oc]) * mult;
-    std::int32_t z = int_at(*zy, 0), lo = c.y == DType::uint8 ? 0 : -128, hi = c.y == DType::uint8 ? 255 : 127;
+    std::int32_t z = int_at(*zy, 0), lo = c.y == DType::uint8 ? 0 : -128,
+                 hi = c.y == DType::uint8 ? 255 : 127;
     std::int32_t q = std::min(std::max(static_cast<std::int32_t>(std::nearbyint(v)) + z, lo), hi);
     ASSERT_EQ(int_at(qr.outputs[0], i), q) << i;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, ConvPaths,
-                         ::testing::Values(ConvCase{DType::uint8, DType::uint8, 1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, true},
-                                           ConvCase{DType::int8, DType::int8, 2, 4, 7, 5, 6, 3, 3, 2, 1, 2, 1, false},
-                                           ConvCase{DType::uint8, DType::int8, 1, 8, 6, 6, 8, 3, 3, 1, 1, 8, 1, true},
-                                           ConvCase{DType::int8, DType::uint8, 1, 5, 9, 9, 7, 1, 1, 1, 0, 1, 1, true},
-                                           ConvCase{DType::uint8, DType::uint8, 1, 2, 9, 9, 3, 3, 3, 1, 2, 1, 2, false}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ConvPaths,
+    ::testing::Values(ConvCase{DType::uint8, DType::uint8, 1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, true},
+                      ConvCase{DType::int8, DType::int8, 2, 4, 7, 5, 6, 3, 3, 2, 1, 2, 1, false},
+                      ConvCase{DType::uint8, DType::int8, 1, 8, 6, 6, 8, 3, 3, 1, 1, 8, 1, true},
+                      ConvCase{DType::int8, DType::uint8, 1, 5, 9, 9, 7, 1, 1, 1, 0, 1, 1, true},
+                      ConvCase{DType::uint8, DType::uint8, 1, 2, 9, 9, 3, 3, 3, 1, 2, 1, 2,
+                               false}));
 
 TEST(QLinearConv, OneDimensionalAndRuntimeWeights) {
   // 1-D: x [1, 2, 5], w [3, 2, 2], pads 1: checked against ConvInteger's sums.
@@ -541,7 +624,8 @@ TEST(QLinearConv, OneDimensionalAndRuntimeWeights) {
         for (int t = 0; t < 2; ++t) {
           int i = p - 1 + t;
           if (i < 0 || i >= 5) continue;
-          s += (at<std::uint8_t>(*X, static_cast<std::size_t>(ch * 5 + i)) - 128) * at<std::int8_t>(*W, static_cast<std::size_t>((oc * 2 + ch) * 2 + t));
+          s += (at<std::uint8_t>(*X, static_cast<std::size_t>(ch * 5 + i)) - 128) *
+               at<std::int8_t>(*W, static_cast<std::size_t>((oc * 2 + ch) * 2 + t));
         }
       }
       EXPECT_EQ(y[static_cast<std::size_t>(oc * 6 + p)], s) << oc << "," << p;
@@ -553,9 +637,9 @@ TEST(QLinearConv, OneDimensionalAndRuntimeWeights) {
 
 struct NBitsModel {
   int n, k, block;
-  std::vector<std::uint8_t> u;      // [n][k] in [0, 15]
-  std::vector<float> scales;        // [n][blocks]
-  std::vector<std::uint8_t> zp;     // [n][blocks] in [0, 15], or empty
+  std::vector<std::uint8_t> u;   // [n][k] in [0, 15]
+  std::vector<float> scales;     // [n][blocks]
+  std::vector<std::uint8_t> zp;  // [n][blocks] in [0, 15], or empty
   int blocks() const { return (k + block - 1) / block; }
 
   std::shared_ptr<Tensor> packed_b() const {
@@ -575,7 +659,8 @@ struct NBitsModel {
     std::vector<std::uint8_t> z(static_cast<std::size_t>(n * per_row), 0);
     for (int r = 0; r < n; ++r) {
       for (int g = 0; g < blocks(); ++g) {
-        z[static_cast<std::size_t>(r * per_row + g / 2)] |= static_cast<std::uint8_t>(zp[static_cast<std::size_t>(r * blocks() + g)] << (4 * (g % 2)));
+        z[static_cast<std::size_t>(r * per_row + g / 2)] |= static_cast<std::uint8_t>(
+            zp[static_cast<std::size_t>(r * blocks() + g)] << (4 * (g % 2)));
       }
     }
     return u8({n * per_row}, z);
@@ -583,7 +668,8 @@ struct NBitsModel {
   float weight(int r, int kk) const {
     int g = r * blocks() + kk / block;
     float z = zp.empty() ? 8.0f : static_cast<float>(zp[static_cast<std::size_t>(g)]);
-    return (static_cast<float>(u[static_cast<std::size_t>(r * k + kk)]) - z) * scales[static_cast<std::size_t>(g)];
+    return (static_cast<float>(u[static_cast<std::size_t>(r * k + kk)]) - z) *
+           scales[static_cast<std::size_t>(g)];
   }
 };
 
@@ -610,10 +696,17 @@ TEST(MatMulNBits, EveryPathComputesTheDequantizedProduct) {
   for (bool zp : {false, true}) {
     for (int accuracy : {0, 4}) {
       NBitsModel m = nbits_model(n, k, block, zp, rng);
-      std::map<std::string, ir::Attribute> attrs = {{"K", I(k)}, {"N", I(n)}, {"bits", I(4)},
-                                                    {"block_size", I(block)}, {"accuracy_level", I(accuracy)}};
-      std::vector<In> ins = {{f32({1, rows, k}, a)}, {m.packed_b(), true}, {f32({n * m.blocks()}, m.scales), true},
-                             {zp ? m.packed_zp() : nullptr, true}, {nullptr}, {f32({n}, bias), true}};
+      std::map<std::string, ir::Attribute> attrs = {{"K", I(k)},
+                                                    {"N", I(n)},
+                                                    {"bits", I(4)},
+                                                    {"block_size", I(block)},
+                                                    {"accuracy_level", I(accuracy)}};
+      std::vector<In> ins = {{f32({1, rows, k}, a)},
+                             {m.packed_b(), true},
+                             {f32({n * m.blocks()}, m.scales), true},
+                             {zp ? m.packed_zp() : nullptr, true},
+                             {nullptr},
+                             {f32({n}, bias), true}};
       Result r = run_node("MatMulNBits", ins, attrs, 1, "com.microsoft");
       ASSERT_EQ(r.outputs[0].shape(), (Shape{1, rows, n}));
       std::vector<float> y = values_of<float>(r.outputs[0]);
@@ -629,8 +722,11 @@ TEST(MatMulNBits, EveryPathComputesTheDequantizedProduct) {
             mag += std::abs(a[static_cast<std::size_t>(i * k + kk)] * w);
             wsum += std::abs(w);
           }
-          double tol = accuracy == 4 ? 0.5 / 127 * wsum + 1e-5 : (k + 2) * 1.2e-7 * (mag + std::abs(bias[static_cast<std::size_t>(j)]));
-          EXPECT_NEAR(y[static_cast<std::size_t>(i * n + j)], want, tol) << r.kernel << " zp " << zp;
+          double tol = accuracy == 4
+                           ? 0.5 / 127 * wsum + 1e-5
+                           : (k + 2) * 1.2e-7 * (mag + std::abs(bias[static_cast<std::size_t>(j)]));
+          EXPECT_NEAR(y[static_cast<std::size_t>(i * n + j)], want, tol)
+              << r.kernel << " zp " << zp;
         }
       }
       if (accuracy == 4) {
@@ -648,14 +744,22 @@ TEST(MatMulNBits, BadWeightsAreRefusedAtBind) {
   std::map<std::string, ir::Attribute> attrs = {{"K", I(32)}, {"N", I(4)}, {"block_size", I(16)}};
   auto bad = attrs;
   bad["block_size"] = I(24);
-  EXPECT_ERROR_CONTAINS(run_node("MatMulNBits", {{f32({1, 32}, std::vector<float>(32))}, {m.packed_b(), true},
-                                                 {f32({8}, m.scales), true}}, bad, 1, "com.microsoft"),
+  EXPECT_ERROR_CONTAINS(run_node("MatMulNBits",
+                                 {{f32({1, 32}, std::vector<float>(32))},
+                                  {m.packed_b(), true},
+                                  {f32({8}, m.scales), true}},
+                                 bad, 1, "com.microsoft"),
                         "block_size 24 is not a power of 2");
-  EXPECT_ERROR_CONTAINS(run_node("MatMulNBits", {{f32({1, 32}, std::vector<float>(32))}, {m.packed_b()},
-                                                 {f32({8}, m.scales), true}}, attrs, 1, "com.microsoft"),
-                        "B (input 1) must be a constant");
-  EXPECT_ERROR_CONTAINS(run_node("MatMulNBits", {{f32({1, 32}, std::vector<float>(32))}, {m.packed_b(), true},
-                                                 {f32({7}, std::vector<float>(7, 1.0f)), true}}, attrs, 1, "com.microsoft"),
+  EXPECT_ERROR_CONTAINS(
+      run_node("MatMulNBits",
+               {{f32({1, 32}, std::vector<float>(32))}, {m.packed_b()}, {f32({8}, m.scales), true}},
+               attrs, 1, "com.microsoft"),
+      "B (input 1) must be a constant");
+  EXPECT_ERROR_CONTAINS(run_node("MatMulNBits",
+                                 {{f32({1, 32}, std::vector<float>(32))},
+                                  {m.packed_b(), true},
+                                  {f32({7}, std::vector<float>(7, 1.0f)), true}},
+                                 attrs, 1, "com.microsoft"),
                         "scales must be float32 with N x k_blocks = 8 values");
 }
 

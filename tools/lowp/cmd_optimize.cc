@@ -17,9 +17,11 @@ namespace {
 
 std::string op_counts(const ir::Graph& g) {
   std::map<std::string, int> counts;
-  for (const auto& n : g.nodes()) counts[n->domain.empty() ? n->op_type : n->domain + "::" + n->op_type]++;
+  for (const auto& n : g.nodes())
+    counts[n->domain.empty() ? n->op_type : n->domain + "::" + n->op_type]++;
   std::string s;
-  for (const auto& [op, count] : counts) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", op, count);
+  for (const auto& [op, count] : counts)
+    s += fmt::format("{}{} {}", s.empty() ? "" : ", ", op, count);
   return s;
 }
 
@@ -39,9 +41,10 @@ int run_optimize(const std::filesystem::path& in, const std::filesystem::path& o
   if (!external) export_options.external_threshold_bytes = 0;
   onnx_io::ExportSummary written = onnx_io::export_model(optimized, out, export_options);
   fmt::print("{}: {} nodes ({})\n", in.string(), before, before_ops);
-  fmt::print("optimized: {} nodes ({}), {} rewrites\n", optimized.nodes().size(), op_counts(optimized),
-             session->rewrites());
-  fmt::print("wrote {} ({} ONNX nodes, {} initializers)\n", out.string(), written.nodes, written.initializers);
+  fmt::print("optimized: {} nodes ({}), {} rewrites\n", optimized.nodes().size(),
+             op_counts(optimized), session->rewrites());
+  fmt::print("wrote {} ({} ONNX nodes, {} initializers)\n", out.string(), written.nodes,
+             written.initializers);
   if (written.external_tensors > 0) {
     fmt::print("wrote {} ({} tensors, {} bytes)\n", onnx_io::external_data_path(out).string(),
                written.external_tensors, written.external_bytes);

@@ -47,35 +47,48 @@ namespace {
 // ---- element types ----
 
 template <class T>
-inline constexpr bool is_float8_v = std::is_same_v<T, float8e4m3fn> || std::is_same_v<T, float8e5m2>;
+inline constexpr bool is_float8_v =
+    std::is_same_v<T, float8e4m3fn> || std::is_same_v<T, float8e5m2>;
 
 // The quantized storage types: u8, s8, u16, s16, float8, and (dequantization only) s32.
 template <class Fn>
-decltype(auto) dispatch_quantized(DType d, const BindArgs& a, std::string_view what, bool allow_int32, Fn&& fn) {
+decltype(auto) dispatch_quantized(DType d, const BindArgs& a, std::string_view what,
+                                  bool allow_int32, Fn&& fn) {
   switch (d) {
-    case DType::uint8: return fn.template operator()<std::uint8_t>();
-    case DType::int8: return fn.template operator()<std::int8_t>();
-    case DType::uint16: return fn.template operator()<std::uint16_t>();
-    case DType::int16: return fn.template operator()<std::int16_t>();
-    case DType::float8e4m3fn: return fn.template operator()<float8e4m3fn>();
-    case DType::float8e5m2: return fn.template operator()<float8e5m2>();
+    case DType::uint8:
+      return fn.template operator()<std::uint8_t>();
+    case DType::int8:
+      return fn.template operator()<std::int8_t>();
+    case DType::uint16:
+      return fn.template operator()<std::uint16_t>();
+    case DType::int16:
+      return fn.template operator()<std::int16_t>();
+    case DType::float8e4m3fn:
+      return fn.template operator()<float8e4m3fn>();
+    case DType::float8e5m2:
+      return fn.template operator()<float8e5m2>();
     case DType::int32:
       if (allow_int32) return fn.template operator()<std::int32_t>();
       break;
-    default: break;
+    default:
+      break;
   }
-  a.fail("{} has type {}; lowp quantizes to uint8, int8, uint16, int16, float8e4m3fn, float8e5m2{}", what,
-         dtype_name(d), allow_int32 ? " and dequantizes int32" : "");
+  a.fail("{} has type {}; lowp quantizes to uint8, int8, uint16, int16, float8e4m3fn, float8e5m2{}",
+         what, dtype_name(d), allow_int32 ? " and dequantizes int32" : "");
 }
 
 // The float types of scales and real values: float32, float16, bfloat16.
 template <class Fn>
 decltype(auto) dispatch_real(DType d, const BindArgs& a, std::string_view what, Fn&& fn) {
   switch (d) {
-    case DType::float32: return fn.template operator()<float>();
-    case DType::float16: return fn.template operator()<float16>();
-    case DType::bfloat16: return fn.template operator()<bfloat16>();
-    default: a.fail("{} has type {}; it must be float32, float16 or bfloat16", what, dtype_name(d));
+    case DType::float32:
+      return fn.template operator()<float>();
+    case DType::float16:
+      return fn.template operator()<float16>();
+    case DType::bfloat16:
+      return fn.template operator()<bfloat16>();
+    default:
+      a.fail("{} has type {}; it must be float32, float16 or bfloat16", what, dtype_name(d));
   }
 }
 
@@ -97,7 +110,8 @@ Q quantize_one(float x, float scale, Q zero_point, bool saturate) {
   } else {
     auto z = static_cast<std::int32_t>(zero_point);
     if (std::isnan(x / scale)) return static_cast<Q>(z);
-    return static_cast<Q>(quantize_value(x, scale, z, std::numeric_limits<Q>::min(), std::numeric_limits<Q>::max()));
+    return static_cast<Q>(
+        quantize_value(x, scale, z, std::numeric_limits<Q>::min(), std::numeric_limits<Q>::max()));
   }
 }
 
@@ -106,7 +120,9 @@ float dequantize_one(Q q, Q zero_point, float scale) {
   if constexpr (is_float8_v<Q>) {
     return (q.to_float() - zero_point.to_float()) * scale;
   } else {
-    return static_cast<float>(static_cast<std::int64_t>(q) - static_cast<std::int64_t>(zero_point)) * scale;
+    return static_cast<float>(static_cast<std::int64_t>(q) -
+                              static_cast<std::int64_t>(zero_point)) *
+           scale;
   }
 }
 
@@ -118,7 +134,8 @@ template <class Q>
 Q requantize(float v, std::int32_t zero_point) {
   constexpr float qmin = std::numeric_limits<Q>::min(), qmax = std::numeric_limits<Q>::max();
   if (std::isnan(v)) v = 0.0f;
-  v = std::min(std::max(v, qmin - static_cast<float>(zero_point)), qmax - static_cast<float>(zero_point));
+  v = std::min(std::max(v, qmin - static_cast<float>(zero_point)),
+               qmax - static_cast<float>(zero_point));
   return static_cast<Q>(static_cast<std::int32_t>(std::nearbyint(v)) + zero_point);
 }
 
@@ -136,14 +153,19 @@ std::size_t normalize_axis(const BindArgs& a, std::int64_t axis, std::size_t ran
 std::vector<float> real_values(const Tensor& t) {
   std::vector<float> out(t.elements());
   switch (t.dtype()) {
-    case DType::float32: std::copy(t.values<float>().begin(), t.values<float>().end(), out.begin()); break;
+    case DType::float32:
+      std::copy(t.values<float>().begin(), t.values<float>().end(), out.begin());
+      break;
     case DType::float16:
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] = float16::from_bits(t.values<std::uint16_t>()[i]).to_float();
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = float16::from_bits(t.values<std::uint16_t>()[i]).to_float();
       break;
     case DType::bfloat16:
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] = bfloat16::from_bits(t.values<std::uint16_t>()[i]).to_float();
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = bfloat16::from_bits(t.values<std::uint16_t>()[i]).to_float();
       break;
-    default: fail("internal: real_values of {}", dtype_name(t.dtype()));
+    default:
+      fail("internal: real_values of {}", dtype_name(t.dtype()));
   }
   return out;
 }
@@ -153,10 +175,17 @@ std::vector<std::int32_t> int_values(const Tensor& t) {
   std::vector<std::int32_t> out(t.elements());
   for (std::size_t i = 0; i < out.size(); ++i) {
     switch (t.dtype()) {
-      case DType::uint8: out[i] = t.values<std::uint8_t>()[i]; break;
-      case DType::int8: out[i] = t.values<std::int8_t>()[i]; break;
-      case DType::int32: out[i] = t.values<std::int32_t>()[i]; break;
-      default: fail("internal: int_values of {}", dtype_name(t.dtype()));
+      case DType::uint8:
+        out[i] = t.values<std::uint8_t>()[i];
+        break;
+      case DType::int8:
+        out[i] = t.values<std::int8_t>()[i];
+        break;
+      case DType::int32:
+        out[i] = t.values<std::int32_t>()[i];
+        break;
+      default:
+        fail("internal: int_values of {}", dtype_name(t.dtype()));
     }
   }
   return out;
@@ -174,9 +203,12 @@ struct ParamLayout {
 
   std::size_t index(std::size_t o, std::size_t d, std::size_t i) const {
     switch (kind) {
-      case Kind::tensor: return 0;
-      case Kind::axis: return d;
-      case Kind::block: return (o * blocks + d / block) * inner + i;
+      case Kind::tensor:
+        return 0;
+      case Kind::axis:
+        return d;
+      case Kind::block:
+        return (o * blocks + d / block) * inner + i;
     }
     return 0;
   }
@@ -187,7 +219,8 @@ struct ParamLayout {
 ParamLayout param_layout(const BindArgs& a, const Shape& x, std::size_t scale, std::size_t zp) {
   const Shape& s = a.in(scale).shape;
   if (a.has(zp) && !(a.in(zp).shape == s)) {
-    a.fail("zero point of shape {} differs from the scale's shape {}", a.in(zp).shape.str(), s.str());
+    a.fail("zero point of shape {} differs from the scale's shape {}", a.in(zp).shape.str(),
+           s.str());
   }
   std::int64_t block = a.node.attr_int("block_size", 0);
   if (block < 0) a.fail("block_size {} is negative", block);
@@ -203,8 +236,8 @@ ParamLayout param_layout(const BindArgs& a, const Shape& x, std::size_t scale, s
   for (std::size_t i = axis + 1; i < x.rank(); ++i) p.inner *= static_cast<std::size_t>(x[i]);
   if (block == 0) {
     if (s.rank() != 1 || static_cast<std::size_t>(s[0]) != p.dim) {
-      a.fail("scale of shape {} is neither one value nor 1-D of size {} (axis {} of {})", s.str(), p.dim, axis,
-             x.str());
+      a.fail("scale of shape {} is neither one value nor 1-D of size {} (axis {} of {})", s.str(),
+             p.dim, axis, x.str());
     }
     p.kind = ParamLayout::Kind::axis;
     return p;
@@ -217,8 +250,11 @@ ParamLayout param_layout(const BindArgs& a, const Shape& x, std::size_t scale, s
     fits = i == axis ? static_cast<std::size_t>(s[i]) == p.blocks : s[i] == x[i];
   }
   if (!fits) {
-    a.fail("blocked quantization (block_size {} on axis {}) of {} needs a scale shaped like it with {} blocks "
-           "on the axis, got {}", block, axis, x.str(), p.blocks, s.str());
+    a.fail(
+        "blocked quantization (block_size {} on axis {}) of {} needs a scale shaped like it with "
+        "{} blocks "
+        "on the axis, got {}",
+        block, axis, x.str(), p.blocks, s.str());
   }
   return p;
 }
@@ -232,7 +268,8 @@ std::unique_ptr<BoundOp> quantize_op(ParamLayout p, bool has_zp, bool saturate) 
     const X* scale = ctx.in<X>(1);
     const Q* zp = has_zp ? ctx.in<Q>(2) : nullptr;
     Q* y = ctx.out<Q>(0);
-    if constexpr (std::is_same_v<X, float> && (std::is_same_v<Q, std::uint8_t> || std::is_same_v<Q, std::int8_t>)) {
+    if constexpr (std::is_same_v<X, float> &&
+                  (std::is_same_v<Q, std::uint8_t> || std::is_same_v<Q, std::int8_t>)) {
       // The SIMD kernels give quantize_value's bits; they need a usable scale.
       if (p.kind == ParamLayout::Kind::tensor && usable_scale(scale[0])) {
         std::int32_t z = zp ? zp[0] : 0;
@@ -249,8 +286,9 @@ std::unique_ptr<BoundOp> quantize_op(ParamLayout p, bool has_zp, bool saturate) 
       for (std::size_t d = 0; d < p.dim; ++d) {
         for (std::size_t i = 0; i < p.inner; ++i, ++e) {
           std::size_t k = p.index(o, d, i);
-          y[e] = quantize_one<Q>(static_cast<float>(load_value(x[e])), static_cast<float>(load_value(scale[k])),
-                                 zp ? zp[k] : Q{}, saturate);
+          y[e] =
+              quantize_one<Q>(static_cast<float>(load_value(x[e])),
+                              static_cast<float>(load_value(scale[k])), zp ? zp[k] : Q{}, saturate);
         }
       }
     }
@@ -259,15 +297,19 @@ std::unique_ptr<BoundOp> quantize_op(ParamLayout p, bool has_zp, bool saturate) 
 
 std::unique_ptr<BoundOp> bind_quantize_linear(const BindArgs& a) {
   DType xt = a.in(0).dtype;
-  if (a.in(1).dtype != xt) a.fail("y_scale is {} but x is {}: they must have the same type", dtype_name(a.in(1).dtype), dtype_name(xt));
+  if (a.in(1).dtype != xt)
+    a.fail("y_scale is {} but x is {}: they must have the same type", dtype_name(a.in(1).dtype),
+           dtype_name(xt));
   DType qt = a.out(0).dtype;
   if (a.has(2) && a.in(2).dtype != qt) {
-    a.fail("y_zero_point is {} but output_dtype asks for {}", dtype_name(a.in(2).dtype), dtype_name(qt));
+    a.fail("y_zero_point is {} but output_dtype asks for {}", dtype_name(a.in(2).dtype),
+           dtype_name(qt));
   }
   ParamLayout p = param_layout(a, a.in(0).shape, 1, 2);
   bool saturate = a.node.attr_int("saturate", 1) != 0;
   return dispatch_real(xt, a, "x", [&]<class X>() {
-    return dispatch_quantized(qt, a, "y", false, [&]<class Q>() { return quantize_op<X, Q>(p, a.has(2), saturate); });
+    return dispatch_quantized(qt, a, "y", false,
+                              [&]<class Q>() { return quantize_op<X, Q>(p, a.has(2), saturate); });
   });
 }
 
@@ -289,7 +331,8 @@ std::unique_ptr<BoundOp> dequantize_op(ParamLayout p, bool has_zp) {
       for (std::size_t d = 0; d < p.dim; ++d) {
         for (std::size_t i = 0; i < p.inner; ++i, ++e) {
           std::size_t k = p.index(o, d, i);
-          y[e] = store_value<Y>(dequantize_one<Q>(x[e], zp ? zp[k] : Q{}, static_cast<float>(load_value(scale[k]))));
+          y[e] = store_value<Y>(
+              dequantize_one<Q>(x[e], zp ? zp[k] : Q{}, static_cast<float>(load_value(scale[k]))));
         }
       }
     }
@@ -299,13 +342,16 @@ std::unique_ptr<BoundOp> dequantize_op(ParamLayout p, bool has_zp) {
 std::unique_ptr<BoundOp> bind_dequantize_linear(const BindArgs& a) {
   DType qt = a.in(0).dtype;
   if (a.has(2) && a.in(2).dtype != qt) {
-    a.fail("x_zero_point is {} but x is {}: they must have the same type", dtype_name(a.in(2).dtype), dtype_name(qt));
+    a.fail("x_zero_point is {} but x is {}: they must have the same type",
+           dtype_name(a.in(2).dtype), dtype_name(qt));
   }
   DType yt = a.in(1).dtype;
-  if (a.out(0).dtype != yt) a.fail("output type {} differs from x_scale's {}", dtype_name(a.out(0).dtype), dtype_name(yt));
+  if (a.out(0).dtype != yt)
+    a.fail("output type {} differs from x_scale's {}", dtype_name(a.out(0).dtype), dtype_name(yt));
   ParamLayout p = param_layout(a, a.in(0).shape, 1, 2);
   return dispatch_quantized(qt, a, "x", true, [&]<class Q>() {
-    return dispatch_real(yt, a, "x_scale", [&]<class Y>() { return dequantize_op<Q, Y>(p, a.has(2)); });
+    return dispatch_real(yt, a, "x_scale",
+                         [&]<class Y>() { return dequantize_op<Q, Y>(p, a.has(2)); });
   });
 }
 
@@ -335,7 +381,8 @@ DynamicQuantParams dynamic_quant_params(const float* x, std::size_t n) {
 }
 
 std::unique_ptr<BoundOp> bind_dynamic_quantize_linear(const BindArgs& a) {
-  if (a.in(0).dtype != DType::float32) a.fail("x must be float32, is {}", dtype_name(a.in(0).dtype));
+  if (a.in(0).dtype != DType::float32)
+    a.fail("x must be float32, is {}", dtype_name(a.in(0).dtype));
   std::size_t n = a.in(0).shape.elements();
   return std::make_unique<FunctionOp>("dynamic_quantize", [n](const RunContext& ctx) {
     const float* x = ctx.in<float>(0);
@@ -344,7 +391,8 @@ std::unique_ptr<BoundOp> bind_dynamic_quantize_linear(const BindArgs& a) {
     if (usable_scale(p.scale)) {
       quantize_u8(x, n, p.scale, p.zero_point, y);
     } else {
-      for (std::size_t i = 0; i < n; ++i) y[i] = quantize_one<std::uint8_t>(x[i], p.scale, p.zero_point, true);
+      for (std::size_t i = 0; i < n; ++i)
+        y[i] = quantize_one<std::uint8_t>(x[i], p.scale, p.zero_point, true);
     }
     if (ctx.outputs.size() > 1 && ctx.outputs[1]) *ctx.out<float>(1) = p.scale;
     if (ctx.outputs.size() > 2 && ctx.outputs[2]) *ctx.out<std::uint8_t>(2) = p.zero_point;
@@ -355,10 +403,12 @@ std::unique_ptr<BoundOp> bind_dynamic_quantize_linear(const BindArgs& a) {
 
 // For each element of `target` (row-major), the element of `param` that numpy broadcasting
 // pairs with it.
-std::vector<std::size_t> broadcast_index(const BindArgs& a, std::string_view what, const Shape& param,
+std::vector<std::size_t> broadcast_index(const BindArgs& a, std::string_view what,
+                                         const Shape& param,
                                          const std::vector<std::int64_t>& target) {
   std::size_t rank = target.size();
-  if (param.rank() > rank) a.fail("{} of shape {} has more axes than {}", what, param.str(), Shape(target).str());
+  if (param.rank() > rank)
+    a.fail("{} of shape {} has more axes than {}", what, param.str(), Shape(target).str());
   std::vector<std::size_t> stride(rank, 0);
   std::size_t s = 1;
   for (std::size_t i = param.rank(); i-- > 0;) {
@@ -390,7 +440,8 @@ std::vector<std::size_t> broadcast_index(const BindArgs& a, std::string_view wha
 struct MatmulPlan {
   std::size_t m = 0, k = 0, n = 0;
   std::vector<std::size_t> a_matrix, b_matrix;  // per output matrix: the A / B matrix it reads
-  std::vector<std::int64_t> a_rows, b_cols, y_rows;  // A batch + [M, 1], B batch + [1, N], Y batch + [M, 1]
+  std::vector<std::int64_t> a_rows, b_cols,
+      y_rows;  // A batch + [M, 1], B batch + [1, N], Y batch + [M, 1]
 
   std::size_t batches() const { return a_matrix.size(); }
   // Parameters per row of A (or of Y): a scalar, a 1-D of M values (per row), or a
@@ -402,7 +453,8 @@ struct MatmulPlan {
     if (s.rank() == 1 && s.elements() != 1) s = Shape{s[0], 1};
     return broadcast_index(a, what, s, rows);
   }
-  std::vector<std::size_t> col_index(const BindArgs& a, std::size_t input, std::string_view what) const {
+  std::vector<std::size_t> col_index(const BindArgs& a, std::size_t input,
+                                     std::string_view what) const {
     if (!a.has(input)) return std::vector<std::size_t>(Shape(b_cols).elements(), 0);
     return broadcast_index(a, what, a.in(input).shape, b_cols);
   }
@@ -426,7 +478,9 @@ MatmulPlan matmul_plan(const BindArgs& a, std::size_t ia, std::size_t ib) {
   for (std::size_t i = 0; i < rank; ++i) {
     std::int64_t x = i + ab.size() >= rank ? ab[i + ab.size() - rank] : 1;
     std::int64_t y = i + bb.size() >= rank ? bb[i + bb.size() - rank] : 1;
-    if (x != y && x != 1 && y != 1) a.fail("batch dimensions of {} and {} do not broadcast", a.in(ia).shape.str(), a.in(ib).shape.str());
+    if (x != y && x != 1 && y != 1)
+      a.fail("batch dimensions of {} and {} do not broadcast", a.in(ia).shape.str(),
+             a.in(ib).shape.str());
     ob[i] = std::max(x, y);
   }
   // Matrix indices by broadcasting a [batch..., 1, 1]-shaped index over the output batch.
@@ -446,7 +500,8 @@ MatmulPlan matmul_plan(const BindArgs& a, std::size_t ia, std::size_t ib) {
   p.y_rows.push_back(static_cast<std::int64_t>(p.m));
   p.y_rows.push_back(1);
   if (p.batches() * p.m * p.n != a.out(0).shape.elements()) {
-    a.fail("internal: output {} does not hold {} x {} x {}", a.out(0).shape.str(), p.batches(), p.m, p.n);
+    a.fail("internal: output {} does not hold {} x {} x {}", a.out(0).shape.str(), p.batches(), p.m,
+           p.n);
   }
   return p;
 }
@@ -477,7 +532,8 @@ struct IntegerMatmulRef {
             std::int32_t av = static_cast<std::int32_t>(arow[kk]) - za;
             if (av == 0) continue;
             const TB* brow = B + (bi * K + kk) * N;
-            for (std::size_t j = 0; j < N; ++j) acc32[j] += av * (static_cast<std::int32_t>(brow[j]) - zb[j]);
+            for (std::size_t j = 0; j < N; ++j)
+              acc32[j] += av * (static_cast<std::int32_t>(brow[j]) - zb[j]);
           }
           for (std::size_t j = 0; j < N; ++j) acc[j] = acc32[j];
         } else {
@@ -486,7 +542,8 @@ struct IntegerMatmulRef {
             std::int64_t av = static_cast<std::int32_t>(arow[kk]) - za;
             if (av == 0) continue;
             const TB* brow = B + (bi * K + kk) * N;
-            for (std::size_t j = 0; j < N; ++j) acc[j] += av * (static_cast<std::int32_t>(brow[j]) - zb[j]);
+            for (std::size_t j = 0; j < N; ++j)
+              acc[j] += av * (static_cast<std::int32_t>(brow[j]) - zb[j]);
           }
         }
         row_sink(t, r, acc.data());
@@ -496,21 +553,24 @@ struct IntegerMatmulRef {
 };
 
 // Inputs 2 / 3 of MatMulInteger, 2 / 5 of QLinearMatMul: zero points of A's type and B's.
-void check_zero_point_type(const BindArgs& a, std::size_t zp, std::size_t of, std::string_view what) {
+void check_zero_point_type(const BindArgs& a, std::size_t zp, std::size_t of,
+                           std::string_view what) {
   if (a.has(zp) && a.in(zp).dtype != a.in(of).dtype) {
-    a.fail("{} is {} but its operand is {}", what, dtype_name(a.in(zp).dtype), dtype_name(a.in(of).dtype));
+    a.fail("{} is {} but its operand is {}", what, dtype_name(a.in(zp).dtype),
+           dtype_name(a.in(of).dtype));
   }
 }
 
 // B - b_zero_point of a constant 2-D B as s8 weights [N][K] for the int8 GEMM, when every
 // value fits s8 and the zero point is constant; nullopt otherwise.
-std::optional<std::vector<std::int8_t>> gemm_weights(const BindArgs& a, const MatmulPlan& p, std::size_t ib,
-                                                     std::size_t ibzp) {
+std::optional<std::vector<std::int8_t>> gemm_weights(const BindArgs& a, const MatmulPlan& p,
+                                                     std::size_t ib, std::size_t ibzp) {
   const TensorInfo& b = a.in(ib);
   if (!b.constant || b.shape.rank() != 2) return std::nullopt;
   if (a.has(ibzp) && !a.in(ibzp).constant) return std::nullopt;
   std::vector<std::int32_t> bv = int_values(*b.constant);
-  std::vector<std::int32_t> zv = a.has(ibzp) ? int_values(*a.in(ibzp).constant) : std::vector<std::int32_t>{0};
+  std::vector<std::int32_t> zv =
+      a.has(ibzp) ? int_values(*a.in(ibzp).constant) : std::vector<std::int32_t>{0};
   std::vector<std::size_t> zi = p.col_index(a, ibzp, "b_zero_point");
   std::vector<std::int8_t> w(p.n * p.k);
   for (std::size_t kk = 0; kk < p.k; ++kk) {
@@ -523,9 +583,17 @@ std::optional<std::vector<std::int8_t>> gemm_weights(const BindArgs& a, const Ma
   return w;
 }
 
+// Sizes the int8 GEMM takes: at least 1, rows, n and k within int.
+bool gemm_sized(const MatmulPlan& p) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<int>::max());
+  std::size_t rows = p.batches() * p.m;
+  return rows > 0 && p.n > 0 && p.k > 0 && rows <= kMax && p.n <= kMax && p.k <= kMax;
+}
+
 // The largest |sum_k (a - za) * w[j][k]| over u8 activations with zero point za: whether
 // an exact int32 result survives the fp32 epilogue (below 2^24).
-bool fits_fp32_exactly(const std::vector<std::int8_t>& w, std::size_t n, std::size_t k, std::int32_t za) {
+bool fits_fp32_exactly(const std::vector<std::int8_t>& w, std::size_t n, std::size_t k,
+                       std::int32_t za) {
   std::int64_t amax = std::max(za, 255 - za);
   for (std::size_t j = 0; j < n; ++j) {
     std::int64_t s = 0;
@@ -544,18 +612,26 @@ enum class IntOutput { int32, u8, s8 };
 // DynamicQuantizeLinear; the column offsets are then recomputed when it changes.
 class QGemmMatmulOp final : public BoundOp {
  public:
-  QGemmMatmulOp(std::size_t rows, const std::vector<std::int8_t>& w, std::size_t n, std::size_t k, bool a_signed,
-                std::int32_t a_zero_point, const std::vector<float>& scales, IntOutput output,
-                std::int32_t y_zero_point, bool runtime_zero_point = false)
-      : rows_(rows), n_(n), k_(k), a_signed_(a_signed), output_(output), runtime_zero_point_(runtime_zero_point) {
+  QGemmMatmulOp(std::size_t rows, const std::vector<std::int8_t>& w, std::size_t n, std::size_t k,
+                bool a_signed, std::int32_t a_zero_point, const std::vector<float>& scales,
+                IntOutput output, std::int32_t y_zero_point, bool runtime_zero_point = false)
+      : rows_(rows),
+        n_(n),
+        k_(k),
+        a_signed_(a_signed),
+        output_(output),
+        runtime_zero_point_(runtime_zero_point) {
     w_ = pack_qgemm(w.data(), static_cast<int>(n), static_cast<int>(k));
     za_ = a_signed ? a_zero_point + 128 : a_zero_point;
     offsets_ = qgemm_column_offsets(w_, za_, nullptr);
     scales_ = AlignedBuffer<float>(static_cast<std::size_t>(w_.panels()) * kGemmPanel);
-    for (std::size_t j = 0; j < scales_.size(); ++j) scales_[j] = j < n ? scales[scales.size() == 1 ? 0 : j] : 0.0f;
+    for (std::size_t j = 0; j < scales_.size(); ++j)
+      scales_[j] = j < n ? scales[scales.size() == 1 ? 0 : j] : 0.0f;
     out_zero_point_ = output == IntOutput::s8 ? y_zero_point + 128 : y_zero_point;
     copy_a_ = a_signed || k % kQGemmDepth != 0;
-    if (copy_a_) rows_buf_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(1, rows * static_cast<std::size_t>(w_.padded_k())));
+    if (copy_a_)
+      rows_buf_ = AlignedBuffer<std::uint8_t>(
+          std::max<std::size_t>(1, rows * static_cast<std::size_t>(w_.padded_k())));
   }
 
   void run(const RunContext& ctx) override {
@@ -573,7 +649,8 @@ class QGemmMatmulOp final : public BoundOp {
       std::uint8_t flip = a_signed_ ? 0x80 : 0x00;  // s8 v -> u8 v + 128
       for (std::size_t r = 0; r < rows_; ++r) {
         for (std::size_t kk = 0; kk < k_; ++kk) rows_buf_[r * stride + kk] = a[r * k_ + kk] ^ flip;
-        std::fill(rows_buf_.data() + r * stride + k_, rows_buf_.data() + (r + 1) * stride, std::uint8_t{0});
+        std::fill(rows_buf_.data() + r * stride + k_, rows_buf_.data() + (r + 1) * stride,
+                  std::uint8_t{0});
       }
       a = rows_buf_.data();
       lda = stride;
@@ -637,7 +714,8 @@ std::optional<std::int32_t> constant_int(const BindArgs& a, std::size_t i) {
 }
 
 void require_8bit(const BindArgs& a, DType d, std::string_view what) {
-  if (d != DType::uint8 && d != DType::int8) a.fail("{} has type {}; it must be uint8 or int8", what, dtype_name(d));
+  if (d != DType::uint8 && d != DType::int8)
+    a.fail("{} has type {}; it must be uint8 or int8", what, dtype_name(d));
 }
 
 std::unique_ptr<BoundOp> bind_matmul_integer(const BindArgs& a) {
@@ -650,13 +728,15 @@ std::unique_ptr<BoundOp> bind_matmul_integer(const BindArgs& a) {
   // the exactness bound must hold for every zero point), exact in the fp32 epilogue.
   auto za = constant_int(a, 2);
   bool runtime_za = a.has(2) && !za && a.in(2).shape.elements() == 1;
-  if (a.in(1).constant && a.in(1).shape.rank() == 2 && (!a.has(2) || za || runtime_za) && p.m * p.batches() > 0 &&
-      p.n > 0 && p.k > 0) {
+  if (a.in(1).constant && a.in(1).shape.rank() == 2 && (!a.has(2) || za || runtime_za) &&
+      gemm_sized(p)) {
     std::int32_t zero = za.value_or(0);
-    std::int32_t bound_zero = runtime_za ? 0 : (a_signed ? zero + 128 : zero);  // 0: |a - za| <= 255
+    std::int32_t bound_zero =
+        runtime_za ? 0 : (a_signed ? zero + 128 : zero);  // 0: |a - za| <= 255
     if (auto w = gemm_weights(a, p, 1, 3); w && fits_fp32_exactly(*w, p.n, p.k, bound_zero)) {
-      return std::make_unique<QGemmMatmulOp>(p.batches() * p.m, *w, p.n, p.k, a_signed, zero, std::vector<float>{1.0f},
-                                             IntOutput::int32, 0, runtime_za);
+      return std::make_unique<QGemmMatmulOp>(p.batches() * p.m, *w, p.n, p.k, a_signed, zero,
+                                             std::vector<float>{1.0f}, IntOutput::int32, 0,
+                                             runtime_za);
     }
   }
   return dispatch_8bit(a.in(0).dtype, a, "A", [&]<class TA>() -> std::unique_ptr<BoundOp> {
@@ -669,15 +749,18 @@ std::unique_ptr<BoundOp> bind_matmul_integer(const BindArgs& a) {
       ref->acc32.resize(p.n);
       ref->zb.resize(p.n);
       bool za_given = a.has(2), zb_given = a.has(3);
-      return std::make_unique<FunctionOp>("matmul_integer_ref", [ref, za_given, zb_given](const RunContext& ctx) {
-        std::int32_t* y = ctx.out<std::int32_t>(0);
-        const std::size_t M = ref->plan.m, N = ref->plan.n;
-        ref->run(ctx.in<TA>(0), ctx.in<TB>(1), za_given ? ctx.in<TA>(2) : nullptr, zb_given ? ctx.in<TB>(3) : nullptr,
-                 [&](std::size_t t, std::size_t r, const std::int64_t* acc) {
-                   std::int32_t* out = y + (t * M + r) * N;
-                   for (std::size_t j = 0; j < N; ++j) out[j] = static_cast<std::int32_t>(acc[j]);
-                 });
-      });
+      return std::make_unique<FunctionOp>(
+          "matmul_integer_ref", [ref, za_given, zb_given](const RunContext& ctx) {
+            std::int32_t* y = ctx.out<std::int32_t>(0);
+            const std::size_t M = ref->plan.m, N = ref->plan.n;
+            ref->run(ctx.in<TA>(0), ctx.in<TB>(1), za_given ? ctx.in<TA>(2) : nullptr,
+                     zb_given ? ctx.in<TB>(3) : nullptr,
+                     [&](std::size_t t, std::size_t r, const std::int64_t* acc) {
+                       std::int32_t* out = y + (t * M + r) * N;
+                       for (std::size_t j = 0; j < N; ++j)
+                         out[j] = static_cast<std::int32_t>(acc[j]);
+                     });
+          });
     });
   });
 }
@@ -687,9 +770,11 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
   check_zero_point_type(a, 2, 0, "a_zero_point");
   check_zero_point_type(a, 5, 3, "b_zero_point");
   DType yt = a.out(0).dtype;
-  if (a.in(7).dtype != yt) a.fail("y_zero_point is {} but the output is {}", dtype_name(a.in(7).dtype), dtype_name(yt));
+  if (a.in(7).dtype != yt)
+    a.fail("y_zero_point is {} but the output is {}", dtype_name(a.in(7).dtype), dtype_name(yt));
   for (std::size_t i : {1, 4, 6}) {
-    if (a.in(i).dtype != DType::float32) a.fail("input {} (a scale) must be float32, is {}", i, dtype_name(a.in(i).dtype));
+    if (a.in(i).dtype != DType::float32)
+      a.fail("input {} (a scale) must be float32, is {}", i, dtype_name(a.in(i).dtype));
   }
   MatmulPlan p = matmul_plan(a, 0, 3);
   std::vector<std::size_t> sa = p.row_index(a, 1, "a_scale", p.a_rows);
@@ -705,7 +790,7 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
   // column), usable scales.
   auto sa0 = constant_real(a, 1), sy0 = constant_real(a, 6);
   auto za0 = constant_int(a, 2), zy0 = constant_int(a, 7);
-  if (sa0 && sy0 && za0 && zy0 && a.in(4).constant && p.m * p.batches() > 0 && p.n > 0 && p.k > 0) {
+  if (sa0 && sy0 && za0 && zy0 && a.in(4).constant && gemm_sized(p)) {
     std::vector<float> sbv = real_values(*a.in(4).constant);
     std::vector<float> mult(p.n);
     bool usable = usable_scale(*sa0) && usable_scale(*sy0);
@@ -716,8 +801,9 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
     }
     if (usable) {
       if (auto w = gemm_weights(a, p, 3, 5)) {
-        return std::make_unique<QGemmMatmulOp>(p.batches() * p.m, *w, p.n, p.k, a_signed, *za0, mult,
-                                               yt == DType::int8 ? IntOutput::s8 : IntOutput::u8, *zy0);
+        return std::make_unique<QGemmMatmulOp>(
+            p.batches() * p.m, *w, p.n, p.k, a_signed, *za0, mult,
+            yt == DType::int8 ? IntOutput::s8 : IntOutput::u8, *zy0);
       }
     }
   }
@@ -733,26 +819,30 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
         ref->acc32.resize(p.n);
         ref->zb.resize(p.n);
         bool has_za = a.has(2), has_zb = a.has(5), has_zy = a.has(7);
-        return std::make_unique<FunctionOp>("qlinear_matmul_ref", [ref, sa, sb, sy, zy, has_za, has_zb,
-                                                                   has_zy](const RunContext& ctx) {
-          const float* a_scale = ctx.in<float>(1);
-          const float* b_scale = ctx.in<float>(4);
-          const float* y_scale = ctx.in<float>(6);
-          const TY* y_zp = has_zy ? ctx.in<TY>(7) : nullptr;
-          TY* y = ctx.out<TY>(0);
-          const MatmulPlan& pl = ref->plan;
-          ref->run(ctx.in<TA>(0), ctx.in<TB>(3), has_za ? ctx.in<TA>(2) : nullptr, has_zb ? ctx.in<TB>(5) : nullptr,
-                   [&](std::size_t t, std::size_t r, const std::int64_t* acc) {
-                     float s_a = a_scale[sa[pl.a_matrix[t] * pl.m + r]];
-                     float s_y = y_scale[sy[t * pl.m + r]];
-                     std::int32_t z_y = y_zp ? y_zp[zy[t * pl.m + r]] : 0;
-                     TY* out = y + (t * pl.m + r) * pl.n;
-                     for (std::size_t j = 0; j < pl.n; ++j) {
-                       float m = requant_multiplier(s_a, b_scale[sb[pl.b_matrix[t] * pl.n + j]], s_y);
-                       out[j] = requantize<TY>(static_cast<float>(static_cast<std::int32_t>(acc[j])) * m, z_y);
-                     }
-                   });
-        });
+        return std::make_unique<FunctionOp>(
+            "qlinear_matmul_ref",
+            [ref, sa, sb, sy, zy, has_za, has_zb, has_zy](const RunContext& ctx) {
+              const float* a_scale = ctx.in<float>(1);
+              const float* b_scale = ctx.in<float>(4);
+              const float* y_scale = ctx.in<float>(6);
+              const TY* y_zp = has_zy ? ctx.in<TY>(7) : nullptr;
+              TY* y = ctx.out<TY>(0);
+              const MatmulPlan& pl = ref->plan;
+              ref->run(ctx.in<TA>(0), ctx.in<TB>(3), has_za ? ctx.in<TA>(2) : nullptr,
+                       has_zb ? ctx.in<TB>(5) : nullptr,
+                       [&](std::size_t t, std::size_t r, const std::int64_t* acc) {
+                         float s_a = a_scale[sa[pl.a_matrix[t] * pl.m + r]];
+                         float s_y = y_scale[sy[t * pl.m + r]];
+                         std::int32_t z_y = y_zp ? y_zp[zy[t * pl.m + r]] : 0;
+                         TY* out = y + (t * pl.m + r) * pl.n;
+                         for (std::size_t j = 0; j < pl.n; ++j) {
+                           float m =
+                               requant_multiplier(s_a, b_scale[sb[pl.b_matrix[t] * pl.n + j]], s_y);
+                           out[j] = requantize<TY>(
+                               static_cast<float>(static_cast<std::int32_t>(acc[j])) * m, z_y);
+                         }
+                       });
+            });
       });
     });
   });
@@ -765,13 +855,16 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
 Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw) {
   const Shape& x = a.in(ix).shape;
   const Shape& w = a.in(iw).shape;
-  if (x.rank() != 3 && x.rank() != 4) a.fail("input {} must be 3-D or 4-D (N, C, [H,] W); lowp runs 1-D and 2-D convolutions", x.str());
+  if (x.rank() != 3 && x.rank() != 4)
+    a.fail("input {} must be 3-D or 4-D (N, C, [H,] W); lowp runs 1-D and 2-D convolutions",
+           x.str());
   if (w.rank() != x.rank()) a.fail("weight rank {} differs from input rank {}", w.rank(), x.rank());
   std::vector<ir::Dim> dims;
   for (std::int64_t d : x.dims()) dims.push_back(ir::Dim::known(d));
   std::vector<std::int64_t> kernel(w.dims().begin() + 2, w.dims().end());
   std::vector<std::int64_t> given = a.node.attr_ints("kernel_shape");
-  if (!given.empty() && given != kernel) a.fail("kernel_shape differs from the weight's spatial dims {}", w.str());
+  if (!given.empty() && given != kernel)
+    a.fail("kernel_shape differs from the weight's spatial dims {}", w.str());
   // InferContext only reads the node here.
   ir::InferContext ctx(const_cast<ir::Node&>(a.node));
   ir::WindowGeometry g = ir::window_geometry(ctx, dims, kernel, false);
@@ -798,9 +891,10 @@ Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw) {
   s.pad_bottom = one_d ? 0 : narrow(g.pads[n]);
   s.pad_left = narrow(g.pads[n - 1]);
   s.pad_right = narrow(g.pads[2 * n - 1]);
-  if (s.groups < 1 || s.in_c % s.groups != 0 || s.out_c % s.groups != 0 || w[1] * s.groups != s.in_c) {
-    a.fail("{} input channels and {} output channels do not divide into {} groups of weight {}", s.in_c, s.out_c,
-           s.groups, w.str());
+  if (s.groups < 1 || s.in_c % s.groups != 0 || s.out_c % s.groups != 0 ||
+      w[1] * s.groups != s.in_c) {
+    a.fail("{} input channels and {} output channels do not divide into {} groups of weight {}",
+           s.in_c, s.out_c, s.groups, w.str());
   }
   try {
     s.validate();
@@ -808,15 +902,16 @@ Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw) {
     a.fail("{}", e.what());
   }
   std::size_t out = static_cast<std::size_t>(s.batch) * s.out_c * s.out_h() * s.out_w();
-  if (out != a.out(0).shape.elements()) a.fail("internal: output {} is not the convolution's size", a.out(0).shape.str());
+  if (out != a.out(0).shape.elements())
+    a.fail("internal: output {} is not the convolution's size", a.out(0).shape.str());
   return s;
 }
 
 // The reference: exact sums of (x - xzp) * (w - wzp[oc]) over each window (padding adds
 // nothing), NCHW; sink(n, oc, pixel, acc).
 template <class TX, class TW, class Sink>
-void integer_conv_ref(const Conv2dShape& s, const TX* x, std::int32_t xzp, const TW* w, const TW* wzp,
-                      bool wzp_per_channel, Sink&& sink) {
+void integer_conv_ref(const Conv2dShape& s, const TX* x, std::int32_t xzp, const TW* w,
+                      const TW* wzp, bool wzp_per_channel, Sink&& sink) {
   const int cg = s.group_in_c(), ocg = s.group_out_c(), oh = s.out_h(), ow = s.out_w();
   for (int n = 0; n < s.batch; ++n) {
     for (int oc = 0; oc < s.out_c; ++oc) {
@@ -826,7 +921,8 @@ void integer_conv_ref(const Conv2dShape& s, const TX* x, std::int32_t xzp, const
         for (int xo = 0; xo < ow; ++xo) {
           std::int64_t acc = 0;
           for (int c = 0; c < cg; ++c) {
-            const TX* plane = x + (static_cast<std::size_t>(n) * s.in_c + g * cg + c) * s.in_h * s.in_w;
+            const TX* plane =
+                x + (static_cast<std::size_t>(n) * s.in_c + g * cg + c) * s.in_h * s.in_w;
             const TW* taps = w + (static_cast<std::size_t>(oc) * cg + c) * s.kernel_h * s.kernel_w;
             for (int kh = 0; kh < s.kernel_h; ++kh) {
               int ih = y * s.stride_h - s.pad_top + kh * s.dilation_h;
@@ -848,10 +944,12 @@ void integer_conv_ref(const Conv2dShape& s, const TX* x, std::int32_t xzp, const
 }
 
 // W - w_zero_point of constant weights as s8, when it fits; nullopt otherwise.
-std::optional<std::vector<std::int8_t>> conv_weights(const BindArgs& a, std::size_t iw, std::size_t iwzp, int out_c) {
+std::optional<std::vector<std::int8_t>> conv_weights(const BindArgs& a, std::size_t iw,
+                                                     std::size_t iwzp, int out_c) {
   if (!a.in(iw).constant || (a.has(iwzp) && !a.in(iwzp).constant)) return std::nullopt;
   std::vector<std::int32_t> wv = int_values(*a.in(iw).constant);
-  std::vector<std::int32_t> zv = a.has(iwzp) ? int_values(*a.in(iwzp).constant) : std::vector<std::int32_t>{0};
+  std::vector<std::int32_t> zv =
+      a.has(iwzp) ? int_values(*a.in(iwzp).constant) : std::vector<std::int32_t>{0};
   std::size_t per = wv.size() / static_cast<std::size_t>(out_c);
   std::vector<std::int8_t> out(wv.size());
   for (std::size_t i = 0; i < wv.size(); ++i) {
@@ -867,8 +965,8 @@ std::optional<std::vector<std::int8_t>> conv_weights(const BindArgs& a, std::siz
 // exact below 2^24) NHWC result back to NCHW.
 class Int8ConvOp final : public BoundOp {
  public:
-  Int8ConvOp(const Conv2dShape& s, const std::vector<std::int8_t>& w, bool x_signed, QConv2dParams params,
-             IntOutput output)
+  Int8ConvOp(const Conv2dShape& s, const std::vector<std::int8_t>& w, bool x_signed,
+             QConv2dParams params, IntOutput output)
       : s_(s), x_signed_(x_signed), output_(output) {
     w_ = pack_conv2d_int8(s, w.data(), params);
     std::size_t in = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
@@ -883,7 +981,8 @@ class Int8ConvOp final : public BoundOp {
 
   void run(const RunContext& ctx) override {
     const auto* x = ctx.in<std::uint8_t>(0);
-    const std::size_t hw = static_cast<std::size_t>(s_.in_h) * s_.in_w, c = static_cast<std::size_t>(s_.in_c);
+    const std::size_t hw = static_cast<std::size_t>(s_.in_h) * s_.in_w,
+                      c = static_cast<std::size_t>(s_.in_c);
     const std::uint8_t flip = x_signed_ ? 0x80 : 0x00;
     for (int n = 0; n < s_.batch; ++n) {
       const std::uint8_t* src = x + static_cast<std::size_t>(n) * c * hw;
@@ -894,13 +993,15 @@ class Int8ConvOp final : public BoundOp {
     }
     conv2d_int8(w_, nhwc_in_.data(), output_ == IntOutput::int32 ? nhwc_f32_.data() : nullptr,
                 output_ == IntOutput::int32 ? nullptr : nhwc_u8_.data(), scratch_, ctx.pool);
-    const std::size_t ohw = static_cast<std::size_t>(s_.out_h()) * s_.out_w(), oc = static_cast<std::size_t>(s_.out_c);
+    const std::size_t ohw = static_cast<std::size_t>(s_.out_h()) * s_.out_w(),
+                      oc = static_cast<std::size_t>(s_.out_c);
     for (int n = 0; n < s_.batch; ++n) {
       std::size_t base = static_cast<std::size_t>(n) * oc * ohw;
       for (std::size_t ch = 0; ch < oc; ++ch) {
         for (std::size_t p = 0; p < ohw; ++p) {
           if (output_ == IntOutput::int32) {
-            ctx.out<std::int32_t>(0)[base + ch * ohw + p] = static_cast<std::int32_t>(nhwc_f32_[base + p * oc + ch]);
+            ctx.out<std::int32_t>(0)[base + ch * ohw + p] =
+                static_cast<std::int32_t>(nhwc_f32_[base + p * oc + ch]);
           } else {
             ctx.out<std::uint8_t>(0)[base + ch * ohw + p] =
                 nhwc_u8_[base + p * oc + ch] ^ (output_ == IntOutput::s8 ? 0x80 : 0x00);
@@ -927,7 +1028,8 @@ bool per_channel(const BindArgs& a, std::size_t i, int out_c, std::string_view w
   const Shape& s = a.in(i).shape;
   if (s.elements() == 1 && s.rank() <= 1) return false;
   if (s.rank() == 1 && s[0] == out_c) return true;
-  a.fail("{} of shape {} is neither one value nor one per output channel ({})", what, s.str(), out_c);
+  a.fail("{} of shape {} is neither one value nor one per output channel ({})", what, s.str(),
+         out_c);
 }
 void require_scalar(const BindArgs& a, std::size_t i, std::string_view what) {
   if (a.has(i) && !(a.in(i).shape.elements() == 1 && a.in(i).shape.rank() <= 1)) {
@@ -948,7 +1050,8 @@ std::unique_ptr<BoundOp> bind_conv_integer(const BindArgs& a) {
     std::int32_t zero = xzp.value_or(0);
     std::int32_t z8 = x_signed ? zero + 128 : zero;
     auto w = conv_weights(a, 1, 3, s.out_c);
-    if (w && fits_fp32_exactly(*w, static_cast<std::size_t>(s.out_c), w->size() / static_cast<std::size_t>(s.out_c), z8)) {
+    if (w && fits_fp32_exactly(*w, static_cast<std::size_t>(s.out_c),
+                               w->size() / static_cast<std::size_t>(s.out_c), z8)) {
       QConv2dParams params;
       params.input_zero_point = z8;
       std::vector<float> ones(static_cast<std::size_t>(s.out_c), 1.0f);
@@ -959,15 +1062,17 @@ std::unique_ptr<BoundOp> bind_conv_integer(const BindArgs& a) {
   return dispatch_8bit(a.in(0).dtype, a, "x", [&]<class TX>() -> std::unique_ptr<BoundOp> {
     return dispatch_8bit(a.in(1).dtype, a, "w", [&]<class TW>() -> std::unique_ptr<BoundOp> {
       bool has_xzp = a.has(2), has_wzp = a.has(3);
-      return std::make_unique<FunctionOp>("conv_integer_ref", [s, has_xzp, has_wzp, wzp_per_channel](const RunContext& ctx) {
-        std::int32_t* y = ctx.out<std::int32_t>(0);
-        const std::size_t ohw = static_cast<std::size_t>(s.out_h()) * s.out_w();
-        integer_conv_ref(s, ctx.in<TX>(0), has_xzp ? static_cast<std::int32_t>(ctx.in<TX>(2)[0]) : 0, ctx.in<TW>(1),
-                         has_wzp ? ctx.in<TW>(3) : nullptr, wzp_per_channel,
-                         [&](int n, int oc, std::size_t p, std::int32_t acc) {
-                           y[(static_cast<std::size_t>(n) * s.out_c + oc) * ohw + p] = acc;
-                         });
-      });
+      return std::make_unique<FunctionOp>(
+          "conv_integer_ref", [s, has_xzp, has_wzp, wzp_per_channel](const RunContext& ctx) {
+            std::int32_t* y = ctx.out<std::int32_t>(0);
+            const std::size_t ohw = static_cast<std::size_t>(s.out_h()) * s.out_w();
+            integer_conv_ref(s, ctx.in<TX>(0),
+                             has_xzp ? static_cast<std::int32_t>(ctx.in<TX>(2)[0]) : 0,
+                             ctx.in<TW>(1), has_wzp ? ctx.in<TW>(3) : nullptr, wzp_per_channel,
+                             [&](int n, int oc, std::size_t p, std::int32_t acc) {
+                               y[(static_cast<std::size_t>(n) * s.out_c + oc) * ohw + p] = acc;
+                             });
+          });
     });
   });
 }
@@ -977,11 +1082,14 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
   check_zero_point_type(a, 2, 0, "x_zero_point");
   check_zero_point_type(a, 5, 3, "w_zero_point");
   DType yt = a.out(0).dtype;
-  if (a.in(7).dtype != yt) a.fail("y_zero_point is {} but the output is {}", dtype_name(a.in(7).dtype), dtype_name(yt));
+  if (a.in(7).dtype != yt)
+    a.fail("y_zero_point is {} but the output is {}", dtype_name(a.in(7).dtype), dtype_name(yt));
   for (std::size_t i : {1, 4, 6}) {
-    if (a.in(i).dtype != DType::float32) a.fail("input {} (a scale) must be float32, is {}", i, dtype_name(a.in(i).dtype));
+    if (a.in(i).dtype != DType::float32)
+      a.fail("input {} (a scale) must be float32, is {}", i, dtype_name(a.in(i).dtype));
   }
-  if (a.has(8) && a.in(8).dtype != DType::int32) a.fail("B must be int32, is {}", dtype_name(a.in(8).dtype));
+  if (a.has(8) && a.in(8).dtype != DType::int32)
+    a.fail("B must be int32, is {}", dtype_name(a.in(8).dtype));
   Conv2dShape s = conv_shape(a, 0, 3);
   require_scalar(a, 1, "x_scale");
   require_scalar(a, 2, "x_zero_point");
@@ -997,15 +1105,17 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
 
   auto sx = constant_real(a, 1), sy = constant_real(a, 6);
   auto zx = constant_int(a, 2), zy = constant_int(a, 7);
-  if (sx && sy && zx && zy && a.in(4).constant && (!a.has(8) || a.in(8).constant) && usable_scale(*sx) &&
-      usable_scale(*sy)) {
+  if (sx && sy && zx && zy && a.in(4).constant && (!a.has(8) || a.in(8).constant) &&
+      usable_scale(*sx) && usable_scale(*sy)) {
     std::vector<float> ws = real_values(*a.in(4).constant);
     ws.resize(static_cast<std::size_t>(s.out_c), ws[0]);
     bool usable = true;
-    for (float v : ws) usable = usable && usable_scale(v) && usable_scale(requant_multiplier(*sx, v, *sy));
+    for (float v : ws)
+      usable = usable && usable_scale(v) && usable_scale(requant_multiplier(*sx, v, *sy));
     auto w = conv_weights(a, 3, 5, s.out_c);
     if (usable && w) {
-      std::vector<std::int32_t> bias = a.has(8) ? int_values(*a.in(8).constant) : std::vector<std::int32_t>{};
+      std::vector<std::int32_t> bias =
+          a.has(8) ? int_values(*a.in(8).constant) : std::vector<std::int32_t>{};
       QConv2dParams params;
       params.input_zero_point = x_signed ? *zx + 128 : *zx;
       params.input_scale = *sx;
@@ -1014,7 +1124,8 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
       params.output = QGemmOutput::u8;
       params.output_scale = *sy;
       params.output_zero_point = yt == DType::int8 ? *zy + 128 : *zy;
-      return std::make_unique<Int8ConvOp>(s, *w, x_signed, params, yt == DType::int8 ? IntOutput::s8 : IntOutput::u8);
+      return std::make_unique<Int8ConvOp>(s, *w, x_signed, params,
+                                          yt == DType::int8 ? IntOutput::s8 : IntOutput::u8);
     }
   }
 
@@ -1022,24 +1133,28 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
     return dispatch_8bit(a.in(3).dtype, a, "w", [&]<class TW>() -> std::unique_ptr<BoundOp> {
       return dispatch_8bit(yt, a, "y", [&]<class TY>() -> std::unique_ptr<BoundOp> {
         bool has_bias = a.has(8), has_xzp = a.has(2), has_wzp = a.has(5), has_yzp = a.has(7);
-        return std::make_unique<FunctionOp>(
-            "qlinear_conv_ref",
-            [s, ws_per_channel, wzp_per_channel, has_bias, has_xzp, has_wzp, has_yzp](const RunContext& ctx) {
-              const float x_scale = ctx.in<float>(1)[0];
-              const float* w_scale = ctx.in<float>(4);
-              const float y_scale = ctx.in<float>(6)[0];
-              const std::int32_t y_zp = has_yzp ? ctx.in<TY>(7)[0] : 0;
-              const std::int32_t* bias = has_bias ? ctx.in<std::int32_t>(8) : nullptr;
-              TY* y = ctx.out<TY>(0);
-              const std::size_t ohw = static_cast<std::size_t>(s.out_h()) * s.out_w();
-              integer_conv_ref(s, ctx.in<TX>(0), has_xzp ? static_cast<std::int32_t>(ctx.in<TX>(2)[0]) : 0,
-                               ctx.in<TW>(3), has_wzp ? ctx.in<TW>(5) : nullptr, wzp_per_channel, [&](int n, int oc, std::size_t p, std::int32_t acc) {
-                                 if (bias) acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) + static_cast<std::uint32_t>(bias[oc]));
-                                 float m = requant_multiplier(x_scale, w_scale[ws_per_channel ? oc : 0], y_scale);
-                                 y[(static_cast<std::size_t>(n) * s.out_c + oc) * ohw + p] =
-                                     requantize<TY>(static_cast<float>(acc) * m, y_zp);
-                               });
-            });
+        return std::make_unique<FunctionOp>("qlinear_conv_ref", [s, ws_per_channel, wzp_per_channel,
+                                                                 has_bias, has_xzp, has_wzp,
+                                                                 has_yzp](const RunContext& ctx) {
+          const float x_scale = ctx.in<float>(1)[0];
+          const float* w_scale = ctx.in<float>(4);
+          const float y_scale = ctx.in<float>(6)[0];
+          const std::int32_t y_zp = has_yzp ? ctx.in<TY>(7)[0] : 0;
+          const std::int32_t* bias = has_bias ? ctx.in<std::int32_t>(8) : nullptr;
+          TY* y = ctx.out<TY>(0);
+          const std::size_t ohw = static_cast<std::size_t>(s.out_h()) * s.out_w();
+          integer_conv_ref(
+              s, ctx.in<TX>(0), has_xzp ? static_cast<std::int32_t>(ctx.in<TX>(2)[0]) : 0,
+              ctx.in<TW>(3), has_wzp ? ctx.in<TW>(5) : nullptr, wzp_per_channel,
+              [&](int n, int oc, std::size_t p, std::int32_t acc) {
+                if (bias)
+                  acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) +
+                                                  static_cast<std::uint32_t>(bias[oc]));
+                float m = requant_multiplier(x_scale, w_scale[ws_per_channel ? oc : 0], y_scale);
+                y[(static_cast<std::size_t>(n) * s.out_c + oc) * ohw + p] =
+                    requantize<TY>(static_cast<float>(acc) * m, y_zp);
+              });
+        });
       });
     });
   });
@@ -1068,8 +1183,8 @@ class MatMulNBitsOp final : public BoundOp {
     const float* bias = bias_.empty() ? nullptr : bias_.data();
     if (rows_ == 0) return;
     if (path_ == Path::q4dot) {
-      q4dot_gemm(a, static_cast<int>(rows_), static_cast<std::size_t>(k_), q4_, bias, Activation::none, y,
-                 static_cast<std::size_t>(n_), q4_rows_, ctx.pool);
+      q4dot_gemm(a, static_cast<int>(rows_), static_cast<std::size_t>(k_), q4_, bias,
+                 Activation::none, y, static_cast<std::size_t>(n_), q4_rows_, ctx.pool);
       return;
     }
     GemmArgs args;
@@ -1084,9 +1199,12 @@ class MatMulNBitsOp final : public BoundOp {
   }
   std::string kernel() const override {
     switch (path_) {
-      case Path::q4dot: return std::string("q4dot:") + q4dot_kernel_name();
-      case Path::q4_gemm: return std::string("gemm:") + gemm_kernel_name(GemmWeights::q4);
-      case Path::f32_gemm: return std::string("gemm:") + gemm_kernel_name(GemmWeights::f32);
+      case Path::q4dot:
+        return std::string("q4dot:") + q4dot_kernel_name();
+      case Path::q4_gemm:
+        return std::string("gemm:") + gemm_kernel_name(GemmWeights::q4);
+      case Path::f32_gemm:
+        return std::string("gemm:") + gemm_kernel_name(GemmWeights::f32);
     }
     return "?";
   }
@@ -1104,24 +1222,30 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
   std::int64_t K = a.node.attr_int("K", -1), N = a.node.attr_int("N", -1);
   std::int64_t bits = a.node.attr_int("bits", 4), block = a.node.attr_int("block_size", -1);
   std::int64_t accuracy = a.node.attr_int("accuracy_level", 0);
-  if (K < 1 || N < 1 || K > std::numeric_limits<int>::max() || N > std::numeric_limits<int>::max()) {
+  if (K < 1 || N < 1 || K > std::numeric_limits<int>::max() ||
+      N > std::numeric_limits<int>::max()) {
     a.fail("attributes K {} and N {} must be positive", K, N);
   }
   if (bits != 2 && bits != 4 && bits != 8) a.fail("bits {} is not 2, 4 or 8", bits);
-  if (block < 16 || (block & (block - 1)) != 0) a.fail("block_size {} is not a power of 2 >= 16", block);
-  if (a.in(0).dtype != DType::float32) a.fail("A is {}; lowp runs MatMulNBits on float32", dtype_name(a.in(0).dtype));
+  if (block < 16 || (block & (block - 1)) != 0)
+    a.fail("block_size {} is not a power of 2 >= 16", block);
+  if (a.in(0).dtype != DType::float32)
+    a.fail("A is {}; lowp runs MatMulNBits on float32", dtype_name(a.in(0).dtype));
   const Shape& as = a.in(0).shape;
   if (as.rank() < 1 || as[as.rank() - 1] != K) a.fail("A {} does not end in K = {}", as.str(), K);
   if (a.has(4)) a.fail("g_idx (input 4) is not supported");
-  const std::size_t k = static_cast<std::size_t>(K), n = static_cast<std::size_t>(N), bs = static_cast<std::size_t>(block);
+  const std::size_t k = static_cast<std::size_t>(K), n = static_cast<std::size_t>(N),
+                    bs = static_cast<std::size_t>(block);
   const std::size_t blocks = (k + bs - 1) / bs, blob = bs * static_cast<std::size_t>(bits) / 8;
   const Tensor& b = a.constant(1, "B");
   if (b.dtype() != DType::uint8 || b.elements() != n * blocks * blob) {
-    a.fail("B must be uint8 [N, k_blocks, blob] = [{}, {}, {}], is {} {}", n, blocks, blob, dtype_name(b.dtype()), b.shape().str());
+    a.fail("B must be uint8 [N, k_blocks, blob] = [{}, {}, {}], is {} {}", n, blocks, blob,
+           dtype_name(b.dtype()), b.shape().str());
   }
   const Tensor& sc = a.constant(2, "scales");
   if (sc.dtype() != DType::float32 || sc.elements() != n * blocks) {
-    a.fail("scales must be float32 with N x k_blocks = {} values, is {} {}", n * blocks, dtype_name(sc.dtype()), sc.shape().str());
+    a.fail("scales must be float32 with N x k_blocks = {} values, is {} {}", n * blocks,
+           dtype_name(sc.dtype()), sc.shape().str());
   }
   std::span<const float> scales = sc.values<float>();
   // Zero points per (row, block), as stored unsigned values or floats.
@@ -1133,16 +1257,20 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
     const Tensor& z = a.constant(3, "zero_points");
     if (z.dtype() == DType::uint8) {
       std::size_t per_row = (blocks * static_cast<std::size_t>(bits) + 7) / 8;
-      if (z.elements() != n * per_row) a.fail("uint8 zero_points need N x {} = {} bytes, has {}", per_row, n * per_row, z.elements());
+      if (z.elements() != n * per_row)
+        a.fail("uint8 zero_points need N x {} = {} bytes, has {}", per_row, n * per_row,
+               z.elements());
       zp_u.resize(n * blocks);
       for (std::size_t r = 0; r < n; ++r) {
         for (std::size_t g = 0; g < blocks; ++g) {
           std::size_t bit = g * static_cast<std::size_t>(bits);
-          zp_u[r * blocks + g] = static_cast<std::uint8_t>((z.values<std::uint8_t>()[r * per_row + bit / 8] >> (bit % 8)) & mask);
+          zp_u[r * blocks + g] = static_cast<std::uint8_t>(
+              (z.values<std::uint8_t>()[r * per_row + bit / 8] >> (bit % 8)) & mask);
         }
       }
     } else if (z.dtype() == DType::float32) {
-      if (z.elements() != n * blocks) a.fail("float zero_points need N x k_blocks = {} values, has {}", n * blocks, z.elements());
+      if (z.elements() != n * blocks)
+        a.fail("float zero_points need N x k_blocks = {} values, has {}", n * blocks, z.elements());
       zp_f.assign(z.values<float>().begin(), z.values<float>().end());
     } else {
       a.fail("zero_points must be uint8 or float32, is {}", dtype_name(z.dtype()));
@@ -1151,7 +1279,8 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
   std::vector<float> bias;
   if (a.has(5)) {
     const Tensor& t = a.constant(5, "bias");
-    if (t.dtype() != DType::float32 || t.elements() != n) a.fail("bias must be float32 [N] = [{}]", n);
+    if (t.dtype() != DType::float32 || t.elements() != n)
+      a.fail("bias must be float32 [N] = [{}]", n);
     bias.assign(t.values<float>().begin(), t.values<float>().end());
   }
   // The weights' stored values u[n][k].
@@ -1160,10 +1289,13 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
   for (std::size_t r = 0; r < n; ++r) {
     for (std::size_t kk = 0; kk < k; ++kk) {
       std::size_t g = kk / bs, bit = (kk % bs) * static_cast<std::size_t>(bits);
-      u[r * k + kk] = static_cast<std::uint8_t>((bb[(r * blocks + g) * blob + bit / 8] >> (bit % 8)) & mask);
+      u[r * k + kk] =
+          static_cast<std::uint8_t>((bb[(r * blocks + g) * blob + bit / 8] >> (bit % 8)) & mask);
     }
   }
   std::size_t rows = as.elements() / k;
+  if (rows > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    a.fail("A has {} rows, more than the GEMM takes", rows);
   using Path = MatMulNBitsOp::Path;
   Path path = Path::f32_gemm;
   if (bits == 4 && zp_f.empty() && accuracy == 4) {
@@ -1171,20 +1303,26 @@ std::unique_ptr<BoundOp> bind_matmul_nbits(const BindArgs& a) {
   } else if (bits == 4 && zp_f.empty() && zp_u.empty()) {
     path = Path::q4_gemm;
   }
-  auto op = std::make_unique<MatMulNBitsOp>(path, rows, static_cast<int>(n), static_cast<int>(k), std::move(bias));
+  auto op = std::make_unique<MatMulNBitsOp>(path, rows, static_cast<int>(n), static_cast<int>(k),
+                                            std::move(bias));
   if (path == Path::q4dot) {
-    op->q4_ = pack_q4dot(u.data(), scales.data(), zp_u.empty() ? nullptr : zp_u.data(), static_cast<int>(n),
-                         static_cast<int>(k), static_cast<int>(bs));
+    op->q4_ = pack_q4dot(u.data(), scales.data(), zp_u.empty() ? nullptr : zp_u.data(),
+                         static_cast<int>(n), static_cast<int>(k), static_cast<int>(bs));
+    // Sized now, so that run() does not allocate.
+    op->q4_rows_.resize(static_cast<int>(rows), op->q4_.padded_k(), op->q4_.groups());
   } else if (path == Path::q4_gemm) {
     std::vector<std::int8_t> q(n * k);
     for (std::size_t i = 0; i < q.size(); ++i) q[i] = static_cast<std::int8_t>(u[i] - 8);
-    op->gemm_ = pack_gemm_q4(q.data(), scales.data(), static_cast<int>(n), static_cast<int>(k), static_cast<int>(bs));
+    op->gemm_ = pack_gemm_q4(q.data(), scales.data(), static_cast<int>(n), static_cast<int>(k),
+                             static_cast<int>(bs));
   } else {
     std::vector<float> w(n * k);
     for (std::size_t r = 0; r < n; ++r) {
       for (std::size_t kk = 0; kk < k; ++kk) {
         std::size_t g = r * blocks + kk / bs;
-        float z = !zp_f.empty() ? zp_f[g] : !zp_u.empty() ? static_cast<float>(zp_u[g]) : default_zp;
+        float z = !zp_f.empty()   ? zp_f[g]
+                  : !zp_u.empty() ? static_cast<float>(zp_u[g])
+                                  : default_zp;
         w[r * k + kk] = (static_cast<float>(u[r * k + kk]) - z) * scales[g];
       }
     }
