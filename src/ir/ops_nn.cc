@@ -224,6 +224,18 @@ void infer_matmul(InferContext& ctx) {
   ctx.set_output(0, TensorType{out, matmul_dims(ctx, ctx.input(0), ctx.input(1))});
 }
 
+// lowp::Attention(Q, KT, V [, mask]): softmax(Q x KT * scale + mask) x V, the shape of
+// MatMul(MatMul(Q, KT), V).
+void infer_attention(InferContext& ctx) {
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (ctx.input_dtype(i) != DType::float32) ctx.fail("inputs must be float32");
+  }
+  std::optional<std::vector<Dim>> scores = matmul_dims(ctx, ctx.input(0), ctx.input(1));
+  if (!scores) return ctx.set_output(0, TensorType{DType::float32, std::nullopt});
+  TensorType st{DType::float32, scores};
+  ctx.set_output(0, TensorType{DType::float32, matmul_dims(ctx, st, ctx.input(2))});
+}
+
 void infer_matmul_integer(InferContext& ctx) {
   ctx.set_output(0, TensorType{DType::int32, matmul_dims(ctx, ctx.input(0), ctx.input(1))});
 }
@@ -310,6 +322,8 @@ constexpr std::array kSchemas = {
     // them back as standard ops.
     OpSchema{"lowp", "FusedConv", 2, 3, 1, 1, infer_conv},
     OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_matmul},
+    // passes/fuse_attention.cc: MatMul -> scale -> [+ mask] -> Softmax -> MatMul.
+    OpSchema{"lowp", "Attention", 3, 4, 1, 1, infer_attention},
     // NHWC forms (passes/layout_nhwc.cc): input and output NHWC, weights in ONNX layout,
     // Conv's / the pools' attributes, plus "activation" on NhwcConv.
     OpSchema{"lowp", "NhwcConv", 2, 3, 1, 1, infer_nhwc_conv},
