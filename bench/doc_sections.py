@@ -17,7 +17,7 @@ Standard library only.
 
 import os
 
-SECTION_ORDER = ["simplenet", "kernels", "conv"]
+SECTION_ORDER = ["simplenet", "kernels", "conv", "models"]
 
 HEADER = """# Benchmarks
 

@@ -113,3 +113,8 @@ fi
 if [[ "${BENCH_CONV:-1}" != 0 ]]; then
   bench/run_conv.sh
 fi
+if [[ "${BENCH_MODELS:-1}" != 0 ]]; then
+  /usr/bin/python3 scripts/export_models.py >/dev/null
+  .venv/bin/python scripts/ort_reference.py >/dev/null
+  .venv/bin/python bench/run_models.py
+fi

@@ -21,13 +21,11 @@ template <class T>
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t count) : size_(count) {
-    if (count == 0) return;
-    std::size_t bytes = round_up(checked_mul(count, sizeof(T), "aligned buffer"), kBufferAlignment);
-    data_ = static_cast<T*>(std::aligned_alloc(kBufferAlignment, bytes));
-    if (data_ == nullptr) throw std::bad_alloc();
-    std::memset(static_cast<void*>(data_), 0, bytes);
-  }
+  explicit AlignedBuffer(std::size_t count) : AlignedBuffer(count, true) {}
+  // Without the zero fill, for a buffer the caller overwrites at once (the padding after
+  // `count` elements up to the alignment is still zeroed).
+  struct Uninitialized {};
+  AlignedBuffer(std::size_t count, Uninitialized) : AlignedBuffer(count, false) {}
   AlignedBuffer(const AlignedBuffer& other) : AlignedBuffer(other.size_) {
     if (size_ != 0) std::memcpy(static_cast<void*>(data_), other.data_, size_ * sizeof(T));
   }
@@ -54,6 +52,16 @@ class AlignedBuffer {
   std::span<const T> span() const { return {data_, size_}; }
 
  private:
+  AlignedBuffer(std::size_t count, bool zero) : size_(count) {
+    if (count == 0) return;
+    std::size_t used = checked_mul(count, sizeof(T), "aligned buffer");
+    std::size_t bytes = round_up(used, kBufferAlignment);
+    data_ = static_cast<T*>(std::aligned_alloc(kBufferAlignment, bytes));
+    if (data_ == nullptr) throw std::bad_alloc();
+    std::byte* raw = reinterpret_cast<std::byte*>(data_);
+    std::memset(raw + (zero ? 0 : used), 0, zero ? bytes : bytes - used);
+  }
+
   T* data_ = nullptr;
   std::size_t size_ = 0;
 };

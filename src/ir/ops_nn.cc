@@ -112,18 +112,56 @@ void infer_conv_integer(InferContext& ctx) {
   ctx.set_output(0, TensorType{DType::int32, conv_dims(ctx, ctx.input(0), ctx.input(1), nullptr)});
 }
 
-void infer_pool(InferContext& ctx) {
-  const TensorType& x = ctx.input(0);
-  if (!x.dims) return ctx.set_output(0, TensorType{x.dtype, std::nullopt});
+std::optional<std::vector<Dim>> pool_dims(const InferContext& ctx, const TensorType& x) {
+  if (!x.dims) return std::nullopt;
   if (x.rank() < 3) ctx.fail("input must have rank >= 3 (N, C, spatial...), has {}", x.rank());
   std::vector<std::int64_t> kernel = ctx.node().attr_ints("kernel_shape");
   if (kernel.size() != x.rank() - 2) ctx.fail("kernel_shape must have {} entries", x.rank() - 2);
-  if (ctx.node().attr_int("storage_order", 0) != 0) ctx.fail("storage_order 1 is not supported");
   WindowGeometry g = window_geometry(ctx, *x.dims, kernel, ctx.node().attr_int("ceil_mode", 0) != 0);
   std::vector<Dim> out{(*x.dims)[0], (*x.dims)[1]};
   out.insert(out.end(), g.output.begin(), g.output.end());
+  return out;
+}
+
+void infer_pool(InferContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  std::optional<std::vector<Dim>> out = pool_dims(ctx, x);
   ctx.set_output(0, TensorType{x.dtype, out});
   if (ctx.output_count() > 1) ctx.set_output(1, TensorType{DType::int64, out});
+}
+
+// The NHWC forms (passes/layout_nhwc.cc): the NCHW inference on permuted dims.
+std::vector<Dim> permuted(const std::vector<Dim>& dims, std::initializer_list<std::size_t> perm) {
+  std::vector<Dim> out;
+  for (std::size_t p : perm) out.push_back(dims[p]);
+  return out;
+}
+
+TensorType nhwc_to_nchw(const InferContext& ctx, const TensorType& x) {
+  if (!x.dims) return x;
+  if (x.rank() != 4) ctx.fail("an NHWC input must have rank 4, has {}", x.rank());
+  return TensorType{x.dtype, permuted(*x.dims, {0, 3, 1, 2})};
+}
+
+void set_nhwc_output(InferContext& ctx, std::optional<DType> dtype, const std::optional<std::vector<Dim>>& nchw) {
+  if (!nchw) return ctx.set_output(0, TensorType{dtype, std::vector<Dim>(4)});
+  ctx.set_output(0, TensorType{dtype, permuted(*nchw, {0, 2, 3, 1})});
+}
+
+void infer_nhwc_conv(InferContext& ctx) {
+  const TensorType* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+  set_nhwc_output(ctx, ctx.input_dtype(0), conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(1), bias));
+}
+
+void infer_nhwc_pool(InferContext& ctx) {
+  set_nhwc_output(ctx, ctx.input_dtype(0), pool_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0))));
+}
+
+void infer_nhwc_global_pool(InferContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  if (!x.dims) return ctx.set_output(0, TensorType{x.dtype, std::vector<Dim>(4)});
+  if (x.rank() != 4) ctx.fail("an NHWC input must have rank 4, has {}", x.rank());
+  ctx.set_output(0, TensorType{x.dtype, std::vector<Dim>{(*x.dims)[0], Dim::known(1), Dim::known(1), (*x.dims)[3]}});
 }
 
 void infer_global_pool(InferContext& ctx) {
@@ -191,7 +229,9 @@ void infer_matmul_integer(InferContext& ctx) {
 }
 
 void infer_batch_norm(InferContext& ctx) {
-  if (ctx.node().attr_int("training_mode", 0) != 0) ctx.fail("training_mode 1 is not supported");
+  if (ctx.node().attr_int("training_mode", 0) != 0) {
+    fail_unsupported("node '{}' (BatchNormalization): training_mode 1 is not supported", ctx.node().label());
+  }
   const TensorType& x = ctx.input(0);
   if (x.dims && x.rank() < 2) ctx.fail("input must have rank >= 2");
   ctx.set_output(0, x);
@@ -258,17 +298,24 @@ constexpr std::array kSchemas = {
     OpSchema{"", "GlobalMaxPool", 1, 1, 1, 1, infer_global_pool},
     OpSchema{"", "Gemm", 2, 3, 1, 1, infer_gemm},
     OpSchema{"", "MatMul", 2, 2, 1, 1, infer_matmul},
-    OpSchema{"", "BatchNormalization", 5, 5, 1, 1, infer_batch_norm},
+    OpSchema{"", "BatchNormalization", 5, 5, 1, 3, infer_batch_norm},
     OpSchema{"", "Softmax", 1, 1, 1, 1, infer_softmax},
     OpSchema{"", "LogSoftmax", 1, 1, 1, 1, infer_softmax},
     OpSchema{"", "LayerNormalization", 2, 3, 1, 3, infer_layer_norm},
     OpSchema{"", "Resize", 1, 4, 1, 1, infer_resize},
     OpSchema{"", "ConvInteger", 2, 4, 1, 1, infer_conv_integer},
     OpSchema{"", "MatMulInteger", 2, 4, 1, 1, infer_matmul_integer},
-    // lowp's fused forms (passes/fuse_activation.cc): Conv / Gemm / MatMul with an
-    // activation attribute; export splits them back into standard ops.
+    // lowp's fused forms (passes/fuse_*.cc): FusedConv is Conv with an "activation"
+    // attribute; FusedGemm is X[..., K] x W[K, N] (+ bias[N]) with one. Export writes
+    // them back as standard ops.
     OpSchema{"lowp", "FusedConv", 2, 3, 1, 1, infer_conv},
-    OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_gemm},
+    OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_matmul},
+    // NHWC forms (passes/layout_nhwc.cc): input and output NHWC, weights in ONNX layout,
+    // Conv's / the pools' attributes, plus "activation" on NhwcConv.
+    OpSchema{"lowp", "NhwcConv", 2, 3, 1, 1, infer_nhwc_conv},
+    OpSchema{"lowp", "NhwcMaxPool", 1, 1, 1, 1, infer_nhwc_pool},
+    OpSchema{"lowp", "NhwcAveragePool", 1, 1, 1, 1, infer_nhwc_pool},
+    OpSchema{"lowp", "NhwcGlobalAveragePool", 1, 1, 1, 1, infer_nhwc_global_pool},
 };
 
 }  // namespace

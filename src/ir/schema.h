@@ -21,7 +21,7 @@ namespace lowp::ir {
 
 class InferContext {
  public:
-  explicit InferContext(Node& node) : node_(node) {}
+  explicit InferContext(const Node& node) : node_(node) {}
 
   const Node& node() const { return node_; }
   std::size_t input_count() const { return node_.inputs.size(); }
@@ -48,7 +48,7 @@ class InferContext {
   std::int64_t axis(std::int64_t axis, std::size_t rank, std::string_view what = "axis") const;
 
  private:
-  Node& node_;
+  const Node& node_;
 };
 
 using InferFn = void (*)(InferContext&);

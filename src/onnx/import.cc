@@ -1,7 +1,12 @@
 // onnx/import.cc
 #include "onnx/import.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
@@ -36,7 +41,7 @@ class Importer {
                source_.model_name);
     graph_ = std::make_unique<ir::Graph>();
     read_opsets(model);
-    read_graph(model.graph());
+    read_graph(*model.mutable_graph());
     return std::move(graph_);
   }
 
@@ -90,12 +95,13 @@ class Importer {
     return graph_->add_value(name);
   }
 
-  void read_graph(const onnx::GraphProto& g) {
+  // Takes the graph mutable: initializers' raw_data are moved into the tensors.
+  void read_graph(onnx::GraphProto& g) {
     graph_->name = g.name().empty() ? "main" : g.name();
-    for (const auto& init : g.initializer()) {
+    for (auto& init : *g.mutable_initializer()) {
       LOWP_CHECK(!init.name().empty(), "{}: an initializer has no name", source_.model_name);
       if (graph_->find_value(init.name())) error("initializer '{}' is defined twice", init.name());
-      graph_->add_constant(init.name(), tensor_from_proto(init, source_));
+      graph_->add_constant(init.name(), take_tensor_from_proto(init, source_));
     }
     LOWP_CHECK(g.sparse_initializer_size() == 0, "{}: sparse initializers are not supported", source_.model_name);
     for (const auto& in : g.input()) {
@@ -187,7 +193,15 @@ class Importer {
     } else {
       error("Constant node '{}': attribute '{}' is not supported", label, a.name());
     }
-    if (graph_->find_value(n.output(0))) error("value '{}' is defined twice", n.output(0));
+    // A node listed before this Constant (out of topological order) may already refer
+    // to the value: it becomes the constant.
+    if (ir::Value* v = graph_->find_value(n.output(0))) {
+      bool is_input = std::find(graph_->inputs.begin(), graph_->inputs.end(), v) != graph_->inputs.end();
+      if (v->producer || v->is_constant() || is_input) error("value '{}' is defined twice", n.output(0));
+      v->type = ir::TensorType::of(t->dtype(), t->shape());
+      v->constant = std::move(t);
+      return;
+    }
     graph_->add_constant(n.output(0), std::move(t));
   }
 
@@ -230,12 +244,20 @@ std::unique_ptr<ir::Graph> import_model(const fs::path& path) {
   LOWP_CHECK(!ec, "{}: cannot read its size: {}", path.string(), ec.message());
   LOWP_CHECK(size < kMaxModelBytes, "{}: {} bytes; a model file must stay under 2 GiB (use external data)",
              path.string(), size);
-  std::ifstream file(path, std::ios::binary);
-  LOWP_CHECK(file.good(), "{}: cannot open", path.string());
-  std::string bytes(size, '\0');
-  file.read(bytes.data(), static_cast<std::streamsize>(size));
-  LOWP_CHECK(static_cast<std::size_t>(file.gcount()) == size, "{}: short read", path.string());
-  return import_model_bytes(bytes, path.string(), path.parent_path());
+  if (size == 0) return import_model_bytes({}, path.string(), path.parent_path());
+  // Mapped, not read: protobuf parses straight from the page cache (one copy of the
+  // weights fewer than reading the file into a buffer first).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  LOWP_CHECK(fd >= 0, "{}: cannot open: {}", path.string(), std::strerror(errno));
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  LOWP_CHECK(map != MAP_FAILED, "{}: cannot map: {}", path.string(), std::strerror(errno));
+  struct Unmap {
+    void* p;
+    std::size_t n;
+    ~Unmap() { ::munmap(p, n); }
+  } unmap{map, size};
+  return import_model_bytes(std::string_view(static_cast<const char*>(map), size), path.string(), path.parent_path());
 }
 
 std::unique_ptr<ir::Graph> import_model_bytes(std::string_view bytes, const std::string& name,

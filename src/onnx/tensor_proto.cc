@@ -70,7 +70,7 @@ std::shared_ptr<Tensor> read_external(const onnx::TensorProto& proto, const Tens
     fail("{}: tensor '{}': external data {} holds {} bytes; offset {} + {} bytes runs past its end",
          src.model_name, proto.name(), path.string(), size, offset, need);
   }
-  auto out = std::make_shared<Tensor>(dtype, Shape(dims));
+  auto out = std::make_shared<Tensor>(dtype, Shape(dims), Tensor::Uninitialized{});
   std::size_t done = 0;
   while (done < need) {
     ssize_t got = ::pread(fd, out->raw() + done, need - done, static_cast<off_t>(offset + done));
@@ -93,7 +93,10 @@ void copy_field(const Field& field, std::size_t elements, const std::string& wha
 
 }  // namespace
 
-std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const TensorSource& src) {
+namespace {
+
+// `take`: the proto itself, when its raw_data may be moved into the tensor (no copy).
+std::shared_ptr<Tensor> convert(const onnx::TensorProto& proto, const TensorSource& src, onnx::TensorProto* take) {
   std::string what = fmt::format("{}: tensor '{}'", src.model_name, proto.name());
   std::optional<DType> dtype = dtype_from_onnx(proto.data_type());
   if (!dtype) fail_unsupported("{}: element type {} is not supported", what, proto.data_type());
@@ -123,7 +126,11 @@ std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const 
     LOWP_CHECK(given == count, "{}: holds {} values, shape {} needs {}", what, given, Shape(dims).str(), count);
   }
   if (external) return read_external(proto, src, *dtype, dims, bytes);
-  auto tensor = std::make_shared<Tensor>(*dtype, Shape(dims));
+  if (take && proto.has_raw_data()) {
+    return std::make_shared<Tensor>(Tensor::adopt(*dtype, Shape(dims), std::move(*take->mutable_raw_data())));
+  }
+  // Every byte is written below (raw_data or one typed field of exactly `count` values).
+  auto tensor = std::make_shared<Tensor>(*dtype, Shape(dims), Tensor::Uninitialized{});
   std::byte* out = tensor->raw();
   if (proto.has_raw_data()) {
     if (bytes != 0) std::memcpy(out, proto.raw_data().data(), bytes);
@@ -169,6 +176,16 @@ std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const 
       fail("{}: element type {} is not supported", what, dtype_name(*dtype));
   }
   return tensor;
+}
+
+}  // namespace
+
+std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const TensorSource& src) {
+  return convert(proto, src, nullptr);
+}
+
+std::shared_ptr<Tensor> take_tensor_from_proto(onnx::TensorProto& proto, const TensorSource& src) {
+  return convert(proto, src, &proto);
 }
 
 void tensor_to_proto(const Tensor& tensor, onnx::TensorProto& proto) {

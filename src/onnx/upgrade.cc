@@ -62,6 +62,16 @@ void upgrade_legacy_softmax(ir::Graph& g, ir::Node& node) {
 
 void upgrade_node(ir::Graph& g, ir::Node& node, int opset) {
   const std::string& op = node.op_type;
+  // Every op rewritten below reads its first input and output: a node without them gets
+  // its arity error here (the verifier would give it later, after the rewrite read them).
+  static const char* const kRewritten[] = {"Squeeze", "Unsqueeze", "Split", "Slice", "Clip", "Pad", "Dropout",
+                                           "BatchNormalization", "Softmax", "LogSoftmax", "Upsample", "Resize"};
+  bool rewritten = op.starts_with("Reduce");
+  for (const char* r : kRewritten) rewritten = rewritten || op == r;
+  if (rewritten) {
+    LOWP_CHECK(!node.inputs.empty() && node.inputs[0] && !node.outputs.empty() && node.outputs[0],
+               "node '{}' ({}): needs a first input and a first output", node.label(), op);
+  }
   if (op == "Squeeze" || op == "Unsqueeze") {
     if (opset < 13) attribute_to_input(g, node, "axes", 1);
   } else if (op == "ReduceSum") {
@@ -70,6 +80,30 @@ void upgrade_node(ir::Graph& g, ir::Node& node, int opset) {
     if (opset < 18) attribute_to_input(g, node, "axes", 1);
   } else if (op == "Split") {
     if (opset < 13) attribute_to_input(g, node, "split", 1);
+    // From opset 18 an even split names its part count.
+    if (opset < 18 && !node.has_input(1) && !node.has_attribute("num_outputs")) {
+      node.attributes["num_outputs"] = ir::Attribute::of_int(static_cast<std::int64_t>(node.outputs.size()));
+    }
+  } else if (op == "Scatter") {
+    node.op_type = "ScatterElements";  // deprecated at opset 11 for the same op renamed
+  } else if (op == "GridSample") {
+    // Opset 20 renamed the modes.
+    if (opset < 20) {
+      std::string mode = node.attr_string("mode", "bilinear");
+      if (mode == "bilinear") mode = "linear";
+      if (mode == "bicubic") mode = "cubic";
+      node.attributes["mode"] = ir::Attribute::of_string(mode);
+    }
+  } else if (op == "DFT") {
+    // Opset 20 made the axis (default 1 before) input 2, whose default is -2.
+    if (opset < 20) {
+      std::int64_t axis = node.attr_int("axis", 1);
+      node.attributes.erase("axis");
+      node.inputs.resize(std::max<std::size_t>(node.inputs.size(), 3), nullptr);
+      auto t = std::make_shared<Tensor>(DType::int64, Shape{});
+      t->values<std::int64_t>()[0] = axis;
+      node.inputs[2] = add_const(g, node, "axis", t);
+    }
   } else if (op == "Slice") {
     if (opset < 10) {
       attribute_to_input(g, node, "starts", 1);

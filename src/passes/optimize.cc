@@ -10,8 +10,13 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += fold_constants(graph, evaluate);
   total += eliminate_dead_nodes(graph);
   total += fold_batch_norm(graph);
+  total += fuse_layer_norm(graph);
+  total += fuse_gelu(graph);
   total += fuse_matmul_bias(graph);
   total += fuse_activations(graph);
+  total += convert_to_nhwc(graph);
+  graph.sort_topologically();
+  total += cancel_transposes(graph);
   total += eliminate_dead_nodes(graph);
   graph.sort_topologically();
   ir::infer_types(graph);

@@ -41,6 +41,13 @@ std::size_t remove_identities(ir::Graph& graph);
 // and bias. A BatchNormalization elsewhere stays.
 std::size_t fold_batch_norm(ir::Graph& graph);
 
+// LayerNorm written out as ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div
+// [/ Mul / Add] over the last axis becomes one LayerNormalization.
+std::size_t fuse_layer_norm(ir::Graph& graph);
+
+// The erf GELU written out (Div / Erf / Add / Mul / Mul) becomes one Gelu.
+std::size_t fuse_gelu(ir::Graph& graph);
+
 // MatMul by a constant 2-D weight followed by Add of a constant bias (over the last axis)
 // becomes lowp::FusedGemm; Gemm with constant B becomes lowp::FusedGemm too, so the
 // activation fusion sees one form.
@@ -49,6 +56,15 @@ std::size_t fuse_matmul_bias(ir::Graph& graph);
 // Relu / Clip (constant bounds) / Sigmoid-free activations following Conv or FusedGemm
 // are folded into a lowp::FusedConv / lowp::FusedGemm "activation" attribute.
 std::size_t fuse_activations(ir::Graph& graph);
+
+// 2-D float convolutions and pools run in NHWC (the layout of lowp's convolution kernels,
+// kernels/conv/conv2d.h): each becomes Transpose(NCHW->NHWC) -> lowp::Nhwc* ->
+// Transpose(NHWC->NCHW); cancel_transposes then removes the pairs that meet.
+std::size_t convert_to_nhwc(ir::Graph& graph);
+
+// Transposes pushed down through element-wise ops (unary; binary when both sides carry the
+// same transpose or one side is a constant; Concat) and inverse pairs removed.
+std::size_t cancel_transposes(ir::Graph& graph);
 
 // The load-time pipeline, in order; returns the total rewrites.
 std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate);

@@ -1,6 +1,8 @@
 // runtime/session.cc
 #include "runtime/session.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <unordered_map>
 
@@ -43,10 +45,15 @@ std::unique_ptr<BoundOp> bind_node(const ir::Node& node) {
   return binder(bind_args(node));
 }
 
-std::string signature(const std::vector<const Tensor*>& inputs) {
+std::string shapes_of(const std::vector<const Tensor*>& inputs) {
   std::string s;
   for (const Tensor* t : inputs) s += fmt::format("{}{};", dtype_name(t->dtype()), t->shape().str());
   return s;
+}
+
+// Integer inputs small enough to be shape-like (lengths, axes, sizes).
+bool is_small_int(const Tensor& t) {
+  return (t.dtype() == DType::int64 || t.dtype() == DType::int32) && t.elements() <= 64;
 }
 
 }  // namespace
@@ -74,10 +81,16 @@ Session::Session(std::unique_ptr<ir::Graph> graph, SessionOptions options)
   ir::require_supported(*graph_, graph_->name);
   ir::verify(*graph_);
   ir::infer_types(*graph_);
+  // Every node lacking a kernel, in one error, before anything runs.
+  std::string missing;
+  std::size_t count = 0;
   for (const auto& n : graph_->nodes()) {
-    LOWP_CHECK(find_binder(n->domain, n->op_type) != nullptr,
-               "node '{}': op {} has no kernel in lowp's runtime", n->label(), n->op_type);
+    if (find_binder(n->domain, n->op_type) != nullptr) continue;
+    ++count;
+    missing += fmt::format("\n  node '{}': {}{}", n->label(), n->domain.empty() ? "" : n->domain + "::", n->op_type);
   }
+  LOWP_CHECK(count == 0, "{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
+             count == 1 ? "" : "s", missing);
   if (options_.optimize) rewrites_ = passes::optimize(*graph_, evaluate_node);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
@@ -111,7 +124,22 @@ std::vector<const Tensor*> Session::order_inputs(const std::vector<NamedInput>& 
   return ordered;
 }
 
-std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& ordered) const {
+std::string Session::signature(const std::vector<const Tensor*>& ordered) const {
+  std::string s = shapes_of(ordered);
+  if (!key_by_value_) return s;
+  for (const Tensor* t : ordered) {
+    if (!is_small_int(*t)) continue;
+    s += "|";
+    if (t->dtype() == DType::int64) {
+      for (std::int64_t v : t->values<std::int64_t>()) s += fmt::format("{},", v);
+    } else {
+      for (std::int32_t v : t->values<std::int32_t>()) s += fmt::format("{},", v);
+    }
+  }
+  return s;
+}
+
+std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& ordered, bool by_value) const {
   auto plan = std::make_unique<Plan>();
   plan->graph = graph_->clone();
   ir::Graph& g = *plan->graph;
@@ -140,11 +168,20 @@ std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& orde
       }
     }
     v->type = ir::TensorType::of(t.dtype(), t.shape());
+    if (by_value && is_small_int(t)) v->constant = std::make_shared<Tensor>(t);
   }
   passes::fold_constants(g, evaluate_node);
   passes::remove_identities(g);
   passes::eliminate_dead_nodes(g);
   g.sort_topologically();
+  if (!by_value) {
+    bool concrete = true;
+    for (const auto& n : g.nodes()) {
+      for (const ir::Value* v : n->outputs) concrete = concrete && (!v || v->type.is_concrete());
+    }
+    bool have_small_ints = std::any_of(ordered.begin(), ordered.end(), [](const Tensor* t) { return is_small_int(*t); });
+    if (!concrete && have_small_ints) return nullptr;
+  }
 
   // Slots: one per value that steps touch.
   std::unordered_map<const ir::Value*, int> slot_of;
@@ -210,13 +247,17 @@ std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& orde
   plan->arena_bytes = layout.total_bytes;
   std::size_t output_bytes = 0;
   for (int id : plan->output_slots) output_bytes += plan->slots[static_cast<std::size_t>(id)].bytes;
-  if (options_.max_memory_bytes > 0) {
-    std::size_t need = plan->arena_bytes + output_bytes;
-    LOWP_CHECK(need <= options_.max_memory_bytes,
-               "running with input shapes {} needs {} bytes of activations and outputs, over the "
-               "memory budget of {} bytes (--max-memory)",
-               signature(ordered), need, options_.max_memory_bytes);
+  // Without a budget the machine's memory is the budget: a small model whose shapes imply
+  // a huge allocation gets this error, not an allocation the kernel kills.
+  std::size_t budget = options_.max_memory_bytes;
+  if (budget == 0) {
+    budget = static_cast<std::size_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   }
+  std::size_t need = plan->arena_bytes + output_bytes;
+  LOWP_CHECK(need <= budget,
+             "running with input shapes {} needs {} bytes of activations and outputs, over the "
+             "memory budget of {} bytes ({})",
+             signature(ordered), need, budget, options_.max_memory_bytes ? "--max-memory" : "this machine's memory");
   for (PlanStep& step : plan->steps) step.op = bind_node(*step.node);
   plan->arena = AlignedBuffer<std::byte>(plan->arena_bytes);
   plan->step_seconds.assign(plan->steps.size(), 0.0);
@@ -229,7 +270,14 @@ Plan& Session::plan(const std::vector<const Tensor*>& ordered) {
   if (it != plans_.end()) return *it->second;
   // A bounded cache: a server that sees many shapes keeps the most recent few.
   if (plans_.size() >= 8) plans_.erase(plans_.begin());
-  return *(plans_[key] = specialize(ordered));
+  std::unique_ptr<Plan> p = specialize(ordered, key_by_value_);
+  if (!p) {  // shapes depend on input values: key plans by them from now on
+    key_by_value_ = true;
+    plans_.clear();
+    key = signature(ordered);
+    p = specialize(ordered, true);
+  }
+  return *(plans_[key] = std::move(p));
 }
 
 const Plan& Session::plan_for(const std::vector<NamedInput>& inputs) {

@@ -7,6 +7,10 @@
 // cached, so later runs with the same shapes only execute. Thread count is a session
 // option; batch size (any symbolic dim) is chosen by the inputs of each run.
 //
+// Shapes that depend on the values of inputs (an int64 input giving a length) are handled
+// the same way: when a first specialization leaves such values unknown, integer inputs of
+// at most 64 elements become constants of the plan, and their values part of its key.
+//
 // A Session runs one request at a time (run() is not reentrant).
 #pragma once
 
@@ -82,13 +86,18 @@ class Session {
  private:
   Plan& plan(const std::vector<const Tensor*>& ordered);
   std::vector<const Tensor*> order_inputs(const std::vector<NamedInput>& inputs) const;
-  std::unique_ptr<Plan> specialize(const std::vector<const Tensor*>& ordered) const;
+  // nullptr when some value's shape depends on input values and `by_value` is off.
+  std::unique_ptr<Plan> specialize(const std::vector<const Tensor*>& ordered, bool by_value) const;
+  std::string signature(const std::vector<const Tensor*>& ordered) const;
 
   std::unique_ptr<ir::Graph> graph_;
   SessionOptions options_;
   std::unique_ptr<ThreadPool> pool_;
   std::map<std::string, std::unique_ptr<Plan>> plans_;  // keyed by the input signature
   std::size_t rewrites_ = 0;
+  // Set once a model turns out to compute shapes from input values (a Range over an input
+  // scalar...): small integer inputs are then constants of the plan and part of its key.
+  bool key_by_value_ = false;
 };
 
 // Evaluates one node whose inputs are all constant (constant folding, and the conformance

@@ -8,12 +8,21 @@
 #include "commands.h"
 #include "conv_bench.h"
 #include "gemm_bench.h"
+#include "model_bench.h"
 
 namespace lowp::cli {
 
 Command add_bench_command(CLI::App& app) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmark kernels");
-  bench->require_subcommand(1);
+  CLI::App* bench = app.add_subcommand(
+      "bench", "Benchmark a model (lowp bench MODEL.onnx) or the kernels (gemm, conv)");
+  bench->require_subcommand(0, 1);
+  auto mb = std::make_shared<ModelBenchOptions>();
+  bench->add_option("model", mb->model, "An .onnx model: load time, latency, throughput, memory");
+  bench->add_option("--threads", mb->threads, "Threads (model)")->check(CLI::Range(1, 256));
+  bench->add_option("--batch", mb->batch, "Batch size for the 'batch' dim (model)")->check(CLI::Range(1, 1 << 20));
+  bench->add_option("--dim", mb->dims, "NAME=VALUE for another symbolic dim (model; default 128)");
+  bench->add_option("--min-time", mb->min_seconds, "Seconds of timed runs (model)");
+  bench->add_flag("--json", mb->json, "Print JSON (model)");
   CLI::App* gemm = bench->add_subcommand(
       "gemm", "Time one dense layer C[m,n] = A[m,k] W[n,k]^T: GFLOP/s, weight GB/s, kernel");
   struct Flags {
@@ -70,7 +79,12 @@ Command add_bench_command(CLI::App& app) {
       fmt::print("{:<32} {:>8.3f} ms (these layers, {} thread{})\n", "total", total * 1e3,
                  cf->threads, cf->threads == 1 ? "" : "s");
   });
-  return {bench, [f, gemm]() {
+  return {bench, [f, gemm, mb, bench]() {
+            if (!mb->model.empty()) return run_model_bench(*mb);
+            if (bench->get_subcommands().empty()) {
+              fmt::print(stderr, "lowp: error: bench needs MODEL.onnx, gemm or conv (see lowp bench --help)\n");
+              return 2;
+            }
             if (!gemm->parsed()) return 0;  // `bench conv` ran in its callback
             f->options.int8_dynamic = f->dtype == "int8-dynamic";
             std::optional<Precision> dtype =

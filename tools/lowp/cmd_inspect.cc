@@ -12,6 +12,8 @@
 #include "commands.h"
 #include "io/npy.h"
 #include "kernels/dispatch.h"
+#include "model_inputs.h"
+#include "model_report.h"
 
 namespace lowp::cli {
 namespace {
@@ -109,9 +111,15 @@ Command add_inspect_command(CLI::App& app) {
   sub->add_flag("--cpu", *cpu, "CPU features found and the ISA chosen");
   sub->add_flag("--kernels", *kernels, "Every kernel family, its variants, and the one chosen");
   auto file = std::make_shared<std::string>();
-  sub->add_option("file", *file, "A .npy array: dtype, shape and value statistics");
+  sub->add_option("file", *file,
+                  "A .npy array (dtype, shape, statistics) or an .onnx model (inputs, ops, "
+                  "parameters, FLOPs, unsupported ops, kernels)");
+  auto dims = std::make_shared<std::vector<std::string>>();
+  auto nodes = std::make_shared<bool>(false);
+  sub->add_option("--dim", *dims, "NAME=VALUE for a symbolic input dim of a model (default 1)");
+  sub->add_flag("--nodes", *nodes, "List every node of the optimized model with its kernel");
   return {
-      sub, [sub, cpu, kernels, file]() {
+      sub, [sub, cpu, kernels, file, dims, nodes]() {
         if (!*cpu && !*kernels && file->empty()) {
           fmt::print(
               stderr,
@@ -120,9 +128,13 @@ Command add_inspect_command(CLI::App& app) {
         }
         if (!file->empty()) {
           std::filesystem::path path(*file);
-          LOWP_CHECK(path.extension() == ".npy",
-                     "{}: unsupported file type; inspect reads .npy arrays", *file);
-          print_npy(path);
+          if (path.extension() == ".onnx") {
+            print_model_report(path, parse_dims(*dims), *nodes);
+          } else {
+            LOWP_CHECK(path.extension() == ".npy",
+                       "{}: unsupported file type; inspect reads .npy arrays and .onnx models", *file);
+            print_npy(path);
+          }
         }
         if (*cpu) print_cpu();
         if (*kernels) print_kernels();

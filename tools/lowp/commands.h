@@ -17,10 +17,13 @@ struct Command {
 Command add_inspect_command(CLI::App& app);
 Command add_demo_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
+Command add_run_command(CLI::App& app);
 Command add_conformance_command(CLI::App& app);
+Command add_optimize_command(CLI::App& app);
 
 inline std::vector<Command> all_commands(CLI::App& app) {
-  return {add_inspect_command(app), add_demo_command(app), add_bench_command(app), add_conformance_command(app)};
+  return {add_inspect_command(app), add_demo_command(app),        add_bench_command(app),
+          add_run_command(app),     add_conformance_command(app), add_optimize_command(app)};
 }
 
 }  // namespace lowp::cli

@@ -62,6 +62,10 @@ struct PackedGemmWeights {
 
 // Packing from the plain [n][k] row-major layouts. Throws lowp::Error on sizes < 1.
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k);
+// From [k][n] storage (a MatMul's B, row stride ldb): panel row k is a plain copy of 16
+// consecutive floats of B's row k, so this is cheap enough to run per call. `out` keeps
+// its buffer when it already has this n and k: no allocation on repeated calls.
+void pack_gemm_f32_kn(const float* b, std::size_t ldb, int k, int n, PackedGemmWeights& out);
 PackedGemmWeights pack_gemm_f16(const std::uint16_t* w_bits, int n, int k);
 PackedGemmWeights pack_gemm_bf16(const std::uint16_t* w_bits, int n, int k);
 // q: int4 values in [-8, 7], [n][k]; scales: [n][groups].

@@ -1,4 +1,5 @@
 // kernels/gemm/gemm_pack.cc: plain [n][k] weights into the panel layout of gemm.h.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -57,6 +58,30 @@ std::size_t PackedGemmWeights::panel_bytes() const {
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k) {
   return pack_elements(GemmWeights::f32, w, n, k);
 }
+void pack_gemm_f32_kn(const float* b, std::size_t ldb, int k, int n, PackedGemmWeights& out) {
+  check_sizes(n, k);
+  if (out.type != GemmWeights::f32 || out.n != n || out.k != k || out.data.size() == 0) {
+    out = PackedGemmWeights{};
+    out.type = GemmWeights::f32;
+    out.n = n;
+    out.k = k;
+    std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(out.panels()),
+                                                static_cast<std::size_t>(k), "gemm weights"),
+                                    kGemmPanel, "gemm weights");
+    out.data = AlignedBuffer<std::byte>(checked_mul(count, sizeof(float), "gemm weights"));
+  }
+  float* dst = reinterpret_cast<float*>(out.data.data());
+  for (int p = 0; p < out.panels(); ++p) {
+    int first = p * kGemmPanel;
+    int width = std::min(kGemmPanel, n - first);
+    for (int kk = 0; kk < k; ++kk) {
+      float* row = dst + (static_cast<std::size_t>(p) * k + kk) * kGemmPanel;
+      std::memcpy(row, b + static_cast<std::size_t>(kk) * ldb + first, sizeof(float) * width);
+      // Lanes past n stay zero from the allocation.
+    }
+  }
+}
+
 PackedGemmWeights pack_gemm_f16(const std::uint16_t* w_bits, int n, int k) {
   return pack_elements(GemmWeights::f16, w_bits, n, k);
 }

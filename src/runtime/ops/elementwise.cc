@@ -258,8 +258,10 @@ std::unique_ptr<BoundOp> broadcast_op(const BindArgs& a, F f, std::string kernel
 
 enum class Arith { add, sub, mul, div, mod, fmod, pow, max, min, prelu };
 
-template <class T>
-T arith(Arith op, T x, T y) {
+// The operation is a template argument so that each op's loop is compiled (and
+// vectorized) on its own; arith() below dispatches a run-time op for the variadic ops.
+template <Arith op, class T>
+inline T arith_t(T x, T y) {
   using C = compute_t<T>;
   C a = load_value(x), b = load_value(y);
   C r{};
@@ -306,14 +308,48 @@ T arith(Arith op, T x, T y) {
   return store_value<T>(r);
 }
 
-std::unique_ptr<BoundOp> bind_arith(const BindArgs& a, Arith op) {
+template <class T>
+T arith(Arith op, T x, T y) {
+  switch (op) {
+    case Arith::add: return arith_t<Arith::add>(x, y);
+    case Arith::sub: return arith_t<Arith::sub>(x, y);
+    case Arith::mul: return arith_t<Arith::mul>(x, y);
+    case Arith::div: return arith_t<Arith::div>(x, y);
+    case Arith::mod: return arith_t<Arith::mod>(x, y);
+    case Arith::fmod: return arith_t<Arith::fmod>(x, y);
+    case Arith::pow: return arith_t<Arith::pow>(x, y);
+    case Arith::max: return arith_t<Arith::max>(x, y);
+    case Arith::min: return arith_t<Arith::min>(x, y);
+    case Arith::prelu: return arith_t<Arith::prelu>(x, y);
+  }
+  return x;
+}
+
+template <Arith op>
+std::unique_ptr<BoundOp> bind_arith_t(const BindArgs& a) {
   return dispatch_dtype(a.in(0).dtype, a.node.op_type, [&]<class T>() -> std::unique_ptr<BoundOp> {
     if constexpr (std::is_same_v<T, bool>) {
       a.fail("bool inputs are not supported");
     } else {
-      return broadcast_op<T, T>(a, [op](T x, T y) { return arith<T>(op, x, y); });
+      return broadcast_op<T, T>(a, [](T x, T y) { return arith_t<op>(x, y); });
     }
   });
+}
+
+std::unique_ptr<BoundOp> bind_arith(const BindArgs& a, Arith op) {
+  switch (op) {
+    case Arith::add: return bind_arith_t<Arith::add>(a);
+    case Arith::sub: return bind_arith_t<Arith::sub>(a);
+    case Arith::mul: return bind_arith_t<Arith::mul>(a);
+    case Arith::div: return bind_arith_t<Arith::div>(a);
+    case Arith::mod: return bind_arith_t<Arith::mod>(a);
+    case Arith::fmod: return bind_arith_t<Arith::fmod>(a);
+    case Arith::pow: return bind_arith_t<Arith::pow>(a);
+    case Arith::max: return bind_arith_t<Arith::max>(a);
+    case Arith::min: return bind_arith_t<Arith::min>(a);
+    case Arith::prelu: return bind_arith_t<Arith::prelu>(a);
+  }
+  a.fail("internal: unknown arithmetic op");
 }
 
 std::unique_ptr<BoundOp> bind_add(const BindArgs& a) { return bind_arith(a, Arith::add); }

@@ -82,3 +82,12 @@ class Broadcaster {
 std::vector<std::size_t> strides_of(const Shape& shape);
 
 }  // namespace lowp::runtime
+
+namespace lowp::runtime {
+
+// [n][rows][cols] -> [n][cols][rows] for 4-byte elements, in cache-sized tiles: NCHW <->
+// NHWC is this with (rows, cols) = (C, H*W) or (H*W, C).
+void transpose_planes_f32(const float* in, float* out, std::size_t n, std::size_t rows, std::size_t cols);
+
+
+}  // namespace lowp::runtime

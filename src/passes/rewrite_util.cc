@@ -1,0 +1,27 @@
+// passes/rewrite_util.cc
+#include "passes/rewrite_util.h"
+
+namespace lowp::passes {
+
+ir::Node* sole_consumer(const ir::Graph& graph, const UseMap& uses, const ir::Value* v) {
+  if (!v || graph.is_graph_output(v)) return nullptr;
+  auto it = uses.find(v);
+  if (it == uses.end() || it->second.size() != 1) return nullptr;
+  return it->second[0].node;
+}
+
+void absorb_into_producer(ir::Node& producer, ir::Node& absorbed) {
+  ir::Value* old_out = producer.outputs[0];
+  ir::Value* new_out = absorbed.outputs[0];
+  old_out->producer = nullptr;
+  new_out->producer = &producer;
+  producer.outputs[0] = new_out;
+  absorbed.outputs[0] = nullptr;
+}
+
+const Tensor* float_constant(const ir::Value* v) {
+  if (!v || !v->is_constant() || v->constant->dtype() != DType::float32) return nullptr;
+  return v->constant.get();
+}
+
+}  // namespace lowp::passes

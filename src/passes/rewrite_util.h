@@ -1,0 +1,24 @@
+// passes/rewrite_util.h: small helpers the fusion passes share.
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace lowp::passes {
+
+using UseMap = std::unordered_map<const ir::Value*, std::vector<ir::Use>>;
+
+// The one node that reads `v`, when exactly one does and `v` is not a graph output.
+ir::Node* sole_consumer(const ir::Graph& graph, const UseMap& uses, const ir::Value* v);
+
+// `absorbed` (which reads `producer`'s output 0 only) is merged into `producer`: the
+// producer now writes absorbed's output value, so names that users and graph outputs see
+// survive. The caller removes `absorbed` afterwards.
+void absorb_into_producer(ir::Node& producer, ir::Node& absorbed);
+
+// The float32 values of a constant, or nullptr when `v` is not a float32 constant.
+const Tensor* float_constant(const ir::Value* v);
+
+}  // namespace lowp::passes

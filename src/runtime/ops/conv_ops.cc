@@ -1,0 +1,136 @@
+// runtime/ops/conv_ops.cc: Conv and lowp::FusedConv (fp32, 1-D and 2-D) on the NHWC
+// convolution kernels (kernels/conv/conv2d.h).
+//
+// ONNX tensors are NCHW; the kernels want NHWC (conv2d.h says why). This binding converts
+// at the op's boundary: input NCHW -> NHWC, convolution, output NHWC -> NCHW, in buffers
+// the op owns. Weights packed once when constant; a weight that is a graph input (ONNX's
+// conformance tests do that) runs the reference loops.
+#include "base/aligned_buffer.h"
+#include "ir/ops_nn.h"
+#include "kernels/conv/conv2d.h"
+#include "runtime/ops/nn_ops.h"
+#include "runtime/ops/op_util.h"
+
+namespace lowp::runtime {
+
+ActivationParams fused_activation(const BindArgs& a) {
+  std::string kind = a.node.attr_string("activation", "none");
+  if (kind == "none") return Activation::none;
+  if (kind == "relu") return Activation::relu;
+  if (kind == "gelu") return Activation::gelu;
+  if (kind == "silu") return Activation::silu;
+  if (kind == "clip") {
+    return ActivationParams(Activation::clamp,
+                            a.node.attr_float("activation_min", -std::numeric_limits<float>::infinity()),
+                            a.node.attr_float("activation_max", std::numeric_limits<float>::infinity()));
+  }
+  a.fail("activation '{}' is not one of none, relu, clip, gelu, silu", kind);
+}
+
+namespace {
+
+class ConvOp final : public BoundOp {
+ public:
+  ConvOp(const BindArgs& a, bool nhwc) : nhwc_(nhwc) {
+    const TensorInfo& x = a.in(0);
+    const TensorInfo& w = a.in(1);
+    if (x.dtype != DType::float32 || w.dtype != DType::float32) {
+      a.fail("only float32 is supported (input {}, weight {})", dtype_name(x.dtype), dtype_name(w.dtype));
+    }
+    std::size_t rank = x.shape.rank();
+    if (rank != 3 && rank != 4) a.fail("only 1-D and 2-D convolutions are supported (input rank {})", rank);
+    // Geometry in NCHW terms; an NHWC input is read through the permutation.
+    std::vector<std::int64_t> nchw = x.shape.dims();
+    if (nhwc) nchw = {nchw[0], nchw[3], nchw[1], nchw[2]};
+    std::vector<ir::Dim> dims;
+    for (std::int64_t d : nchw) dims.push_back(ir::Dim::known(d));
+    std::vector<std::int64_t> kernel(w.shape.dims().begin() + 2, w.shape.dims().end());
+    ir::InferContext ctx(a.node);
+    ir::WindowGeometry g = ir::window_geometry(ctx, dims, kernel, false);
+    bool two_d = rank == 4;
+    auto narrow = [&](std::int64_t v) {
+      LOWP_CHECK(v <= std::numeric_limits<int>::max(), "node '{}': size {} is too large", a.node.label(), v);
+      return static_cast<int>(v);
+    };
+    s_.batch = narrow(nchw[0]);
+    s_.in_c = narrow(nchw[1]);
+    s_.in_h = two_d ? narrow(nchw[2]) : 1;
+    s_.in_w = narrow(nchw[rank - 1]);
+    s_.out_c = narrow(w.shape[0]);
+    s_.kernel_h = two_d ? narrow(kernel[0]) : 1;
+    s_.kernel_w = narrow(kernel.back());
+    s_.stride_h = two_d ? narrow(g.strides[0]) : 1;
+    s_.stride_w = narrow(g.strides.back());
+    s_.dilation_h = two_d ? narrow(g.dilations[0]) : 1;
+    s_.dilation_w = narrow(g.dilations.back());
+    std::size_t n = kernel.size();
+    s_.pad_top = two_d ? narrow(g.pads[0]) : 0;
+    s_.pad_bottom = two_d ? narrow(g.pads[n]) : 0;
+    s_.pad_left = narrow(g.pads[n - 1]);
+    s_.pad_right = narrow(g.pads[2 * n - 1]);
+    s_.groups = narrow(a.node.attr_int("group", 1));
+    s_.validate();
+    act_ = a.node.domain == "lowp" ? fused_activation(a) : ActivationParams(Activation::none);
+    if (w.constant) {
+      packed_ = pack_conv2d_f32(s_, w.constant->values<float>().data());
+      packed_ok_ = true;
+    }
+    pixels_in_ = static_cast<std::size_t>(s_.in_h) * static_cast<std::size_t>(s_.in_w);
+    pixels_out_ = static_cast<std::size_t>(s_.out_h()) * static_cast<std::size_t>(s_.out_w());
+    if (!nhwc_) {
+      in_nhwc_ = AlignedBuffer<float>(x.shape.elements());
+      out_nhwc_ = AlignedBuffer<float>(a.out(0).shape.elements());
+    }
+    has_bias_ = a.has(2);
+  }
+
+  void run(const RunContext& ctx) override {
+    auto b = static_cast<std::size_t>(s_.batch);
+    const float* in = ctx.in<float>(0);
+    float* out = ctx.out<float>(0);
+    if (!nhwc_) {
+      transpose_planes_f32(in, in_nhwc_.data(), b, static_cast<std::size_t>(s_.in_c), pixels_in_);
+      in = in_nhwc_.data();
+      out = out_nhwc_.data();
+    }
+    const float* bias = has_bias_ ? ctx.in<float>(2) : nullptr;
+    if (packed_ok_) {
+      conv2d_f32(packed_, in, bias, act_, out, scratch_, ctx.pool);
+    } else {
+      conv2d_f32_ref(s_, in, ctx.in<float>(1), bias, act_, out);
+    }
+    if (!nhwc_) {
+      transpose_planes_f32(out, ctx.out<float>(0), b, pixels_out_, static_cast<std::size_t>(s_.out_c));
+    }
+  }
+
+  std::string kernel() const override {
+    if (!packed_ok_) return "conv2d_f32_ref";
+    std::string k = s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
+    return nhwc_ ? k + " nhwc" : k + " (nchw<->nhwc)";
+  }
+
+ private:
+  bool nhwc_;
+  Conv2dShape s_;
+  PackedConv2dWeights packed_;
+  bool packed_ok_ = false;
+  bool has_bias_ = false;
+  ActivationParams act_;
+  std::size_t pixels_in_ = 0, pixels_out_ = 0;
+  AlignedBuffer<float> in_nhwc_, out_nhwc_;
+  Conv2dScratch scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<BoundOp> bind_conv(const BindArgs& a) {
+  return std::make_unique<ConvOp>(a, false);
+}
+
+std::unique_ptr<BoundOp> bind_nhwc_conv(const BindArgs& a) {
+  if (a.in(0).shape.rank() != 4) a.fail("NhwcConv needs a rank-4 input");
+  return std::make_unique<ConvOp>(a, true);
+}
+
+}  // namespace lowp::runtime
