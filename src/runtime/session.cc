@@ -87,7 +87,10 @@ Session::Session(std::unique_ptr<ir::Graph> graph, SessionOptions options)
   for (const auto& n : graph_->nodes()) {
     if (find_binder(n->domain, n->op_type) != nullptr) continue;
     ++count;
-    missing += fmt::format("\n  node '{}': {}{}", n->label(), n->domain.empty() ? "" : n->domain + "::", n->op_type);
+    auto opset = graph_->opsets.find(n->domain);
+    missing += fmt::format("\n  node '{}': {} ({} opset {})", n->label(), n->op_type,
+                           n->domain.empty() ? "ai.onnx" : n->domain,
+                           opset == graph_->opsets.end() ? std::string("?") : std::to_string(opset->second));
   }
   LOWP_CHECK(count == 0, "{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
              count == 1 ? "" : "s", missing);
