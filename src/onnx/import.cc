@@ -51,6 +51,11 @@ class Importer {
     fail("{}: {}", source_.model_name, fmt::format(f, std::forward<Args>(args)...));
   }
 
+  template <class... Args>
+  [[noreturn]] void unsupported(fmt::format_string<Args...> f, Args&&... args) {
+    fail_unsupported("{}: {}", source_.model_name, fmt::format(f, std::forward<Args>(args)...));
+  }
+
   void read_opsets(const onnx::ModelProto& model) {
     for (const auto& o : model.opset_import()) {
       std::string domain = o.domain() == "ai.onnx" ? "" : o.domain();
@@ -66,12 +71,12 @@ class Importer {
   ir::TensorType read_type(const onnx::ValueInfoProto& info) {
     if (!info.has_type()) return {};
     const onnx::TypeProto& t = info.type();
-    if (!t.has_tensor_type()) error("value '{}' is not a tensor (sequences, maps and optionals are not supported)", info.name());
+    if (!t.has_tensor_type()) unsupported("value '{}' is not a tensor (sequences, maps and optionals are not supported)", info.name());
     const auto& tt = t.tensor_type();
     ir::TensorType out;
     if (tt.elem_type() != 0) {
       out.dtype = dtype_from_onnx(tt.elem_type());
-      if (!out.dtype) error("value '{}' has element type {}, which lowp does not support", info.name(), tt.elem_type());
+      if (!out.dtype) unsupported("value '{}' has element type {}, which lowp does not support", info.name(), tt.elem_type());
     }
     if (tt.has_shape()) {
       std::vector<ir::Dim> dims;

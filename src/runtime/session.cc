@@ -92,8 +92,10 @@ Session::Session(std::unique_ptr<ir::Graph> graph, SessionOptions options)
                            n->domain.empty() ? "ai.onnx" : n->domain,
                            opset == graph_->opsets.end() ? std::string("?") : std::to_string(opset->second));
   }
-  LOWP_CHECK(count == 0, "{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
-             count == 1 ? "" : "s", missing);
+  if (count != 0) {
+    fail_unsupported("{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
+                     count == 1 ? "" : "s", missing);
+  }
   if (options_.optimize) rewrites_ = passes::optimize(*graph_, evaluate_node);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
@@ -102,8 +104,8 @@ std::unique_ptr<Session> Session::load(const std::filesystem::path& path, Sessio
   std::unique_ptr<ir::Graph> graph = onnx_io::import_model(path);
   try {
     return std::make_unique<Session>(std::move(graph), options);
-  } catch (const Error& e) {
-    fail("{}: {}", path.string(), e.what());
+  } catch (const Error&) {
+    rethrow_with_context(path.string());
   }
 }
 
