@@ -1,0 +1,108 @@
+// kernels/conv/conv_implicit_driver.h: the loops around the implicit-GEMM convolution
+// tiles (conv_implicit.h), shared by the ISA translation units, which alone include it
+// (everything here has internal linkage there, as in tile_table.h).
+//
+// Pixels are taken in blocks; per block, one pointer per pixel to its receptive field.
+// For each group of NB weight panels and each chunk of k, the block's pixels run in tiles
+// of at most MR rows, sized evenly (49 pixels are 4 tiles of 6 and 5 of 5, not 8 of 6 and
+// one of 1), so that the chunk of weights is reused from the nearest cache by every tile.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv_implicit.h"
+#include "kernels/tile_table.h"
+
+namespace lowp {
+namespace {
+
+// What one tile call needs: `row` indexes `rows` (and the output rows from `c`), `panel`
+// is the first weight panel. Partial sums of chunks before the last live in `c`.
+struct ImplicitTileArgs {
+  const float* const* rows = nullptr;  // per pixel of the block: its run of kernel row 0
+  float* c = nullptr;                  // the block's first output pixel
+  std::size_t ldc = 0;
+  const float* panels = nullptr;       // panel p at panels + p * panel_floats
+  std::size_t panel_floats = 0;
+  int n = 0;                           // outputs
+  int run = 0;                         // KW x C: elements of one kernel row's run
+  std::size_t run_stride = 0;          // elements between the runs of two kernel rows
+  int k_begin = 0, k_end = 0;          // this chunk of k
+  bool first = true, last = true;      // chunk starts from zero / ends with bias, activation
+  const float* bias = nullptr;
+  ActivationParams act;
+};
+
+// The piece of a kernel row's run that k starts: its element offset in every pixel's data
+// (from the pixel's run of kernel row 0), and how many k it covers up to k_end. Tiles walk
+// k in [k_begin, k_end) piece by piece.
+struct RunPiece {
+  std::size_t offset;
+  int count;
+};
+inline RunPiece run_piece(const ImplicitTileArgs& t, int k) {
+  int kh = k / t.run;
+  int j = k - kh * t.run;
+  return {static_cast<std::size_t>(kh) * t.run_stride + static_cast<std::size_t>(j),
+          std::min(t.run - j, t.k_end - k)};
+}
+
+// Runs args' pixels with tiles of at most MR x NB from `table`, pixels in blocks of
+// `block` (at most kMaxImplicitBlock), k in as few equal chunks as keep the weights of one
+// chunk (NB panels) within `chunk_bytes`.
+constexpr int kMaxImplicitBlock = 1024;
+
+template <int MR, int NB, class Table>
+void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_t chunk_bytes,
+                       int block) {
+  const Conv2dShape& s = *a.shape;
+  const int ow_count = s.out_w(), k = s.gemm_k();
+  const PackedGemmWeights& w = *a.w;
+  const int panels = w.panels();
+  block = std::clamp(block, 1, kMaxImplicitBlock);
+  const std::size_t group_bytes = static_cast<std::size_t>(k) * NB * kGemmPanel * sizeof(float);
+  const int chunks = static_cast<int>(std::max<std::size_t>(
+      1, (group_bytes + chunk_bytes - 1) / std::max<std::size_t>(chunk_bytes, 1)));
+  const int chunk = (k + chunks - 1) / chunks;
+  const float* rows[kMaxImplicitBlock];
+  ImplicitTileArgs t;
+  t.rows = rows;
+  t.ldc = static_cast<std::size_t>(s.out_c);
+  t.panels = reinterpret_cast<const float*>(w.data.data());
+  t.panel_floats = static_cast<std::size_t>(k) * kGemmPanel;
+  t.n = w.n;
+  t.run = s.kernel_w * s.in_c;
+  t.run_stride = a.row_stride * static_cast<std::size_t>(s.dilation_h);
+  t.bias = a.bias;
+  t.act = a.act;
+  for (int b0 = a.pixel_begin; b0 < a.pixel_end; b0 += block) {
+    const int m = std::min(block, a.pixel_end - b0);
+    for (int i = 0; i < m; ++i) {
+      int p = b0 + i, oh = p / ow_count, ow = p - oh * ow_count;
+      rows[i] = a.image + static_cast<std::size_t>(oh) * s.stride_h * a.row_stride +
+                static_cast<std::size_t>(ow) * s.stride_w * s.in_c;
+    }
+    t.c = a.output + static_cast<std::size_t>(b0) * t.ldc;
+    const int tiles = (m + MR - 1) / MR;
+    for (int p = 0; p < panels; p += NB) {
+      const int nb = std::min(NB, panels - p);
+      for (int k0 = 0; k0 < k; k0 += chunk) {
+        t.k_begin = k0;
+        t.k_end = std::min(k, k0 + chunk);
+        t.first = k0 == 0;
+        t.last = t.k_end == k;
+        int r = 0;
+        for (int tile = 0; tile < tiles; ++tile) {
+          const int mr = (m - r + (tiles - tile) - 1) / (tiles - tile);
+          table.call(mr, nb, t, r, p);
+          r += mr;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowp
