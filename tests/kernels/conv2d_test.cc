@@ -100,40 +100,54 @@ TEST(Conv2d, MatchesReference) {
 // Every depthwise variant, not only the one dispatch picks, over channel counts around the
 // 8 and 16 lanes, strides, padding and dilation.
 TEST(Conv2d, EveryDepthwiseVariantMatchesReference) {
-  for (int c : {1, 7, 8, 9, 16, 17, 40})
-    for (int stride : {1, 2})
-      for (int dilation : {1, 2}) {
-        Conv2dShape s = shape(1, 9, 8, c, c, 3, 3, stride, 1, dilation, c);
-        if (c == 1) s.groups = 1;  // one channel is a plain convolution; keep it depthwise-shaped
-        std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * c;
-        std::vector<float> x = testing::random_floats(in_count, 11 + c);
-        std::vector<float> w = testing::random_floats(static_cast<std::size_t>(c) * 9, 12 + c);
-        std::vector<float> b = testing::random_floats(static_cast<std::size_t>(c), 13);
-        std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
-        std::vector<float> want(out_count), bound(out_count);
-        conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
-        std::vector<float> ax(x), aw(w), ab(b);
-        for (float& v : ax) v = std::fabs(v);
-        for (float& v : aw) v = std::fabs(v);
-        for (float& v : ab) v = std::fabs(v);
-        conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
-        // Depthwise weight layout [kh][kw][c].
-        std::vector<float> taps(w.size());
-        for (int ch = 0; ch < c; ++ch)
-          for (int t = 0; t < 9; ++t)
-            taps[static_cast<std::size_t>(t) * c + ch] = w[static_cast<std::size_t>(ch) * 9 + t];
-        for (const auto& v : testing::variants_to_test(depthwise_kernels())) {
-          testing::GuardedBuffer<float> in(in_count), got(out_count);
-          std::copy(x.begin(), x.end(), in.data());
-          DepthwiseArgs args{&s,         in.data(), taps.data(), b.data(), Activation::relu,
-                             got.data(), 0,         s.out_h()};
-          v.fn(args);
-          for (std::size_t i = 0; i < out_count; ++i) {
-            float tol = 11.0f * std::ldexp(1.0f, -23) * bound[i];  // K = 9 taps
-            ASSERT_LE(std::fabs(got[i] - want[i]), tol) << v.name << " c=" << c << " at " << i;
+  struct Geometry {
+    int h, w, kernel;
+  };
+  // 3x3 and 5x5 over rows of 8 (edges, one tile), 21 (two tiles of 8 and one of 3 at
+  // stride 1) and 3 (no interior pixel at all), with same padding.
+  for (Geometry geo : {Geometry{9, 8, 3}, Geometry{5, 21, 3}, Geometry{4, 3, 3}, Geometry{9, 21, 5},
+                       Geometry{6, 3, 5}})
+    for (int c : {1, 7, 8, 9, 16, 17, 40})
+      for (int stride : {1, 2})
+        for (int dilation : {1, 2}) {
+          if (geo.kernel == 5 && dilation == 2 && geo.w < 9) continue;  // larger than the input
+          Conv2dShape s = shape(1, geo.h, geo.w, c, c, geo.kernel, geo.kernel, stride,
+                                geo.kernel / 2, dilation, c);
+          const int taps = geo.kernel * geo.kernel;
+          if (c == 1) s.groups = 1;  // one channel is a plain convolution; keep it depthwise-shaped
+          std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * c;
+          std::vector<float> x = testing::random_floats(in_count, 11 + c);
+          std::vector<float> w = testing::random_floats(static_cast<std::size_t>(c) * taps, 12 + c);
+          std::vector<float> b = testing::random_floats(static_cast<std::size_t>(c), 13);
+          std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
+          std::vector<float> want(out_count), bound(out_count);
+          conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
+          std::vector<float> ax(x), aw(w), ab(b);
+          for (float& v : ax) v = std::fabs(v);
+          for (float& v : aw) v = std::fabs(v);
+          for (float& v : ab) v = std::fabs(v);
+          conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
+          // Depthwise weight layout [kh][kw][c].
+          std::vector<float> packed(w.size());
+          for (int ch = 0; ch < c; ++ch)
+            for (int t = 0; t < taps; ++t)
+              packed[static_cast<std::size_t>(t) * c + ch] =
+                  w[static_cast<std::size_t>(ch) * taps + t];
+          for (const auto& v : testing::variants_to_test(depthwise_kernels())) {
+            testing::GuardedBuffer<float> in(in_count), got(out_count);
+            std::copy(x.begin(), x.end(), in.data());
+            DepthwiseArgs args{&s,         in.data(), packed.data(), b.data(), Activation::relu,
+                               got.data(), 0,         s.out_h()};
+            v.fn(args);
+            for (std::size_t i = 0; i < out_count; ++i) {
+              float tol =
+                  static_cast<float>(taps + 2) * std::ldexp(1.0f, -23) * bound[i];  // K = taps
+              ASSERT_LE(std::fabs(got[i] - want[i]), tol)
+                  << v.name << " " << geo.h << "x" << geo.w << " k" << geo.kernel << " c=" << c
+                  << " s" << stride << " d" << dilation << " at " << i;
+            }
           }
         }
-      }
 }
 
 // Every implicit-GEMM variant (rows read in place from the zero-padded input), against
@@ -188,8 +202,8 @@ TEST(Conv2d, EveryImplicitVariantMatchesGatheredGemm) {
       for (int kh = 0; kh < s.kernel_h; ++kh)
         for (int j = 0; j < s.kernel_w * s.in_c; ++j)
           rows[static_cast<std::size_t>(p) * k + kh * s.kernel_w * s.in_c + j] =
-              padded[(oh * s.stride_h + kh * s.dilation_h) * row_stride +
-                     ow * s.stride_w * s.in_c + j];
+              padded[(oh * s.stride_h + kh * s.dilation_h) * row_stride + ow * s.stride_w * s.in_c +
+                     j];
     }
     for (const auto& v : testing::variants_to_test(implicit_conv_kernels())) {
       const GemmFn gemm_fn = pick_kernel(gemm_kernels(GemmWeights::f32), v.isa).fn;

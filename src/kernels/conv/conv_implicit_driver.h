@@ -24,13 +24,13 @@ struct ImplicitTileArgs {
   const float* const* rows = nullptr;  // per pixel of the block: its run of kernel row 0
   float* c = nullptr;                  // the block's first output pixel
   std::size_t ldc = 0;
-  const float* panels = nullptr;       // panel p at panels + p * panel_floats
+  const float* panels = nullptr;  // panel p at panels + p * panel_floats
   std::size_t panel_floats = 0;
-  int n = 0;                           // outputs
-  int run = 0;                         // KW x C: elements of one kernel row's run
-  std::size_t run_stride = 0;          // elements between the runs of two kernel rows
-  int k_begin = 0, k_end = 0;          // this chunk of k
-  bool first = true, last = true;      // chunk starts from zero / ends with bias, activation
+  int n = 0;                       // outputs
+  int run = 0;                     // KW x C: elements of one kernel row's run
+  std::size_t run_stride = 0;      // elements between the runs of two kernel rows
+  int k_begin = 0, k_end = 0;      // this chunk of k
+  bool first = true, last = true;  // chunk starts from zero / ends with bias, activation
   const float* bias = nullptr;
   ActivationParams act;
 };
