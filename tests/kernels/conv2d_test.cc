@@ -91,6 +91,8 @@ TEST(Conv2d, MatchesReference) {
   check(shape(1, 11, 11, 3, 5, 7, 7, 2, 3, 1, 1));   // ResNet stem shape, small
   check(shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1));   // 5x3 kernel, no padding
   check(shape(1, 30, 30, 6, 10, 3, 3, 1, 1, 1, 1));  // 900 pixels: 4 gather blocks, last partial
+  check(shape(1, 2, 2, 16, 40, 1, 1, 1, 0, 1, 1));   // 4 pixels: the GEMM, not the implicit path
+  check(shape(1, 2, 3, 8, 20, 3, 3, 1, 1, 1, 1));    // 6 pixels, gathered
   Conv2dShape asym = shape(1, 7, 7, 4, 4, 3, 3, 2, 0, 1, 1);
   asym.pad_top = 1;
   asym.pad_right = 2;

@@ -227,7 +227,12 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
     }
     return;
   }
-  if (implicit_conv_applies(s) && !s.is_pointwise()) {
+  // The implicit GEMM (conv_implicit.h) for one group without horizontal dilation, 1x1
+  // included; below 8 output pixels the GEMM on gathered rows, which deals weight panels
+  // out to threads when there are too few rows to split and streams them 8 at a time at
+  // m = 1 (a 1x1 convolution of a pooled 1x1 map is a dense layer). The two give the
+  // same bits.
+  if (implicit_conv_applies(s) && pixels >= 8) {
     static const ImplicitConvFn implicit = pick_kernel(implicit_conv_kernels(), active_isa()).fn;
     const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
     const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;

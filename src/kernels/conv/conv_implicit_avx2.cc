@@ -74,8 +74,8 @@ struct Tile {
 }  // namespace
 
 void implicit_conv_avx2(const ImplicitConvArgs& args) {
-  static constexpr TileTable<ImplicitTileArgs, Tile, 6, 1> table;
-  run_implicit_conv<6, 1>(table, args, std::size_t{256} << 10, 504);
+  static constexpr ImplicitTileTable<Tile, 6> table;
+  run_implicit_conv(table, args, std::size_t{256} << 10, 504);
 }
 
 }  // namespace lowp

@@ -10,10 +10,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/conv_implicit.h"
-#include "kernels/tile_table.h"
 
 namespace lowp {
 namespace {
@@ -49,20 +49,52 @@ inline RunPiece run_piece(const ImplicitTileArgs& t, int k) {
           std::min(t.run - j, t.k_end - k)};
 }
 
-// Runs args' pixels with tiles of at most MR x NB from `table`, pixels in blocks of
-// `block` (at most kMaxImplicitBlock), k in as few equal chunks as keep the weights of one
-// chunk (NB panels) within `chunk_bytes`.
+// The tile functions: Tile<mr, nb>::run for nb in [1, NB] panels and mr in [1, Rows[nb - 1]]
+// pixels. Narrow groups of panels get taller tiles, so that every full tile keeps the
+// same number of accumulators (AVX-512: 24 x 1, 12 x 2, 8 x 3, 6 x 4 panels).
+template <template <int, int> class Tile, int... Rows>
+struct ImplicitTileTable {
+  static constexpr int kGroup = sizeof...(Rows);
+  static constexpr int kRows[kGroup] = {Rows...};
+  static constexpr int kMaxRows = std::max({Rows...});
+  using Fn = void (*)(const ImplicitTileArgs&, int row, int panel);
+  Fn fn[kGroup][kMaxRows];
+
+  constexpr ImplicitTileTable() : fn{} { fill<0>(); }
+  int rows(int nb) const { return kRows[nb - 1]; }
+  void call(int mr, int nb, const ImplicitTileArgs& t, int row, int panel) const {
+    fn[nb - 1][mr - 1](t, row, panel);
+  }
+
+ private:
+  template <int G>
+  constexpr void fill() {
+    if constexpr (G < kGroup) {
+      fill_rows<G>(std::make_integer_sequence<int, kRows[G]>{});
+      fill<G + 1>();
+    }
+  }
+  template <int G, int... I>
+  constexpr void fill_rows(std::integer_sequence<int, I...>) {
+    ((fn[G][I] = &Tile<I + 1, G + 1>::run), ...);
+  }
+};
+
+// Runs args' pixels with the tiles of `table`, pixels in blocks of `block` (at most
+// kMaxImplicitBlock), k in as few equal chunks as keep the weights of one chunk of a group
+// of panels within `chunk_bytes`.
 constexpr int kMaxImplicitBlock = 1024;
 
-template <int MR, int NB, class Table>
+template <class Table>
 void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_t chunk_bytes,
                        int block) {
+  constexpr int kGroup = Table::kGroup;
   const Conv2dShape& s = *a.shape;
   const int ow_count = s.out_w(), k = s.gemm_k();
   const PackedGemmWeights& w = *a.w;
   const int panels = w.panels();
   block = std::clamp(block, 1, kMaxImplicitBlock);
-  const std::size_t group_bytes = static_cast<std::size_t>(k) * NB * kGemmPanel * sizeof(float);
+  const std::size_t group_bytes = static_cast<std::size_t>(k) * kGroup * kGemmPanel * sizeof(float);
   const int chunks = static_cast<int>(std::max<std::size_t>(
       1, (group_bytes + chunk_bytes - 1) / std::max<std::size_t>(chunk_bytes, 1)));
   const int chunk = (k + chunks - 1) / chunks;
@@ -77,17 +109,25 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
   t.run_stride = a.row_stride * static_cast<std::size_t>(s.dilation_h);
   t.bias = a.bias;
   t.act = a.act;
+  // The receptive field of pixel (oh, ow), stepped along without a division per pixel
+  // (at k = 16 the division cost as much as the pixel's FMAs).
+  int oh = a.pixel_begin / ow_count, ow = a.pixel_begin - oh * ow_count;
+  const std::size_t row_step = static_cast<std::size_t>(s.stride_h) * a.row_stride;
+  const std::size_t pixel_step = static_cast<std::size_t>(s.stride_w) * s.in_c;
+  const float* row_start = a.image + static_cast<std::size_t>(oh) * row_step;
   for (int b0 = a.pixel_begin; b0 < a.pixel_end; b0 += block) {
     const int m = std::min(block, a.pixel_end - b0);
     for (int i = 0; i < m; ++i) {
-      int p = b0 + i, oh = p / ow_count, ow = p - oh * ow_count;
-      rows[i] = a.image + static_cast<std::size_t>(oh) * s.stride_h * a.row_stride +
-                static_cast<std::size_t>(ow) * s.stride_w * s.in_c;
+      rows[i] = row_start + static_cast<std::size_t>(ow) * pixel_step;
+      if (++ow == ow_count) {
+        ow = 0;
+        row_start += row_step;
+      }
     }
     t.c = a.output + static_cast<std::size_t>(b0) * t.ldc;
-    const int tiles = (m + MR - 1) / MR;
-    for (int p = 0; p < panels; p += NB) {
-      const int nb = std::min(NB, panels - p);
+    for (int p = 0; p < panels; p += kGroup) {
+      const int nb = std::min(kGroup, panels - p);
+      const int tiles = (m + table.rows(nb) - 1) / table.rows(nb);
       for (int k0 = 0; k0 < k; k0 += chunk) {
         t.k_begin = k0;
         t.k_end = std::min(k, k0 + chunk);
