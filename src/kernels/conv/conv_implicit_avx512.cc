@@ -33,6 +33,8 @@ struct Tile {
       for (int nb = 0; nb < NB; ++nb)
         acc[r][nb] = t.first ? _mm512_setzero_ps()
                              : _mm512_maskz_loadu_ps(mask[nb], c + r * t.ldc + nb * kGemmPanel);
+    const char* pf = t.prefetch;
+    const char* const pf_end = t.prefetch + t.prefetch_lines * 64;
     for (int k = t.k_begin; k < t.k_end;) {
       const RunPiece piece = run_piece(t, k);
       const float* ar[MR];
@@ -45,6 +47,10 @@ struct Tile {
         __m512 bv[NB];
 #pragma GCC unroll 16
         for (int nb = 0; nb < NB; ++nb) bv[nb] = _mm512_loadu_ps(bk[nb] + j * kGemmPanel);
+        if (pf < pf_end) {
+          _mm_prefetch(pf, _MM_HINT_T1);
+          pf += 64;
+        }
 #pragma GCC unroll 16
         for (int r = 0; r < MR; ++r) {
           __m512 av = _mm512_set1_ps(ar[r][j]);

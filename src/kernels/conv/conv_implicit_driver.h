@@ -31,6 +31,9 @@ struct ImplicitTileArgs {
   std::size_t run_stride = 0;      // elements between the runs of two kernel rows
   int k_begin = 0, k_end = 0;      // this chunk of k
   bool first = true, last = true;  // chunk starts from zero / ends with bias, activation
+  // Weights to prefetch into L2 during this tile, one line per k (may be none).
+  const char* prefetch = nullptr;
+  std::size_t prefetch_lines = 0;
   const float* bias = nullptr;
   ActivationParams act;
 };
@@ -133,8 +136,30 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
         t.k_end = std::min(k, k0 + chunk);
         t.first = k0 == 0;
         t.last = t.k_end == k;
+        // The next chunk's (or group's) weights are prefetched into L2, a line per k of
+        // the tiles of this chunk, which run from cache: a model's weights come from
+        // memory (ResNet-18's 46 MB do not stay in L3), and the first tile of a chunk
+        // would otherwise wait for them. Each tile takes a slice of one panel's chunk.
+        const int next_k0 = t.k_end < k ? t.k_end : 0;
+        const int next_p = t.k_end < k ? p : p + kGroup;
+        const int next_nb = next_p < panels ? std::min(kGroup, panels - next_p) : 0;
+        const std::size_t region_lines =
+            static_cast<std::size_t>(std::min(k, next_k0 + chunk) - next_k0) * kGemmPanel *
+            sizeof(float) / 64;
+        const int slices = next_nb > 0 ? (tiles + next_nb - 1) / next_nb : 1;
+        const std::size_t slice_lines = (region_lines + slices - 1) / slices;
         int r = 0;
         for (int tile = 0; tile < tiles; ++tile) {
+          const int q = tile / slices;
+          t.prefetch_lines = 0;
+          if (q < next_nb) {
+            const std::size_t first = std::min(region_lines, (tile % slices) * slice_lines);
+            t.prefetch = reinterpret_cast<const char*>(
+                             t.panels + static_cast<std::size_t>(next_p + q) * t.panel_floats +
+                             static_cast<std::size_t>(next_k0) * kGemmPanel) +
+                         first * 64;
+            t.prefetch_lines = std::min(region_lines, first + slice_lines) - first;
+          }
           const int mr = (m - r + (tiles - tile) - 1) / (tiles - tile);
           table.call(mr, nb, t, r, p);
           r += mr;
