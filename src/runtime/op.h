@@ -100,5 +100,6 @@ std::span<const OpBinding> shape_op_bindings();
 std::span<const OpBinding> nn_bindings();
 std::span<const OpBinding> reduce_bindings();
 std::span<const OpBinding> quant_bindings();
+std::span<const OpBinding> resize_bindings();          // resize.cc
 
 }  // namespace lowp::runtime
