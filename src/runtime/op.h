@@ -101,5 +101,6 @@ std::span<const OpBinding> nn_bindings();
 std::span<const OpBinding> reduce_bindings();
 std::span<const OpBinding> quant_bindings();
 std::span<const OpBinding> resize_bindings();          // resize.cc
+std::span<const OpBinding> conv_transpose_bindings();  // conv_transpose.cc
 
 }  // namespace lowp::runtime
