@@ -104,5 +104,6 @@ std::span<const OpBinding> resize_bindings();          // resize.cc
 std::span<const OpBinding> conv_transpose_bindings();  // conv_transpose.cc
 std::span<const OpBinding> index_op_bindings();        // index_ops.cc
 std::span<const OpBinding> math_op_bindings();         // math_ops.cc
+std::span<const OpBinding> loss_bindings();            // loss_ops.cc
 
 }  // namespace lowp::runtime
