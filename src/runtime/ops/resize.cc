@@ -138,6 +138,7 @@ class ResizeOp final : public BoundOp {
     if (rank >= 2) {
       wh_.resize(tables_[rank - 2].weight.size());
       ww_.resize(tables_[rank - 1].weight.size());
+      wcol_.resize(tables_[rank - 1].index.size());
     }
     fixed_ = (!has_scales_ || a.in(2).constant) && (!has_sizes_ || a.in(3).constant) && (!crop_ || a.in(1).constant);
     if (fixed_) {
@@ -270,7 +271,10 @@ class ResizeOp final : public BoundOp {
       const AxisTable& h = tables_[rank - 2];
       const AxisTable& w = tables_[rank - 1];
       for (std::size_t i = 0; i < static_cast<std::size_t>(h.out * h.taps); ++i) wh_[i] = static_cast<float>(h.weight[i]);
-      for (std::size_t i = 0; i < static_cast<std::size_t>(w.out * w.taps); ++i) ww_[i] = static_cast<float>(w.weight[i]);
+      for (std::size_t i = 0; i < static_cast<std::size_t>(w.out * w.taps); ++i) {
+        ww_[i] = static_cast<float>(w.weight[i]);
+        wcol_[i] = static_cast<std::int32_t>(std::min<Index>(w.index[i], std::numeric_limits<std::int32_t>::max()));
+      }
     }
     return nullptr;
   }
@@ -412,7 +416,10 @@ class ResizeOp final : public BoundOp {
     std::size_t rows = out_elements_ / inner;
     const std::vector<Index>& last = offsets_[rank - 1];
     const std::vector<char>& last_out = tables_[rank - 1].outside;
+    bool crop_any = false;
+    for (const AxisTable& t : tables_) crop_any = crop_any || t.any_outside;
     for_rows(ctx, rows, inner, [&](std::size_t begin, std::size_t end) {
+      Index prev = -1;
       for (std::size_t r = begin; r < end; ++r) {
         Index off = 0;
         bool out = false;
@@ -426,16 +433,52 @@ class ResizeOp final : public BoundOp {
         T* dst = y + r * inner;
         if (out) {
           std::fill(dst, dst + inner, extrap);
+          prev = -1;
           continue;
         }
+        if (off == prev) {  // the same source row as the output row above (upsampling)
+          std::memcpy(dst, dst - inner, inner * sizeof(T));
+          continue;
+        }
+        prev = off;
         const T* src = x + off;
-        for (std::size_t j = 0; j < inner; ++j) dst[j] = last_out[j] ? extrap : src[last[j]];
+        if (crop_any) {
+          for (std::size_t j = 0; j < inner; ++j) dst[j] = last_out[j] ? extrap : src[last[j]];
+        } else {
+          for (std::size_t j = 0; j < inner; ++j) dst[j] = src[last[j]];
+        }
       }
     });
   }
 
-  // float32, every axis but the last two the identity: planes of [in_h][in_w].
+  // float32, every axis but the last two the identity: planes of [in_h][in_w], one output
+  // row at a time. When the input row is short enough, the row's vertical taps are blended
+  // first (contiguous, vectorized) and the horizontal taps gathered from that blend;
+  // otherwise (a steep width reduction) each output gathers all its taps directly.
   void run_fast_f32(const RunContext& ctx) const {
+    std::size_t rank = out_dims_.size();
+    int th = tables_[rank - 2].taps, tw = tables_[rank - 1].taps;
+    auto pick = [&]<int TH>() {
+      switch (tw) {
+        case 1: return run_fast_rows<TH, 1>(ctx);
+        case 2: return run_fast_rows<TH, 2>(ctx);
+        case 4: return run_fast_rows<TH, 4>(ctx);
+        default: return run_fast_rows<TH, 0>(ctx);
+      }
+    };
+    switch (th) {
+      case 1: return pick.template operator()<1>();
+      case 2: return pick.template operator()<2>();
+      case 4: return pick.template operator()<4>();
+      default: return pick.template operator()<0>();
+    }
+  }
+
+  static constexpr std::size_t kBlendWidth = 4096;  // input row floats blended on the stack
+
+  // TH, TW: taps known at compile time, or 0 for the tables' count.
+  template <int TH, int TW>
+  void run_fast_rows(const RunContext& ctx) const {
     std::size_t rank = out_dims_.size();
     const AxisTable& h = tables_[rank - 2];
     const AxisTable& w = tables_[rank - 1];
@@ -446,8 +489,11 @@ class ResizeOp final : public BoundOp {
     const float* x = ctx.in<float>(0);
     float* y = ctx.out<float>(0);
     float extrap = attrs_.extrapolation;
-    int th = h.taps, tw = w.taps;
+    const int th = TH > 0 ? TH : h.taps, tw = TW > 0 ? TW : w.taps;
+    bool blend = in_w <= kBlendWidth && in_w <= 2 * out_w * static_cast<std::size_t>(tw);
+    bool w_outside = w.any_outside;
     for_rows(ctx, planes * out_h, out_w, [&](std::size_t begin, std::size_t end) {
+      alignas(64) float vrow[kBlendWidth];
       for (std::size_t r = begin; r < end; ++r) {
         std::size_t p = r / out_h, oh = r % out_h;
         float* dst = y + r * out_w;
@@ -458,17 +504,45 @@ class ResizeOp final : public BoundOp {
         const float* plane = x + p * in_plane;
         const Index* rows = &h.index[oh * static_cast<std::size_t>(th)];
         const float* wr = &wh_[oh * static_cast<std::size_t>(th)];
-        for (std::size_t ow = 0; ow < out_w; ++ow) {
-          const Index* cols = &w.index[ow * static_cast<std::size_t>(tw)];
-          const float* wc = &ww_[ow * static_cast<std::size_t>(tw)];
-          float acc = 0;
-          for (int k = 0; k < th; ++k) {
-            const float* src = plane + static_cast<std::size_t>(rows[k]) * in_w;
-            float v = 0;
-            for (int j = 0; j < tw; ++j) v += wc[j] * src[cols[j]];
-            acc += th == 1 ? v : wr[k] * v;
+        if (blend) {
+          const float* v = plane + static_cast<std::size_t>(rows[0]) * in_w;
+          if (th > 1) {
+            const float w0 = wr[0];
+            for (std::size_t i = 0; i < in_w; ++i) vrow[i] = w0 * v[i];
+            for (int k = 1; k < th; ++k) {
+              const float* src = plane + static_cast<std::size_t>(rows[k]) * in_w;
+              const float wk = wr[k];
+              for (std::size_t i = 0; i < in_w; ++i) vrow[i] += wk * src[i];
+            }
+            v = vrow;
           }
-          dst[ow] = w.outside[ow] ? extrap : acc;
+          const std::int32_t* cols = wcol_.data();
+          const float* wc = ww_.data();
+          for (std::size_t ow = 0; ow < out_w; ++ow) {
+            const std::int32_t* c = cols + ow * static_cast<std::size_t>(tw);
+            const float* q = wc + ow * static_cast<std::size_t>(tw);
+            float acc = q[0] * v[c[0]];
+            for (int j = 1; j < tw; ++j) acc += q[j] * v[c[j]];
+            dst[ow] = acc;
+          }
+        } else {
+          for (std::size_t ow = 0; ow < out_w; ++ow) {
+            const Index* cols = &w.index[ow * static_cast<std::size_t>(tw)];
+            const float* wc = &ww_[ow * static_cast<std::size_t>(tw)];
+            float acc = 0;
+            for (int k = 0; k < th; ++k) {
+              const float* src = plane + static_cast<std::size_t>(rows[k]) * in_w;
+              float v = 0;
+              for (int j = 0; j < tw; ++j) v += wc[j] * src[cols[j]];
+              acc += th == 1 ? v : wr[k] * v;
+            }
+            dst[ow] = acc;
+          }
+        }
+        if (w_outside) {
+          for (std::size_t ow = 0; ow < out_w; ++ow) {
+            if (w.outside[ow]) dst[ow] = extrap;
+          }
         }
       }
     });
@@ -520,6 +594,7 @@ class ResizeOp final : public BoundOp {
   std::vector<AxisTable> tables_;
   std::vector<std::vector<Index>> offsets_;
   std::vector<float> wh_, ww_;
+  std::vector<std::int32_t> wcol_;  // the last axis' indices as int32 (the blend path)
   std::vector<std::byte> extrap_;
   std::size_t out_elements_ = 0, width_ = 4;
   bool has_scales_ = false, has_sizes_ = false, crop_ = false, fixed_ = false, fast_ = false;
