@@ -24,6 +24,7 @@
 #include "base/aligned_buffer.h"
 #include "ir/ops_more.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/transpose/transpose.h"
 #include "runtime/op.h"
 #include "runtime/ops/op_util.h"
 
@@ -164,12 +165,15 @@ class ConvTransposeF32 final : public BoundOp {
     for (Index b = 0; b < g_.batch; ++b) {
       std::fill(yt_.data(), yt_.data() + out_image, 0.0f);
       if (!packed_.empty() && g_.pixels_in > 0) {
-        transpose_planes_f32(x + static_cast<std::size_t>(b) * in_image, xt_.data(), 1, static_cast<std::size_t>(g_.c),
-                             static_cast<std::size_t>(g_.pixels_in));
+        auto c = static_cast<std::size_t>(g_.c), p = static_cast<std::size_t>(g_.pixels_in);
+        transpose_x32(reinterpret_cast<const std::uint32_t*>(x + static_cast<std::size_t>(b) * in_image),
+                      reinterpret_cast<std::uint32_t*>(xt_.data()), c, p, p, c);
         for (Index grp = 0; grp < g_.groups; ++grp) accumulate_group(ctx, grp);
       }
       float* yb = y + static_cast<std::size_t>(b) * out_image;
-      transpose_planes_f32(yt_.data(), yb, 1, pixels_out, static_cast<std::size_t>(g_.m));
+      auto m = static_cast<std::size_t>(g_.m);
+      transpose_x32(reinterpret_cast<const std::uint32_t*>(yt_.data()), reinterpret_cast<std::uint32_t*>(yb), pixels_out, m,
+                    m, pixels_out);
       if (bias) {
         for (Index m = 0; m < g_.m; ++m) {
           float* plane = yb + static_cast<std::size_t>(m) * pixels_out;
