@@ -15,6 +15,21 @@
 #include "ir/ops_nn.h"
 
 namespace lowp::ir {
+namespace {
+
+// Size arithmetic on values a model declares: an overflow is the model's error, not UB.
+std::int64_t mul_or_fail(const InferContext& ctx, std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) ctx.fail("sizes overflow ({} x {})", a, b);
+  return r;
+}
+std::int64_t add_or_fail(const InferContext& ctx, std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) ctx.fail("sizes overflow ({} + {})", a, b);
+  return r;
+}
+
+}  // namespace
 
 // ---- Resize ----
 
@@ -103,7 +118,9 @@ const char* resize_output(std::span<const std::int64_t> in_dims, std::span<const
       auto d = static_cast<std::size_t>(a);
       out_scales[d] = scale;
       // Rounds half up, as the ONNX reference does.
-      out_dims[d] = static_cast<std::int64_t>(scale * static_cast<double>(in_dims[d]) + 0.5);
+      double size = scale * static_cast<double>(in_dims[d]) + 0.5;
+      if (!(size < kLimit)) return "sizes give an output too large";
+      out_dims[d] = static_cast<std::int64_t>(size);
     }
   }
   return nullptr;
@@ -190,13 +207,14 @@ ConvTransposeGeometry conv_transpose_geometry(const InferContext& ctx, const std
   constexpr std::int64_t kLimit = std::int64_t{1} << 40;
   for (std::size_t i = 0; i < n; ++i) {
     if (in[i] > kLimit || kernel[i] > kLimit || g.strides[i] > kLimit || g.dilations[i] > kLimit ||
-        g.output_padding[i] > kLimit || g.pads[i] > kLimit || g.pads[i + n] > kLimit) {
+        g.output_padding[i] > kLimit || g.pads[i] > kLimit || g.pads[i + n] > kLimit ||
+        (!wanted.empty() && wanted[i] > kLimit)) {
       ctx.fail("sizes are too large");
     }
-    std::int64_t extent = g.dilations[i] * (kernel[i] - 1) + 1;
-    std::int64_t full = g.strides[i] * (in[i] - 1) + g.output_padding[i] + extent;
+    std::int64_t extent = add_or_fail(ctx, mul_or_fail(ctx, g.dilations[i], kernel[i] - 1), 1);
+    std::int64_t full = add_or_fail(ctx, add_or_fail(ctx, mul_or_fail(ctx, g.strides[i], in[i] - 1), g.output_padding[i]), extent);
     if (!wanted.empty() || same) {
-      std::int64_t target = !wanted.empty() ? wanted[i] : in[i] * g.strides[i];
+      std::int64_t target = !wanted.empty() ? wanted[i] : mul_or_fail(ctx, in[i], g.strides[i]);
       if (target < 0) ctx.fail("output_shape has a negative entry");
       std::int64_t total = full - target;
       // The ONNX spec: SAME_UPPER puts the smaller half first; otherwise the larger.
@@ -237,7 +255,7 @@ void infer_conv_transpose(InferContext& ctx) {
   if (c.is_known() && wc.is_known() && c.value != wc.value) ctx.fail("input has {} channels, weight {}", c.value, wc.value);
   if (wc.is_known() && wc.value % group != 0) ctx.fail("{} input channels do not divide into {} groups", wc.value, group);
   const Dim& mg = (*w.dims)[1];
-  Dim m = mg.is_known() ? Dim::known(mg.value * group) : Dim{};
+  Dim m = mg.is_known() ? Dim::known(mul_or_fail(ctx, mg.value, group)) : Dim{};
   if (ctx.has_input(2)) {
     const TensorType& b = ctx.input(2);
     if (b.dims && (b.rank() != 1 || (m.is_known() && (*b.dims)[0].is_known() && (*b.dims)[0].value != m.value))) {
@@ -448,7 +466,7 @@ void infer_eye_like(InferContext& ctx) {
 void infer_space_depth(InferContext& ctx, bool to_space) {
   const TensorType& x = ctx.input(0);
   std::int64_t b = ctx.node().attr_int("blocksize", 0);
-  if (b < 1) ctx.fail("blocksize must be >= 1");
+  if (b < 1 || b > (std::int64_t{1} << 20)) ctx.fail("blocksize must be in [1, 2^20]");
   if (to_space) {
     std::string mode = ctx.node().attr_string("mode", "DCR");
     if (mode != "DCR" && mode != "CRD") ctx.fail("mode '{}' is not DCR or CRD", mode);
@@ -458,7 +476,7 @@ void infer_space_depth(InferContext& ctx, bool to_space) {
   std::vector<Dim> d = *x.dims;
   auto scale = [&](const Dim& v, bool up, const char* what) {
     if (!v.is_known()) return Dim{};
-    if (up) return Dim::known(v.value * b);
+    if (up) return Dim::known(mul_or_fail(ctx, v.value, b));
     if (v.value % b != 0) ctx.fail("{} {} is not a multiple of blocksize {}", what, v.value, b);
     return Dim::known(v.value / b);
   };
@@ -469,7 +487,7 @@ void infer_space_depth(InferContext& ctx, bool to_space) {
     d[2] = scale(d[2], true, "height");
     d[3] = scale(d[3], true, "width");
   } else {
-    d[1] = d[1].is_known() ? Dim::known(d[1].value * b * b) : Dim{};
+    d[1] = d[1].is_known() ? Dim::known(mul_or_fail(ctx, d[1].value, b * b)) : Dim{};
     d[2] = scale(d[2], false, "height");
     d[3] = scale(d[3], false, "width");
   }
@@ -521,7 +539,9 @@ void infer_max_unpool(InferContext& ctx) {
       out.push_back(Dim{});
       continue;
     }
-    std::int64_t o = (d.value - 1) * strides[i] + kernel[i] - pads[i] - pads[i + n];
+    constexpr std::int64_t kLimit = std::int64_t{1} << 40;
+    if (strides[i] > kLimit || kernel[i] > kLimit || pads[i] > kLimit || pads[i + n] > kLimit) ctx.fail("sizes are too large");
+    std::int64_t o = add_or_fail(ctx, mul_or_fail(ctx, d.value - 1, strides[i]), kernel[i] - pads[i] - pads[i + n]);
     if (o < 0) ctx.fail("pads leave axis {} with a negative size", i);
     out.push_back(Dim::known(o));
   }
