@@ -72,6 +72,7 @@ TEST(OnnxExport, RoundTripOfConformanceModels) {
           const ir::Value* w = second->find_value(v->name);
           ASSERT_TRUE(w && w->is_constant()) << model << ": " << v->name;
           ASSERT_EQ(v->constant->bytes(), w->constant->bytes());
+          if (v->constant->bytes() == 0) continue;  // empty tensors hold no buffer
           EXPECT_EQ(std::memcmp(v->constant->raw(), w->constant->raw(), v->constant->bytes()), 0)
               << model << ": " << v->name;
         }
