@@ -5,7 +5,8 @@ Reads the raw results of one bench/run_conv.sh run (its --dir) and writes every 
 them, none typed by hand:
   peak.json                      lowp_peak: the fp32 FMA peaks (the ceiling of the % column)
   inspect-cpu.txt, inspect-kernels.txt   `lowp inspect --cpu` / `--kernels`: the kernels lowp
-                                 dispatched (gemm_f32, depthwise_conv2d), hence the ceiling
+                                 dispatched (conv2d_implicit, gemm_f32, depthwise_conv2d),
+                                 hence the ceiling
   lowp-M-tT[-rR].json            `lowp bench conv --model M --threads T --json` (JSON lines)
   onednn-M-tT[-rR].json          lowp_onednn_conv --layers ... --json (JSON lines; optional)
   torch-M-tT[-rR].json           bench/conv_peers.py (a run line, then one line per layer and
@@ -186,11 +187,13 @@ def torch_path(aten, onednn, blas):
 
 
 def lowp_kernel(r, chosen):
+    # As conv2d_f32 chooses (src/kernels/conv/conv2d.cc); the listed layers have dilation 1.
     c = r["in"][2]
     if r["groups"] == c == r["out_c"] and r["groups"] > 1:
         return chosen.get("depthwise_conv2d"), "depthwise"
-    if r["groups"] == 1 and r["kernel"] == 1 and r["stride"] == 1:
-        return chosen.get("gemm_f32"), "GEMM on the input"
+    out_h, out_w = out_hw(r)
+    if r["groups"] == 1 and out_h * out_w >= 8:
+        return chosen.get("conv2d_implicit"), "implicit GEMM, rows read in place"
     return chosen.get("gemm_f32"), "im2col blocks + GEMM"
 
 
@@ -259,7 +262,8 @@ def main():
     w(f"- other processes on the machine: {a.busy[0]} CPUs busy before the run, {a.busy[1]} after "
       f"(sampled over 1 s each); load average (1, 5, 15 min) {a.load[0]} before, {a.load[1]} after")
     w(f"- {a.lowp_version}, source tree at {a.git_rev}; kernels dispatched: "
-      + ", ".join(f"{fam} `{k}`" for fam, k in chosen.items() if fam in ("gemm_f32", "depthwise_conv2d")))
+      + ", ".join(f"{fam} `{k}`" for fam, k in chosen.items()
+                  if fam in ("conv2d_implicit", "gemm_f32", "depthwise_conv2d")))
     onednn_version = None
     for m in models:
         for t in thread_counts:
@@ -424,9 +428,10 @@ def main():
         w(f"| {MODELS[m]} | {layer} | {e['lowp']} | {by_threads(e.get('onednn', {}))} | "
           f"{by_threads(e.get('torch_cl', {}))} | {by_threads(e.get('torch_nchw', {}))} |")
     w("")
-    w("lowp: its own depthwise kernel for depthwise layers; the GEMM straight on the NHWC input "
-      "for 1x1 stride-1 layers; otherwise the input gathered (im2col) into blocks of 256 output "
-      "pixels, each multiplied by the packed weights. oneDNN: `impl_info_str()` of the primitive "
+    w("lowp: its own depthwise kernel for depthwise layers; otherwise an implicit GEMM: tiles of "
+      "output pixels read their receptive fields in place from the (zero-padded) NHWC input, one "
+      "contiguous run of KW x C elements per kernel row, times the packed weights (the GEMM on "
+      "gathered rows only below 8 output pixels). oneDNN: `impl_info_str()` of the primitive "
       "it chose for NHWC (`acdb`) source and destination, `convolution_auto`, a ReLU post-op. "
       "PyTorch eager, from its probe: `aten::mkldnn_convolution` runs oneDNN (names as "
       "`DNNL_VERBOSE` prints them; the reorders put weights (every call: eager PyTorch does not "

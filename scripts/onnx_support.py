@@ -27,8 +27,10 @@ def versions(op, domain):
 
 
 def opset_cell(op, domain):
+    if domain == "lowp":
+        return "internal (made by lowp's passes)", "-"
     if domain not in ("", "ai.onnx"):
-        return "-", "-"
+        return f"{domain} 1", "-"
     v = versions(op, "")
     if not v:
         return "-", "-"

@@ -1,5 +1,6 @@
 // ir/ops_nn.cc: schemas of the neural-network ops: Conv, Gemm, MatMul, BatchNormalization,
-// pooling, Softmax, LayerNormalization, Resize, and lowp's fused forms of Conv and Gemm.
+// pooling, Softmax, LayerNormalization, and lowp's fused forms of Conv and Gemm (Resize is
+// in ops_more.cc).
 #include "ir/ops_nn.h"
 
 #include <algorithm>
@@ -224,6 +225,18 @@ void infer_matmul(InferContext& ctx) {
   ctx.set_output(0, TensorType{out, matmul_dims(ctx, ctx.input(0), ctx.input(1))});
 }
 
+// lowp::Attention(Q, KT, V [, mask]): softmax(Q x KT * scale + mask) x V, the shape of
+// MatMul(MatMul(Q, KT), V).
+void infer_attention(InferContext& ctx) {
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (ctx.input_dtype(i) != DType::float32) ctx.fail("inputs must be float32");
+  }
+  std::optional<std::vector<Dim>> scores = matmul_dims(ctx, ctx.input(0), ctx.input(1));
+  if (!scores) return ctx.set_output(0, TensorType{DType::float32, std::nullopt});
+  TensorType st{DType::float32, scores};
+  ctx.set_output(0, TensorType{DType::float32, matmul_dims(ctx, st, ctx.input(2))});
+}
+
 void infer_matmul_integer(InferContext& ctx) {
   ctx.set_output(0, TensorType{DType::int32, matmul_dims(ctx, ctx.input(0), ctx.input(1))});
 }
@@ -260,36 +273,6 @@ void infer_layer_norm(InferContext& ctx) {
   ctx.set_output(2, TensorType{stash, stat});
 }
 
-void infer_resize(InferContext& ctx) {
-  const TensorType& x = ctx.input(0);
-  if (!x.dims) return ctx.set_output(0, TensorType{x.dtype, std::nullopt});
-  std::size_t rank = x.rank();
-  if (ctx.has_input(3)) {
-    auto sizes = ctx.constant_ints(3);
-    if (!sizes) return ctx.set_output(0, TensorType{x.dtype, std::vector<Dim>(rank)});
-    if (ctx.node().has_attribute("axes")) ctx.fail("the axes attribute is not supported");
-    if (sizes->size() != rank) ctx.fail("sizes has {} entries for rank {}", sizes->size(), rank);
-    std::vector<Dim> out;
-    for (std::int64_t s : *sizes) {
-      if (s < 0) ctx.fail("sizes has a negative entry");
-      out.push_back(Dim::known(s));
-    }
-    return ctx.set_output(0, TensorType{x.dtype, out});
-  }
-  const Tensor* scales = ctx.constant(2);
-  if (!scales) return ctx.set_output(0, TensorType{x.dtype, std::vector<Dim>(rank)});
-  if (scales->dtype() != DType::float32) ctx.fail("scales must be float32");
-  if (scales->elements() != rank) ctx.fail("scales has {} entries for rank {}", scales->elements(), rank);
-  std::vector<Dim> out;
-  for (std::size_t i = 0; i < rank; ++i) {
-    float s = scales->values<float>()[i];
-    if (!(s > 0)) ctx.fail("scales must be positive");
-    const Dim& d = (*x.dims)[i];
-    out.push_back(d.is_known() ? Dim::known(static_cast<std::int64_t>(std::floor(static_cast<double>(d.value) * s))) : Dim{});
-  }
-  ctx.set_output(0, TensorType{x.dtype, out});
-}
-
 constexpr std::array kSchemas = {
     OpSchema{"", "Conv", 2, 3, 1, 1, infer_conv},
     OpSchema{"", "MaxPool", 1, 1, 1, 2, infer_pool},
@@ -302,7 +285,6 @@ constexpr std::array kSchemas = {
     OpSchema{"", "Softmax", 1, 1, 1, 1, infer_softmax},
     OpSchema{"", "LogSoftmax", 1, 1, 1, 1, infer_softmax},
     OpSchema{"", "LayerNormalization", 2, 3, 1, 3, infer_layer_norm},
-    OpSchema{"", "Resize", 1, 4, 1, 1, infer_resize},
     OpSchema{"", "ConvInteger", 2, 4, 1, 1, infer_conv_integer},
     OpSchema{"", "MatMulInteger", 2, 4, 1, 1, infer_matmul_integer},
     // lowp's fused forms (passes/fuse_*.cc): FusedConv is Conv with an "activation"
@@ -310,6 +292,8 @@ constexpr std::array kSchemas = {
     // them back as standard ops.
     OpSchema{"lowp", "FusedConv", 2, 3, 1, 1, infer_conv},
     OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_matmul},
+    // passes/fuse_attention.cc: MatMul -> scale -> [+ mask] -> Softmax -> MatMul.
+    OpSchema{"lowp", "Attention", 3, 4, 1, 1, infer_attention},
     // NHWC forms (passes/layout_nhwc.cc): input and output NHWC, weights in ONNX layout,
     // Conv's / the pools' attributes, plus "activation" on NhwcConv.
     OpSchema{"lowp", "NhwcConv", 2, 3, 1, 1, infer_nhwc_conv},

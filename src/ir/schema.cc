@@ -13,7 +13,7 @@ const std::map<Key, const OpSchema*>& registry() {
   static const std::map<Key, const OpSchema*> table = [] {
     std::map<Key, const OpSchema*> t;
     for (auto family : {elementwise_schemas(), shape_op_schemas(), nn_schemas(),
-                        quant_schemas(), reduce_schemas()}) {
+                        quant_schemas(), reduce_schemas(), more_op_schemas()}) {
       for (const OpSchema& s : family) {
         bool fresh = t.emplace(Key{s.domain, s.op_type}, &s).second;
         if (!fresh) fail("internal: schema {}::{} registered twice", s.domain, s.op_type);

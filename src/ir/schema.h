@@ -85,5 +85,6 @@ std::span<const OpSchema> shape_op_schemas();
 std::span<const OpSchema> nn_schemas();
 std::span<const OpSchema> quant_schemas();
 std::span<const OpSchema> reduce_schemas();
+std::span<const OpSchema> more_op_schemas();  // ops_more.cc
 
 }  // namespace lowp::ir

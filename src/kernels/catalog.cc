@@ -1,6 +1,7 @@
 // kernels/catalog.cc: every kernel family, for `lowp inspect --kernels`.
 // A new family adds one line here.
 #include "kernels/bf16dot/bf16dot.h"
+#include "kernels/conv/conv_implicit.h"
 #include "kernels/conv/depthwise.h"
 #include "kernels/conv/qdepthwise.h"
 #include "kernels/convert/convert.h"
@@ -29,6 +30,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("dequantize_u8_f32", dequantize_u8_kernels()));
   families.push_back(describe_family("absmax_f32", absmax_kernels()));
   families.push_back(describe_family("quantize_f32_s8_group_sums", quantize_s8_sums_kernels()));
+  families.push_back(describe_family("conv2d_implicit", implicit_conv_kernels()));
   families.push_back(describe_family("depthwise_conv2d", depthwise_kernels()));
   families.push_back(describe_family("depthwise_conv2d_int8", qdepthwise_kernels()));
   families.push_back(describe_family("pool2d", pool2d_kernels()));

@@ -229,6 +229,7 @@ class Exporter {
     const ir::Value* y = n.outputs[0];
     if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
+    if (n.op_type == "Attention") return write_attention(n);
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kNhwc = {{
         {"NhwcConv", "Conv"},
         {"NhwcMaxPool", "MaxPool"},
@@ -352,6 +353,44 @@ class Exporter {
       add.add_output(result);
     }
     if (act) write_activation(n, result, y->name, y->type);
+  }
+
+  // Attention(Q, KT, V [, mask]; scale) as MatMul, Mul by scale, [Add mask], Softmax on
+  // the last axis, MatMul: the chain passes/fuse_attention.cc replaced.
+  void write_attention(const ir::Node& n) {
+    for (const auto& [key, a] : n.attributes) {
+      if (key != "scale") node_error(n, "attribute '{}' is not part of Attention", key);
+    }
+    if (!n.has_input(1) || !n.has_input(2)) node_error(n, "inputs KT and V are missing");
+    const ir::Value* y = n.outputs[0];
+    ir::TensorType scores_type{DType::float32, std::nullopt};
+    std::string stem = n.name.empty() ? "" : n.name;
+    auto stage = [&](const char* what) {
+      std::string name = fresh_name(y->name + "_" + what);
+      intermediates_.push_back({name, scores_type});
+      return name;
+    };
+    auto node = [&](const char* op, const char* suffix, std::vector<std::string> ins, const std::string& out) {
+      onnx::NodeProto& p = add_node(op, stem.empty() ? "" : stem + suffix, "");
+      for (const std::string& i : ins) p.add_input(i);
+      p.add_output(out);
+      return &p;
+    };
+    std::string scores = stage("scores");
+    node("MatMul", "_qk", {input_name(n.inputs[0]), input_name(n.inputs[1])}, scores);
+    std::string scale = fresh_name(y->name + "_scale");
+    initializers_.push_back({scale, float_scalar(DType::float32, n.attr_float("scale", 1.0f), n)});
+    std::string scaled = stage("scaled");
+    node("Mul", "_scale", {scores, scale}, scaled);
+    std::string logits = scaled;
+    if (n.has_input(3)) {
+      logits = stage("masked");
+      node("Add", "_mask", {scaled, input_name(n.inputs[3])}, logits);
+    }
+    std::string probs = stage("probs");
+    onnx::NodeProto* sm = node("Softmax", "_softmax", {logits}, probs);
+    write_attribute(n, "axis", ir::Attribute::of_int(-1), *sm->add_attribute());
+    node("MatMul", "", {probs, input_name(n.inputs[2])}, y->name);
   }
 
   // The activation node(s) of a fused node, reading `x` and writing `y`.

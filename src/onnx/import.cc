@@ -41,7 +41,7 @@ class Importer {
                source_.model_name);
     graph_ = std::make_unique<ir::Graph>();
     read_opsets(model);
-    read_graph(model.graph());
+    read_graph(*model.mutable_graph());
     return std::move(graph_);
   }
 
@@ -49,6 +49,11 @@ class Importer {
   template <class... Args>
   [[noreturn]] void error(fmt::format_string<Args...> f, Args&&... args) {
     fail("{}: {}", source_.model_name, fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  template <class... Args>
+  [[noreturn]] void unsupported(fmt::format_string<Args...> f, Args&&... args) {
+    fail_unsupported("{}: {}", source_.model_name, fmt::format(f, std::forward<Args>(args)...));
   }
 
   void read_opsets(const onnx::ModelProto& model) {
@@ -66,12 +71,12 @@ class Importer {
   ir::TensorType read_type(const onnx::ValueInfoProto& info) {
     if (!info.has_type()) return {};
     const onnx::TypeProto& t = info.type();
-    if (!t.has_tensor_type()) error("value '{}' is not a tensor (sequences, maps and optionals are not supported)", info.name());
+    if (!t.has_tensor_type()) unsupported("value '{}' is not a tensor (sequences, maps and optionals are not supported)", info.name());
     const auto& tt = t.tensor_type();
     ir::TensorType out;
     if (tt.elem_type() != 0) {
       out.dtype = dtype_from_onnx(tt.elem_type());
-      if (!out.dtype) error("value '{}' has element type {}, which lowp does not support", info.name(), tt.elem_type());
+      if (!out.dtype) unsupported("value '{}' has element type {}, which lowp does not support", info.name(), tt.elem_type());
     }
     if (tt.has_shape()) {
       std::vector<ir::Dim> dims;
@@ -95,12 +100,13 @@ class Importer {
     return graph_->add_value(name);
   }
 
-  void read_graph(const onnx::GraphProto& g) {
+  // Takes the graph mutable: initializers' raw_data are moved into the tensors.
+  void read_graph(onnx::GraphProto& g) {
     graph_->name = g.name().empty() ? "main" : g.name();
-    for (const auto& init : g.initializer()) {
+    for (auto& init : *g.mutable_initializer()) {
       LOWP_CHECK(!init.name().empty(), "{}: an initializer has no name", source_.model_name);
       if (graph_->find_value(init.name())) error("initializer '{}' is defined twice", init.name());
-      graph_->add_constant(init.name(), tensor_from_proto(init, source_));
+      graph_->add_constant(init.name(), take_tensor_from_proto(init, source_));
     }
     LOWP_CHECK(g.sparse_initializer_size() == 0, "{}: sparse initializers are not supported", source_.model_name);
     for (const auto& in : g.input()) {

@@ -93,7 +93,10 @@ void copy_field(const Field& field, std::size_t elements, const std::string& wha
 
 }  // namespace
 
-std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const TensorSource& src) {
+namespace {
+
+// `take`: the proto itself, when its raw_data may be moved into the tensor (no copy).
+std::shared_ptr<Tensor> convert(const onnx::TensorProto& proto, const TensorSource& src, onnx::TensorProto* take) {
   std::string what = fmt::format("{}: tensor '{}'", src.model_name, proto.name());
   std::optional<DType> dtype = dtype_from_onnx(proto.data_type());
   if (!dtype) fail_unsupported("{}: element type {} is not supported", what, proto.data_type());
@@ -123,6 +126,9 @@ std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const 
     LOWP_CHECK(given == count, "{}: holds {} values, shape {} needs {}", what, given, Shape(dims).str(), count);
   }
   if (external) return read_external(proto, src, *dtype, dims, bytes);
+  if (take && proto.has_raw_data()) {
+    return std::make_shared<Tensor>(Tensor::adopt(*dtype, Shape(dims), std::move(*take->mutable_raw_data())));
+  }
   // Every byte is written below (raw_data or one typed field of exactly `count` values).
   auto tensor = std::make_shared<Tensor>(*dtype, Shape(dims), Tensor::Uninitialized{});
   std::byte* out = tensor->raw();
@@ -170,6 +176,16 @@ std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const 
       fail("{}: element type {} is not supported", what, dtype_name(*dtype));
   }
   return tensor;
+}
+
+}  // namespace
+
+std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const TensorSource& src) {
+  return convert(proto, src, nullptr);
+}
+
+std::shared_ptr<Tensor> take_tensor_from_proto(onnx::TensorProto& proto, const TensorSource& src) {
+  return convert(proto, src, &proto);
 }
 
 void tensor_to_proto(const Tensor& tensor, onnx::TensorProto& proto) {

@@ -20,6 +20,9 @@ struct TensorSource {
 };
 
 std::shared_ptr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const TensorSource& source);
+// The same, moving raw_data out of `proto` into the tensor instead of copying it (the
+// loader's initializers: no second copy of the weights, no second set of page faults).
+std::shared_ptr<Tensor> take_tensor_from_proto(onnx::TensorProto& proto, const TensorSource& source);
 
 // Fills `proto` (name set by the caller) with the tensor's type, dims and raw_data.
 void tensor_to_proto(const Tensor& tensor, onnx::TensorProto& proto);

@@ -36,7 +36,7 @@ void attribute_to_input(ir::Graph& g, ir::Node& node, const std::string& key, st
   node.inputs[slot] = v;
 }
 
-// Softmax / LogSoftmax before opset 13 coerce the input to 2-D at `axis` (default 1) and
+// Softmax / LogSoftmax / Hardmax before opset 13 coerce the input to 2-D at `axis` (default 1) and
 // normalize over the second axis. Rewritten as Flatten -> op(axis -1) -> Reshape back.
 void upgrade_legacy_softmax(ir::Graph& g, ir::Node& node) {
   std::int64_t axis = node.attr_int("axis", 1);
@@ -65,7 +65,7 @@ void upgrade_node(ir::Graph& g, ir::Node& node, int opset) {
   // Every op rewritten below reads its first input and output: a node without them gets
   // its arity error here (the verifier would give it later, after the rewrite read them).
   static const char* const kRewritten[] = {"Squeeze", "Unsqueeze", "Split", "Slice", "Clip", "Pad", "Dropout",
-                                           "BatchNormalization", "Softmax", "LogSoftmax", "Upsample", "Resize"};
+                                           "BatchNormalization", "Softmax", "LogSoftmax", "Hardmax", "Upsample", "Resize"};
   bool rewritten = op.starts_with("Reduce");
   for (const char* r : kRewritten) rewritten = rewritten || op == r;
   if (rewritten) {
@@ -141,7 +141,13 @@ void upgrade_node(ir::Graph& g, ir::Node& node, int opset) {
       }
       node.outputs.resize(1);
     }
-  } else if ((op == "Softmax" || op == "LogSoftmax") && opset < 13) {
+  } else if (op == "TopK" && opset < 10) {
+    // TopK-1: k was an attribute; from 10 it is a 1-D int64 input.
+    std::int64_t k = node.attr_int("k", -1);
+    node.attributes.erase("k");
+    node.inputs.resize(2, nullptr);
+    node.inputs[1] = add_const(g, node, "k", ints_tensor({k}));
+  } else if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && opset < 13) {
     upgrade_legacy_softmax(g, node);
   } else if (op == "Upsample" || (op == "Resize" && opset < 11)) {
     // Upsample and Resize-10: scales (attribute before Upsample-9, else input 1);

@@ -2,7 +2,8 @@
 // (ir::kIrOpset), so nothing after the importer knows about versions.
 //
 // Covered: attributes that became inputs (Squeeze/Unsqueeze/Split 13, Reduce* 13/18,
-// Clip 11, Pad 11, Slice 10, Dropout 12), Softmax/LogSoftmax before 13 (2-D coercion),
+// Clip 11, Pad 11, Slice 10, Dropout 12, TopK 10), Softmax/LogSoftmax/Hardmax before 13
+// (2-D coercion),
 // Upsample and Resize 10 (-> Resize 11+ with their coordinate rules), attributes that were
 // removed (BatchNormalization's spatial, Dropout's is_test).
 #pragma once

@@ -12,6 +12,7 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += fold_batch_norm(graph);
   total += fuse_layer_norm(graph);
   total += fuse_gelu(graph);
+  total += fuse_attention(graph);
   total += fuse_matmul_bias(graph);
   total += fuse_activations(graph);
   total += convert_to_nhwc(graph);

@@ -48,6 +48,10 @@ std::size_t fuse_layer_norm(ir::Graph& graph);
 // The erf GELU written out (Div / Erf / Add / Mul / Mul) becomes one Gelu.
 std::size_t fuse_gelu(ir::Graph& graph);
 
+// Scaled dot-product attention (MatMul / Div or Mul / [Add mask] / Softmax / MatMul)
+// becomes one lowp::Attention.
+std::size_t fuse_attention(ir::Graph& graph);
+
 // MatMul by a constant 2-D weight followed by Add of a constant bias (over the last axis)
 // becomes lowp::FusedGemm; Gemm with constant B becomes lowp::FusedGemm too, so the
 // activation fusion sees one form.

@@ -100,5 +100,10 @@ std::span<const OpBinding> shape_op_bindings();
 std::span<const OpBinding> nn_bindings();
 std::span<const OpBinding> reduce_bindings();
 std::span<const OpBinding> quant_bindings();
+std::span<const OpBinding> resize_bindings();          // resize.cc
+std::span<const OpBinding> conv_transpose_bindings();  // conv_transpose.cc
+std::span<const OpBinding> index_op_bindings();        // index_ops.cc
+std::span<const OpBinding> math_op_bindings();         // math_ops.cc
+std::span<const OpBinding> loss_bindings();            // loss_ops.cc
 
 }  // namespace lowp::runtime

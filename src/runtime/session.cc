@@ -87,10 +87,15 @@ Session::Session(std::unique_ptr<ir::Graph> graph, SessionOptions options)
   for (const auto& n : graph_->nodes()) {
     if (find_binder(n->domain, n->op_type) != nullptr) continue;
     ++count;
-    missing += fmt::format("\n  node '{}': {}{}", n->label(), n->domain.empty() ? "" : n->domain + "::", n->op_type);
+    auto opset = graph_->opsets.find(n->domain);
+    missing += fmt::format("\n  node '{}': {} ({} opset {})", n->label(), n->op_type,
+                           n->domain.empty() ? "ai.onnx" : n->domain,
+                           opset == graph_->opsets.end() ? std::string("?") : std::to_string(opset->second));
   }
-  LOWP_CHECK(count == 0, "{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
-             count == 1 ? "" : "s", missing);
+  if (count != 0) {
+    fail_unsupported("{}: {} node{} use ops lowp's runtime cannot run yet:{}", graph_->name, count,
+                     count == 1 ? "" : "s", missing);
+  }
   if (options_.optimize) rewrites_ = passes::optimize(*graph_, evaluate_node);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
@@ -99,8 +104,8 @@ std::unique_ptr<Session> Session::load(const std::filesystem::path& path, Sessio
   std::unique_ptr<ir::Graph> graph = onnx_io::import_model(path);
   try {
     return std::make_unique<Session>(std::move(graph), options);
-  } catch (const Error& e) {
-    fail("{}: {}", path.string(), e.what());
+  } catch (const Error&) {
+    rethrow_with_context(path.string());
   }
 }
 

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "base/error.h"
 #include "conformance.h"
@@ -144,7 +143,9 @@ TEST_F(ConformanceTest, SuitesFilterTableAndExpectedFailures) {
   options.data_dir = root_;
   ConformanceReport report = run_conformance(options);
   EXPECT_EQ(report.summary(), "1 passed, 1 failed, 0 unsupported");
-  EXPECT_TRUE(std::regex_search(op_table(report), std::regex(R"(\| Abs +\| +1 \| +1 \| +0 \|)"))) << op_table(report);
+  std::string table = op_table(report);
+  std::erase(table, ' ');
+  EXPECT_NE(table.find("|Abs|1|1|0|"), std::string::npos) << op_table(report);
   EXPECT_EQ(report_json(report, options)["tests"][1]["result"], "failed");
 
   options.filter = "abs_wrong";

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "base/error.h"
 #include "core/dtype.h"
@@ -92,6 +93,28 @@ TEST(Int4, PacksLowNibbleFirstAndRoundTrips) {
 TEST(Precision, Names) {
   for (Precision p : kAllPrecisions) EXPECT_EQ(parse_precision(precision_name(p)), p);
   EXPECT_FALSE(parse_precision("fp64").has_value());
+}
+
+}  // namespace
+}  // namespace lowp
+
+namespace lowp {
+namespace {
+
+TEST(Tensor, AdoptTakesBytesWithoutCopyAndCopiesOnWrite) {
+  std::string bytes(16, '\0');
+  float values[4] = {1.0f, -2.0f, 3.5f, 0.25f};
+  std::memcpy(bytes.data(), values, sizeof(values));
+  Tensor t = Tensor::adopt(DType::float32, Shape{2, 2}, std::move(bytes));
+  EXPECT_EQ(t.bytes(), 16u);
+  const Tensor& view = t;
+  EXPECT_EQ(view.values<float>()[2], 3.5f);
+  Tensor copy = t;  // shares the adopted bytes
+  t.values<float>()[0] = 9.0f;  // the first write takes a private copy
+  EXPECT_EQ(t.values<float>()[0], 9.0f);
+  EXPECT_EQ(static_cast<const Tensor&>(copy).values<float>()[0], 1.0f);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.raw()) % kBufferAlignment, 0u);
+  EXPECT_THROW(Tensor::adopt(DType::float32, Shape{5}, std::string(16, '\0')), Error);
 }
 
 }  // namespace

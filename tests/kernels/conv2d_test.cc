@@ -15,6 +15,7 @@
 #include "base/thread_pool.h"
 #include "kernel_test_util.h"
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv_implicit.h"
 #include "kernels/conv/depthwise.h"
 #include "kernels/conv/qdepthwise.h"
 
@@ -90,6 +91,8 @@ TEST(Conv2d, MatchesReference) {
   check(shape(1, 11, 11, 3, 5, 7, 7, 2, 3, 1, 1));   // ResNet stem shape, small
   check(shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1));   // 5x3 kernel, no padding
   check(shape(1, 30, 30, 6, 10, 3, 3, 1, 1, 1, 1));  // 900 pixels: 4 gather blocks, last partial
+  check(shape(1, 2, 2, 16, 40, 1, 1, 1, 0, 1, 1));   // 4 pixels: the GEMM, not the implicit path
+  check(shape(1, 2, 3, 8, 20, 3, 3, 1, 1, 1, 1));    // 6 pixels, gathered
   Conv2dShape asym = shape(1, 7, 7, 4, 4, 3, 3, 2, 0, 1, 1);
   asym.pad_top = 1;
   asym.pad_right = 2;
@@ -99,40 +102,149 @@ TEST(Conv2d, MatchesReference) {
 // Every depthwise variant, not only the one dispatch picks, over channel counts around the
 // 8 and 16 lanes, strides, padding and dilation.
 TEST(Conv2d, EveryDepthwiseVariantMatchesReference) {
-  for (int c : {1, 7, 8, 9, 16, 17, 40})
-    for (int stride : {1, 2})
-      for (int dilation : {1, 2}) {
-        Conv2dShape s = shape(1, 9, 8, c, c, 3, 3, stride, 1, dilation, c);
-        if (c == 1) s.groups = 1;  // one channel is a plain convolution; keep it depthwise-shaped
-        std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * c;
-        std::vector<float> x = testing::random_floats(in_count, 11 + c);
-        std::vector<float> w = testing::random_floats(static_cast<std::size_t>(c) * 9, 12 + c);
-        std::vector<float> b = testing::random_floats(static_cast<std::size_t>(c), 13);
-        std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
-        std::vector<float> want(out_count), bound(out_count);
-        conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
-        std::vector<float> ax(x), aw(w), ab(b);
-        for (float& v : ax) v = std::fabs(v);
-        for (float& v : aw) v = std::fabs(v);
-        for (float& v : ab) v = std::fabs(v);
-        conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
-        // Depthwise weight layout [kh][kw][c].
-        std::vector<float> taps(w.size());
-        for (int ch = 0; ch < c; ++ch)
-          for (int t = 0; t < 9; ++t)
-            taps[static_cast<std::size_t>(t) * c + ch] = w[static_cast<std::size_t>(ch) * 9 + t];
-        for (const auto& v : testing::variants_to_test(depthwise_kernels())) {
-          testing::GuardedBuffer<float> in(in_count), got(out_count);
-          std::copy(x.begin(), x.end(), in.data());
-          DepthwiseArgs args{&s,         in.data(), taps.data(), b.data(), Activation::relu,
-                             got.data(), 0,         s.out_h()};
-          v.fn(args);
-          for (std::size_t i = 0; i < out_count; ++i) {
-            float tol = 11.0f * std::ldexp(1.0f, -23) * bound[i];  // K = 9 taps
-            ASSERT_LE(std::fabs(got[i] - want[i]), tol) << v.name << " c=" << c << " at " << i;
+  struct Geometry {
+    int h, w, kernel;
+  };
+  // 3x3 and 5x5 over rows of 8 (edges, one tile), 21 (two tiles of 8 and one of 3 at
+  // stride 1) and 3 (no interior pixel at all), with same padding.
+  for (Geometry geo : {Geometry{9, 8, 3}, Geometry{5, 21, 3}, Geometry{4, 3, 3}, Geometry{9, 21, 5},
+                       Geometry{6, 3, 5}})
+    for (int c : {1, 7, 8, 9, 16, 17, 40})
+      for (int stride : {1, 2})
+        for (int dilation : {1, 2}) {
+          if (geo.kernel == 5 && dilation == 2 && geo.w < 9) continue;  // larger than the input
+          Conv2dShape s = shape(1, geo.h, geo.w, c, c, geo.kernel, geo.kernel, stride,
+                                geo.kernel / 2, dilation, c);
+          const int taps = geo.kernel * geo.kernel;
+          if (c == 1) s.groups = 1;  // one channel is a plain convolution; keep it depthwise-shaped
+          std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * c;
+          std::vector<float> x = testing::random_floats(in_count, 11 + c);
+          std::vector<float> w = testing::random_floats(static_cast<std::size_t>(c) * taps, 12 + c);
+          std::vector<float> b = testing::random_floats(static_cast<std::size_t>(c), 13);
+          std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
+          std::vector<float> want(out_count), bound(out_count);
+          conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
+          std::vector<float> ax(x), aw(w), ab(b);
+          for (float& v : ax) v = std::fabs(v);
+          for (float& v : aw) v = std::fabs(v);
+          for (float& v : ab) v = std::fabs(v);
+          conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
+          // Depthwise weight layout [kh][kw][c].
+          std::vector<float> packed(w.size());
+          for (int ch = 0; ch < c; ++ch)
+            for (int t = 0; t < taps; ++t)
+              packed[static_cast<std::size_t>(t) * c + ch] =
+                  w[static_cast<std::size_t>(ch) * taps + t];
+          for (const auto& v : testing::variants_to_test(depthwise_kernels())) {
+            testing::GuardedBuffer<float> in(in_count), got(out_count);
+            std::copy(x.begin(), x.end(), in.data());
+            DepthwiseArgs args{&s,         in.data(), packed.data(), b.data(), Activation::relu,
+                               got.data(), 0,         s.out_h()};
+            v.fn(args);
+            for (std::size_t i = 0; i < out_count; ++i) {
+              float tol =
+                  static_cast<float>(taps + 2) * std::ldexp(1.0f, -23) * bound[i];  // K = taps
+              ASSERT_LE(std::fabs(got[i] - want[i]), tol)
+                  << v.name << " " << geo.h << "x" << geo.w << " k" << geo.kernel << " c=" << c
+                  << " s" << stride << " d" << dilation << " at " << i;
+            }
           }
         }
+}
+
+// Every implicit-GEMM variant (rows read in place from the zero-padded input), against
+// the GEMM variant of the same ISA on gathered rows: the same sums in the same order, so
+// the same bits, whatever the pixel range a call covers; and within the reference's
+// tolerance. Shapes cover the tile edges (pixels not a multiple of 6, outputs not a
+// multiple of 16 or 64), blocks of pixels, k in chunks (k x 64 x 4 bytes > 640 KiB),
+// vertical dilation and strides.
+TEST(Conv2d, EveryImplicitVariantMatchesGatheredGemm) {
+  std::vector<Conv2dShape> shapes = {
+      shape(1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1),    shape(1, 7, 6, 8, 16, 3, 3, 2, 1, 1, 1),
+      shape(1, 11, 11, 3, 5, 7, 7, 2, 3, 1, 1),  shape(1, 20, 20, 5, 7, 5, 3, 1, 0, 1, 1),
+      shape(1, 30, 30, 6, 80, 3, 3, 1, 1, 1, 1), shape(1, 9, 8, 16, 33, 1, 1, 2, 0, 1, 1),
+      shape(1, 5, 4, 300, 70, 3, 3, 1, 1, 1, 1), shape(1, 37, 29, 4, 130, 3, 3, 1, 1, 1, 1)};
+  Conv2dShape dilated = shape(1, 9, 9, 4, 6, 3, 3, 1, 2, 1, 1);
+  dilated.dilation_h = 2;
+  shapes.push_back(dilated);
+  Conv2dShape asym = shape(1, 7, 7, 4, 20, 3, 3, 2, 0, 1, 1);
+  asym.pad_top = 1;
+  asym.pad_right = 2;
+  shapes.push_back(asym);
+  for (const Conv2dShape& s : shapes) {
+    ASSERT_TRUE(implicit_conv_applies(s));
+    const int pixels = s.out_h() * s.out_w(), k = s.gemm_k();
+    std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+    std::size_t w_count = static_cast<std::size_t>(s.out_c) * s.in_c * s.kernel_h * s.kernel_w;
+    std::size_t out_count = static_cast<std::size_t>(pixels) * s.out_c;
+    std::vector<float> x = testing::random_floats(in_count, 41);
+    std::vector<float> w = testing::random_floats(w_count, 42);
+    std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 43);
+    std::vector<float> want(out_count), bound(out_count);
+    conv2d_f32_ref(s, x.data(), w.data(), b.data(), Activation::relu, want.data());
+    {
+      std::vector<float> ax(x), aw(w), ab(b);
+      for (float& v : ax) v = std::fabs(v);
+      for (float& v : aw) v = std::fabs(v);
+      for (float& v : ab) v = std::fabs(v);
+      conv2d_f32_ref(s, ax.data(), aw.data(), ab.data(), Activation::none, bound.data());
+    }
+    PackedConv2dWeights packed = pack_conv2d_f32(s, w.data());
+    const PackedGemmWeights& gw = packed.groups.front();
+    // The padded image, and the gathered rows (im2col, k ordered (kh, kw, c)).
+    const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
+    const std::size_t row_stride = static_cast<std::size_t>(wp) * s.in_c;
+    std::vector<float> padded(static_cast<std::size_t>(hp) * row_stride, 0.0f);
+    for (int ih = 0; ih < s.in_h; ++ih)
+      std::copy_n(x.data() + static_cast<std::size_t>(ih) * s.in_w * s.in_c, s.in_w * s.in_c,
+                  padded.data() + (ih + s.pad_top) * row_stride + s.pad_left * s.in_c);
+    std::vector<float> rows(static_cast<std::size_t>(pixels) * k);
+    for (int p = 0; p < pixels; ++p) {
+      int oh = p / s.out_w(), ow = p % s.out_w();
+      for (int kh = 0; kh < s.kernel_h; ++kh)
+        for (int j = 0; j < s.kernel_w * s.in_c; ++j)
+          rows[static_cast<std::size_t>(p) * k + kh * s.kernel_w * s.in_c + j] =
+              padded[(oh * s.stride_h + kh * s.dilation_h) * row_stride + ow * s.stride_w * s.in_c +
+                     j];
+    }
+    for (const auto& v : testing::variants_to_test(implicit_conv_kernels())) {
+      const GemmFn gemm_fn = pick_kernel(gemm_kernels(GemmWeights::f32), v.isa).fn;
+      std::vector<float> gathered(out_count);
+      GemmArgs g;
+      g.m = pixels;
+      g.a = rows.data();
+      g.lda = static_cast<std::size_t>(k);
+      g.w = &gw;
+      g.bias = b.data();
+      g.act = Activation::relu;
+      g.c = gathered.data();
+      g.ldc = static_cast<std::size_t>(s.out_c);
+      gemm_with(gemm_fn, g);
+      // The whole image in one call, then in uneven pieces (as threads would cut it).
+      for (int pieces : {1, 3}) {
+        testing::GuardedBuffer<float> got(out_count);
+        for (int i = 0; i < pieces; ++i) {
+          ImplicitConvArgs args;
+          args.shape = &s;
+          args.image = padded.data();
+          args.row_stride = row_stride;
+          args.w = &gw;
+          args.bias = b.data();
+          args.act = Activation::relu;
+          args.output = got.data();
+          args.pixel_begin = pixels * i / pieces + (i > 0 ? 1 : 0);
+          args.pixel_end = i + 1 == pieces ? pixels : pixels * (i + 1) / pieces + 1;
+          v.fn(args);
+        }
+        ASSERT_EQ(0, std::memcmp(got.data(), gathered.data(), out_count * sizeof(float)))
+            << v.name << " k " << k << " pieces " << pieces;
+        for (std::size_t i = 0; i < out_count; ++i) {
+          float tol = static_cast<float>(k + 2) * std::ldexp(1.0f, -23) * bound[i];
+          ASSERT_LE(std::fabs(got[i] - want[i]), tol) << v.name << " at " << i;
+        }
       }
+    }
+  }
 }
 
 TEST(Conv2d, ThreadsDoNotChangeTheResult) {

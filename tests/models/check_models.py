@@ -9,8 +9,11 @@ max |lowp - ref| <= TOL * max(1, max |ref|). TOL is 1e-4: the references and low
 different orders in fp32 (K up to 4608 in ResNet-18), and ORT itself differs from
 PyTorch by up to 4e-6 on these models (models.json records it).
 
+Each model also runs with 2 threads, whose outputs must equal the 1-thread ones bit for
+bit (lowp's results do not depend on the thread count).
+
 Usage: .venv/bin/python tests/models/check_models.py LOWP_BINARY [--dir build/models]
-       [--only NAME,...] [--threads T]
+       [--only NAME,...]
 Exits 1 when any model fails (the failures are listed), 2 on bad usage or missing files.
 """
 
@@ -31,7 +34,6 @@ def main():
     ap.add_argument("lowp")
     ap.add_argument("--dir", default="build/models")
     ap.add_argument("--only", default="")
-    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     manifest_path = os.path.join(args.dir, "models.json")
     if not os.path.exists(manifest_path):
@@ -45,15 +47,27 @@ def main():
         if only and entry["name"] not in only:
             continue
         model = os.path.join(args.dir, entry["file"])
-        with tempfile.TemporaryDirectory() as out:
-            cmd = [args.lowp, "run", model, "--output-dir", out, "--threads", str(args.threads)]
-            for name, npy in entry["inputs"].items():
-                cmd += ["--input", f"{name}={os.path.join(args.dir, npy)}"]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                failures.append(f"{entry['file']}: lowp run failed: {proc.stderr.strip()}")
-                print(f"FAIL {entry['file']}: {proc.stderr.strip()}")
+        with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as out2:
+            failed = False
+            for threads, folder in ((1, out), (2, out2)):
+                cmd = [args.lowp, "run", model, "--output-dir", folder, "--threads", str(threads)]
+                for name, npy in entry["inputs"].items():
+                    cmd += ["--input", f"{name}={os.path.join(args.dir, npy)}"]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    failures.append(f"{entry['file']}: lowp run --threads {threads} failed: {proc.stderr.strip()}")
+                    print(f"FAIL {entry['file']}: {proc.stderr.strip()}")
+                    failed = True
+                    break
+            if failed:
                 continue
+            for name in entry["outputs"]:
+                one = np.load(os.path.join(out, name + ".npy"))
+                two = np.load(os.path.join(out2, name + ".npy"))
+                same = one.shape == two.shape and one.tobytes() == two.tobytes()
+                print(f"{'ok' if same else 'FAIL':4} {entry['file']:28} {name:20} 1 vs 2 threads: {'identical' if same else 'DIFFER'}")
+                if not same:
+                    failures.append(f"{entry['file']} {name}: 2-thread output differs from 1-thread")
             for name, ref_file in entry["outputs"].items():
                 got = np.load(os.path.join(out, name + ".npy"))
                 refs = {"torch": np.load(os.path.join(args.dir, ref_file))}

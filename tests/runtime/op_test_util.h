@@ -108,7 +108,7 @@ inline void expect_same(const Tensor& got, const Tensor& want) {
   ASSERT_EQ(got.dtype(), want.dtype());
   ASSERT_EQ(got.shape().str(), want.shape().str());
   ASSERT_EQ(got.bytes(), want.bytes());
-  if (got.bytes() != 0) {  // an empty tensor holds no buffer
+  if (got.bytes() != 0) {
     EXPECT_EQ(std::memcmp(got.raw(), want.raw(), got.bytes()), 0);
   }
 }

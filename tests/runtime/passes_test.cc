@@ -103,6 +103,39 @@ TEST(Passes, FoldBatchNormThenFuseRelu) {
   expect_close(run(*g, x), before, 1e-5f);
 }
 
+TEST(Passes, FoldBatchNormIntoGemm) {
+  for (int trans_b = 0; trans_b < 2; ++trans_b) {
+    Graph g;
+    g.name = "gemm_bn";
+    ir::Value* x = g.add_value("x", TensorType::of(DType::float32, Shape{3, 5}));
+    g.inputs.push_back(x);
+    ir::Value* h = g.add_value("h");
+    Shape b_shape = trans_b ? Shape{4, 5} : Shape{5, 4};
+    ir::Node* gemm = g.add_node("Gemm", {x, g.add_constant("B", random_tensor(b_shape, 20)), g.add_constant("C", random_tensor(Shape{4}, 21))},
+                                {h}, "fc");
+    gemm->attributes["transB"] = ir::Attribute::of_int(trans_b);
+    ir::Value* y = g.add_value("y");
+    g.add_node("BatchNormalization",
+               {h, g.add_constant("gamma", positive_tensor(Shape{4}, 22)), g.add_constant("beta", random_tensor(Shape{4}, 23)),
+                g.add_constant("mean", random_tensor(Shape{4}, 24)), g.add_constant("var", positive_tensor(Shape{4}, 25))},
+               {y}, "bn");
+    g.outputs.push_back(y);
+    ir::infer_types(g);
+    Tensor in = input(Shape{3, 5}, 26);
+    std::vector<Tensor> before = run(g, in);
+    EXPECT_EQ(passes::fold_batch_norm(g), 1u);
+    ir::infer_types(g);
+    EXPECT_EQ(ir::dump(g), fmt::format(R"(graph gemm_bn
+  input x: float32[3, 5]
+  const fc_B_bnfold: float32[{}]
+  const fc_C_bnfold: float32[4]
+  fc = Gemm[transB={}](x, fc_B_bnfold, fc_C_bnfold) -> y: float32[3, 4]
+  output y
+)", trans_b ? "4, 5" : "5, 4", trans_b));
+    expect_close(run(g, in), before, 1e-5f);
+  }
+}
+
 TEST(Passes, NhwcLayoutCancelsTransposesBetweenConvolutions) {
   auto g = conv_bn_relu();
   ASSERT_EQ(passes::fold_batch_norm(*g), 1u);
@@ -165,6 +198,79 @@ TEST(Passes, MatMulAddReluBecomeOneFusedGemm) {
   output y
 )");
   expect_close(run(g, in), before, 1e-5f);
+}
+
+std::shared_ptr<Tensor> scalar(float v) {
+  auto t = std::make_shared<Tensor>(DType::float32, Shape{});
+  t->values<float>()[0] = v;
+  return t;
+}
+
+TEST(Passes, AttentionLayerNormAndGeluPatternsFuse) {
+  Graph g;
+  g.name = "encoder";
+  Shape qs{1, 2, 5, 4};
+  ir::Value* q = g.add_value("q", TensorType::of(DType::float32, qs));
+  ir::Value* k = g.add_value("kt", TensorType::of(DType::float32, Shape{1, 2, 4, 5}));
+  ir::Value* v = g.add_value("v", TensorType::of(DType::float32, qs));
+  g.inputs = {q, k, v};
+  auto node = [&](const char* op, std::vector<ir::Value*> in, const char* out) {
+    ir::Value* o = g.add_value(out);
+    g.add_node(op, std::move(in), {o}, std::string(out) + "_node");
+    return o;
+  };
+  // Attention: softmax(q kt / 2 + mask) v.
+  ir::Value* s1 = node("MatMul", {q, k}, "scores");
+  ir::Value* s2 = node("Div", {s1, g.add_constant("two", scalar(2.0f))}, "scaled");
+  ir::Value* s3 = node("Add", {s2, g.add_constant("mask", random_tensor(Shape{1, 1, 1, 5}, 30))}, "masked");
+  ir::Value* p = node("Softmax", {s3}, "probs");
+  ir::Value* ctx = node("MatMul", {p, v}, "ctx");
+  // LayerNorm over the last axis, written out.
+  auto axes = std::make_shared<Tensor>(DType::int64, Shape{1});
+  axes->values<std::int64_t>()[0] = -1;
+  ir::Value* ax = g.add_constant("axes", axes);
+  ir::Value* mean = node("ReduceMean", {ctx, ax}, "mean");
+  ir::Value* d = node("Sub", {ctx, mean}, "centered");
+  ir::Value* sq = node("Pow", {d, g.add_constant("exp2", scalar(2.0f))}, "squared");
+  ir::Value* var = node("ReduceMean", {sq, ax}, "var");
+  ir::Value* ve = node("Add", {var, g.add_constant("eps", scalar(1e-5f))}, "var_eps");
+  ir::Value* sd = node("Sqrt", {ve}, "stddev");
+  ir::Value* nrm = node("Div", {d, sd}, "normed");
+  ir::Value* ln = node("Mul", {nrm, g.add_constant("gamma", positive_tensor(Shape{4}, 31))}, "scaled_ln");
+  ir::Value* ln2 = node("Add", {ln, g.add_constant("beta", random_tensor(Shape{4}, 32))}, "ln");
+  // GELU: x * 0.5 * (1 + erf(x / sqrt 2)).
+  ir::Value* g1 = node("Div", {ln2, g.add_constant("sqrt2", scalar(1.4142135f))}, "gx");
+  ir::Value* g2 = node("Erf", {g1}, "gerf");
+  ir::Value* g3 = node("Add", {g2, g.add_constant("one", scalar(1.0f))}, "gplus");
+  ir::Value* g4 = node("Mul", {ln2, g3}, "gmul");
+  ir::Value* y = node("Mul", {g4, g.add_constant("half", scalar(0.5f))}, "y");
+  g.outputs = {y};
+  ir::infer_types(g);
+  Tensor qt = input(qs, 33), kt = input(Shape{1, 2, 4, 5}, 34), vt = input(qs, 35);
+  runtime::SessionOptions o;
+  o.optimize = false;
+  auto run3 = [&](const Graph& graph) {
+    runtime::Session s(graph.clone(), o);
+    return s.run({{"q", &qt}, {"kt", &kt}, {"v", &vt}});
+  };
+  std::vector<Tensor> before = run3(g);
+  EXPECT_EQ(passes::fuse_layer_norm(g), 1u);
+  EXPECT_EQ(passes::fuse_gelu(g), 1u);
+  EXPECT_EQ(passes::fuse_attention(g), 1u);
+  ir::infer_types(g);
+  EXPECT_EQ(ir::dump(g), R"(graph encoder
+  input q: float32[1, 2, 5, 4]
+  input kt: float32[1, 2, 4, 5]
+  input v: float32[1, 2, 5, 4]
+  const mask: float32[1, 1, 1, 5]
+  const gamma: float32[4]
+  const beta: float32[4]
+  ctx_node = lowp::Attention[scale=0.5](q, kt, v, mask) -> ctx: float32[1, 2, 5, 4]
+  ln_node = LayerNormalization[axis=-1, epsilon=1e-05](ctx, gamma, beta) -> ln: float32[1, 2, 5, 4]
+  y_node = Gelu(ln) -> y: float32[1, 2, 5, 4]
+  output y
+)");
+  expect_close(run3(g), before, 2e-5f);
 }
 
 TEST(Passes, FoldConstantsEvaluatesConstantSubgraphsAndShapes) {

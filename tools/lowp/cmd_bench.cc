@@ -52,16 +52,22 @@ Command add_bench_command(CLI::App& app) {
     std::string model = "resnet18";
     int threads = 1;
     bool json = false;
+    bool cpu_time = false;
   };
   auto cf = std::make_shared<ConvFlags>();
   conv->add_option("--model", cf->model, "resnet18 or mobilenetv2");
   conv->add_option("--threads", cf->threads, "Threads")->check(CLI::Range(1, 256));
   conv->add_flag("--json", cf->json, "Print one JSON object per layer");
+  conv->add_flag("--cpu-time", cf->cpu_time,
+                 "Time with the thread's CPU clock (1 thread): on a shared machine, the time given "
+                 "to other processes is not counted");
   conv->callback([cf]() {
+    if (cf->cpu_time && cf->threads != 1)
+      throw CLI::ValidationError("--cpu-time", "measures one thread only: use --threads 1");
     std::vector<ConvBenchCase> cases = conv_bench_cases(cf->model);
     double total = 0.0;
     for (const ConvBenchCase& c : cases) {
-      ConvBenchResult r = run_conv_bench(c, cf->threads);
+      ConvBenchResult r = run_conv_bench(c, cf->threads, 0.2, cf->cpu_time);
       total += r.seconds;
       const Conv2dShape& s = r.shape;
       if (cf->json) {

@@ -53,7 +53,9 @@ std::vector<ConvBenchCase> conv_bench_cases(const std::string& model) {
   fail("bench conv: unknown model '{}'; use resnet18 or mobilenetv2", model);
 }
 
-ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_seconds) {
+ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_seconds,
+                               bool cpu_time) {
+  LOWP_CHECK(!cpu_time || threads == 1, "bench conv: CPU time measures one thread only");
   const Conv2dShape& s = c.shape;
   s.validate();
   Random rng(1);
@@ -74,15 +76,16 @@ ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_s
   };
   call();
   std::vector<double> per_call;
-  for (int repeat = 0; repeat < 5; ++repeat) {
-    Stopwatch watch;
+  auto time = [&](auto watch) {
     long calls = 0;
     do {
       call();
       ++calls;
     } while (watch.seconds() < min_seconds);
-    per_call.push_back(watch.seconds() / static_cast<double>(calls));
-  }
+    return watch.seconds() / static_cast<double>(calls);
+  };
+  for (int repeat = 0; repeat < 5; ++repeat)
+    per_call.push_back(cpu_time ? time(ThreadCpuStopwatch()) : time(Stopwatch()));
   ConvBenchResult r;
   r.name = c.name;
   r.shape = s;

@@ -24,6 +24,9 @@ struct ConvBenchResult {
   double gflops = 0.0;   // 2 x output elements x K / time
 };
 
-ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_seconds = 0.2);
+// cpu_time: time with the calling thread's CPU clock (threads must be 1): on a machine shared
+// with other processes, the time they are given is not counted.
+ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_seconds = 0.2,
+                               bool cpu_time = false);
 
 }  // namespace lowp::cli

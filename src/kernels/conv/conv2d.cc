@@ -6,6 +6,7 @@
 
 #include "base/checked_math.h"
 #include "base/error.h"
+#include "kernels/conv/conv_implicit.h"
 #include "kernels/conv/depthwise.h"
 #include "kernels/conv/qdepthwise.h"
 #include "kernels/parallel.h"
@@ -67,6 +68,27 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
     std::fill(out + static_cast<std::size_t>(r) * ldo + k,
               out + static_cast<std::size_t>(r + 1) * ldo, T{0});
   }
+}
+
+// Copies one NHWC image into `out`, [in_h + pad_top + pad_bottom][in_w + pad_left +
+// pad_right][in_c], with zeros in the border: the implicit GEMM's input.
+void pad_image(const Conv2dShape& s, const float* image, float* out, ThreadPool* pool) {
+  const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
+  const std::size_t c = static_cast<std::size_t>(s.in_c), row = static_cast<std::size_t>(wp) * c;
+  split_rows(pool, hp, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t y = begin; y < end; ++y) {
+      float* dst = out + y * row;
+      int ih = static_cast<int>(y) - s.pad_top;
+      if (ih < 0 || ih >= s.in_h) {
+        std::fill_n(dst, row, 0.0f);
+        continue;
+      }
+      std::fill_n(dst, s.pad_left * c, 0.0f);
+      std::memcpy(dst + s.pad_left * c, image + static_cast<std::size_t>(ih) * s.in_w * c,
+                  s.in_w * c * sizeof(float));
+      std::fill_n(dst + (s.pad_left + s.in_w) * c, s.pad_right * c, 0.0f);
+    }
+  });
 }
 
 // Reorders one group's ONNX weights [oc][c][kh][kw] to the gather's order [oc][kh][kw][c].
@@ -201,6 +223,40 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
             &s,  input + n * in_image,   w.depthwise.data(),      bias,
             act, output + n * out_image, static_cast<int>(begin), static_cast<int>(end)};
         depthwise(args);
+      });
+    }
+    return;
+  }
+  // The implicit GEMM (conv_implicit.h) for one group without horizontal dilation, 1x1
+  // included; below 8 output pixels the GEMM on gathered rows, which deals weight panels
+  // out to threads when there are too few rows to split and streams them 8 at a time at
+  // m = 1 (a 1x1 convolution of a pooled 1x1 map is a dense layer). The two give the
+  // same bits.
+  if (implicit_conv_applies(s) && pixels >= 8) {
+    static const ImplicitConvFn implicit = pick_kernel(implicit_conv_kernels(), active_isa()).fn;
+    const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
+    const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
+    const std::size_t row_stride = static_cast<std::size_t>(wp) * s.in_c;
+    if (padded && scratch.padded.size() < static_cast<std::size_t>(hp) * row_stride)
+      scratch.padded = AlignedBuffer<float>(static_cast<std::size_t>(hp) * row_stride);
+    for (int n = 0; n < s.batch; ++n) {
+      const float* image = input + n * in_image;
+      if (padded) {
+        pad_image(s, image, scratch.padded.data(), pool);
+        image = scratch.padded.data();
+      }
+      split_rows(pool, pixels, [&](std::size_t begin, std::size_t end) {
+        ImplicitConvArgs args;
+        args.shape = &s;
+        args.image = image;
+        args.row_stride = row_stride;
+        args.w = &w.groups.front();
+        args.bias = bias;
+        args.act = act;
+        args.output = output + n * out_image;
+        args.pixel_begin = static_cast<int>(begin);
+        args.pixel_end = static_cast<int>(end);
+        implicit(args);
       });
     }
     return;

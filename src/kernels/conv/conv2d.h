@@ -61,9 +61,10 @@ struct PackedConv2dWeights {
 // weights: [out_c][in_c / groups][kernel_h][kernel_w] fp32.
 PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weights);
 
-// Scratch for the gather, reused across calls.
+// Scratch for the gather or the zero-padded input of the implicit GEMM, reused across calls.
 struct Conv2dScratch {
   AlignedBuffer<float> rows;
+  AlignedBuffer<float> padded;
 };
 
 // input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.

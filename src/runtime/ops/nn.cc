@@ -14,6 +14,7 @@ constexpr OpBinding kBindings[] = {
     {"", "Gemm", bind_gemm},
     {"lowp", "FusedGemm", bind_fused_gemm},
     {"", "MatMul", bind_matmul},
+    {"lowp", "Attention", bind_attention},
     {"", "MaxPool", bind_max_pool},
     {"", "AveragePool", bind_average_pool},
     {"", "GlobalAveragePool", bind_global_average_pool},

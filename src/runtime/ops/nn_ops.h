@@ -19,6 +19,7 @@ std::unique_ptr<BoundOp> bind_nhwc_global_average_pool(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_gemm(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_fused_gemm(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_matmul(const BindArgs& a);
+std::unique_ptr<BoundOp> bind_attention(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_max_pool(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_average_pool(const BindArgs& a);
 std::unique_ptr<BoundOp> bind_global_average_pool(const BindArgs& a);

@@ -26,7 +26,8 @@ Binder find_binder(std::string_view domain, std::string_view op_type) {
   static const std::map<Key, Binder> table = [] {
     std::map<Key, Binder> t;
     for (auto family : {elementwise_bindings(), shape_op_bindings(), nn_bindings(), reduce_bindings(),
-                        quant_bindings()}) {
+                        quant_bindings(), resize_bindings(), conv_transpose_bindings(), index_op_bindings(),
+                        math_op_bindings(), loss_bindings()}) {
       for (const OpBinding& b : family) {
         if (!t.emplace(Key{b.domain, b.op_type}, b.bind).second) {
           fail("internal: op {}::{} bound twice", b.domain, b.op_type);

@@ -524,7 +524,10 @@ class SliceOp final : public BoundOp {
     Index base = 0;
     for (std::size_t d = 0; d < in_dims_.size(); ++d) {
       base += begin_[d] * in_strides_[d];
-      strides_[d] = in_strides_[d] * step_[d];
+      // An axis taking two or more elements has |step| < its size, so the product stays
+      // within the tensor; one taking at most one never steps (and a step near INT64_MAX
+      // must not be multiplied).
+      strides_[d] = count_[d] > 1 ? in_strides_[d] * step_[d] : 0;
     }
     copy_.set(count_, strides_, base);
     return nullptr;
@@ -581,6 +584,7 @@ std::unique_ptr<BoundOp> bind_gather(const BindArgs& a) {
   return dispatch_index(a, 1, [&]<class I>() {
     check_indices<I>(a, 1, n, fmt::format("axis {}", axis));
     return make_op("gather", [outer, n, row, count](const RunContext& ctx) {
+      if (row == 0) return;  // nothing to move (and the buffers may be null)
       const I* idx = ctx.in<I>(1);
       std::byte* dst = ctx.outputs[0];
       for (Index o = 0; o < outer; ++o) {
