@@ -230,29 +230,47 @@ std::unique_ptr<BoundOp> broadcast_op(const BindArgs& a, F f, std::string kernel
   return std::make_unique<FunctionOp>(std::move(kernel), [b, f, n_in](const RunContext& ctx) {
     Out* y = ctx.out<Out>(0);
     std::size_t inner = b->inner();
-    std::size_t off[8];
     std::size_t step[8];
     for (std::size_t i = 0; i < n_in; ++i) step[i] = b->inner_stride(i);
-    for (std::size_t r = 0; r < b->runs(); ++r) {
+    // Elements [jb, je) of run r. Each output element is computed alone, so how the work
+    // is split over threads changes no bit.
+    auto body = [&](std::size_t r, std::size_t jb, std::size_t je) {
+      std::size_t off[8];
       b->offsets(r, off);
       Out* yr = y + r * inner;
       if (n_in == 1) {
         const In* x0 = ctx.in<In>(0) + off[0];
-        for (std::size_t j = 0; j < inner; ++j) yr[j] = f(x0[j * step[0]], x0[j * step[0]]);
+        for (std::size_t j = jb; j < je; ++j) yr[j] = f(x0[j * step[0]], x0[j * step[0]]);
       } else {
         const In* x0 = ctx.in<In>(0) + off[0];
         const In* x1 = ctx.in<In>(1) + off[1];
         if (step[0] == 1 && step[1] == 1) {
-          for (std::size_t j = 0; j < inner; ++j) yr[j] = f(x0[j], x1[j]);
+          for (std::size_t j = jb; j < je; ++j) yr[j] = f(x0[j], x1[j]);
         } else if (step[0] == 1) {
-          for (std::size_t j = 0; j < inner; ++j) yr[j] = f(x0[j], x1[0]);
+          for (std::size_t j = jb; j < je; ++j) yr[j] = f(x0[j], x1[0]);
         } else if (step[1] == 1) {
-          for (std::size_t j = 0; j < inner; ++j) yr[j] = f(x0[0], x1[j]);
+          for (std::size_t j = jb; j < je; ++j) yr[j] = f(x0[0], x1[j]);
         } else {
-          for (std::size_t j = 0; j < inner; ++j) yr[j] = f(x0[0], x1[0]);
+          for (std::size_t j = jb; j < je; ++j) yr[j] = f(x0[0], x1[0]);
         }
       }
+    };
+    // Large outputs (a residual Add of a feature map) are split over the pool: by runs
+    // when there are many, else within the one run.
+    constexpr std::size_t kGrain = std::size_t{1} << 14;
+    std::size_t runs = b->runs();
+    if (ctx.pool && ctx.pool->threads() > 1 && runs * inner >= 4 * kGrain) {
+      if (runs == 1) {
+        ctx.pool->parallel_for(inner, kGrain, [&](std::size_t jb, std::size_t je) { body(0, jb, je); });
+      } else {
+        std::size_t grain_runs = std::max<std::size_t>(1, kGrain / std::max<std::size_t>(inner, 1));
+        ctx.pool->parallel_for(runs, grain_runs, [&](std::size_t rb, std::size_t re) {
+          for (std::size_t r = rb; r < re; ++r) body(r, 0, inner);
+        });
+      }
+      return;
     }
+    for (std::size_t r = 0; r < runs; ++r) body(r, 0, inner);
   });
 }
 
