@@ -1,6 +1,8 @@
 // runtime/ops/op_util.cc
 #include "runtime/ops/op_util.h"
 
+#include "kernels/transpose/transpose.h"
+
 namespace lowp::runtime {
 
 std::vector<std::size_t> strides_of(const Shape& shape) {
@@ -88,19 +90,9 @@ void Broadcaster::offsets(std::size_t run, std::size_t* in_offsets) const {
 namespace lowp::runtime {
 
 void transpose_planes_f32(const float* in, float* out, std::size_t n, std::size_t rows, std::size_t cols) {
-  constexpr std::size_t kTile = 32;
   for (std::size_t b = 0; b < n; ++b) {
-    const float* src = in + b * rows * cols;
-    float* dst = out + b * rows * cols;
-    for (std::size_t r0 = 0; r0 < rows; r0 += kTile) {
-      std::size_t r1 = std::min(rows, r0 + kTile);
-      for (std::size_t c0 = 0; c0 < cols; c0 += kTile) {
-        std::size_t c1 = std::min(cols, c0 + kTile);
-        for (std::size_t r = r0; r < r1; ++r) {
-          for (std::size_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
-        }
-      }
-    }
+    transpose_x32(reinterpret_cast<const std::uint32_t*>(in + b * rows * cols),
+                  reinterpret_cast<std::uint32_t*>(out + b * rows * cols), rows, cols, cols, rows);
   }
 }
 

@@ -85,8 +85,8 @@ std::vector<std::size_t> strides_of(const Shape& shape);
 
 namespace lowp::runtime {
 
-// [n][rows][cols] -> [n][cols][rows] for 4-byte elements, in cache-sized tiles: NCHW <->
-// NHWC is this with (rows, cols) = (C, H*W) or (H*W, C).
+// [n][rows][cols] -> [n][cols][rows] for 4-byte elements, on the transpose_x32 kernels
+// (kernels/transpose): NCHW <-> NHWC is this with (rows, cols) = (C, H*W) or (H*W, C).
 void transpose_planes_f32(const float* in, float* out, std::size_t n, std::size_t rows, std::size_t cols);
 
 
