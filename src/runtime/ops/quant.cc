@@ -765,10 +765,12 @@ std::unique_ptr<BoundOp> bind_matmul_integer(const BindArgs& a) {
   });
 }
 
-// QLinearMatMul: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
-std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
-  check_zero_point_type(a, 2, 0, "a_zero_point");
-  check_zero_point_type(a, 5, 3, "b_zero_point");
+// The QLinear* ops' inputs 0..7: (x, x_scale, x_zero_point, w, w_scale, w_zero_point,
+// y_scale, y_zero_point): zero points of their data's type, fp32 scales, y_zero_point of
+// the output's type.
+void check_qlinear_inputs(const BindArgs& a, const char* x_zp, const char* w_zp) {
+  check_zero_point_type(a, 2, 0, x_zp);
+  check_zero_point_type(a, 5, 3, w_zp);
   DType yt = a.out(0).dtype;
   if (a.in(7).dtype != yt)
     a.fail("y_zero_point is {} but the output is {}", dtype_name(a.in(7).dtype), dtype_name(yt));
@@ -776,6 +778,12 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
     if (a.in(i).dtype != DType::float32)
       a.fail("input {} (a scale) must be float32, is {}", i, dtype_name(a.in(i).dtype));
   }
+}
+
+// QLinearMatMul: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
+std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
+  check_qlinear_inputs(a, "a_zero_point", "b_zero_point");
+  DType yt = a.out(0).dtype;
   MatmulPlan p = matmul_plan(a, 0, 3);
   std::vector<std::size_t> sa = p.row_index(a, 1, "a_scale", p.a_rows);
   std::vector<std::size_t> za = p.row_index(a, 2, "a_zero_point", p.a_rows);
@@ -1079,15 +1087,8 @@ std::unique_ptr<BoundOp> bind_conv_integer(const BindArgs& a) {
 
 // QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
 std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
-  check_zero_point_type(a, 2, 0, "x_zero_point");
-  check_zero_point_type(a, 5, 3, "w_zero_point");
+  check_qlinear_inputs(a, "x_zero_point", "w_zero_point");
   DType yt = a.out(0).dtype;
-  if (a.in(7).dtype != yt)
-    a.fail("y_zero_point is {} but the output is {}", dtype_name(a.in(7).dtype), dtype_name(yt));
-  for (std::size_t i : {1, 4, 6}) {
-    if (a.in(i).dtype != DType::float32)
-      a.fail("input {} (a scale) must be float32, is {}", i, dtype_name(a.in(i).dtype));
-  }
   if (a.has(8) && a.in(8).dtype != DType::int32)
     a.fail("B must be int32, is {}", dtype_name(a.in(8).dtype));
   Conv2dShape s = conv_shape(a, 0, 3);
