@@ -1,0 +1,220 @@
+// train/conv2d.cc
+#include "train/conv2d.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/error.h"
+
+namespace lowp::train {
+
+Conv2d::Conv2d(std::string name, const Conv2dOptions& options, Random& rng)
+    : Layer(std::move(name)), o_(options) {
+  LOWP_CHECK(o_.in_channels >= 1 && o_.out_channels >= 1 && o_.kernel >= 1 && o_.stride >= 1 &&
+                 o_.groups >= 1,
+             "{}: Conv2d needs channels, kernel, stride and groups of at least 1", this->name());
+  LOWP_CHECK(o_.padding >= 0, "{}: Conv2d padding {} is negative", this->name(), o_.padding);
+  LOWP_CHECK(o_.in_channels % o_.groups == 0 && o_.out_channels % o_.groups == 0,
+             "{}: Conv2d channels {} -> {} are not divisible by {} groups", this->name(),
+             o_.in_channels, o_.out_channels, o_.groups);
+  const int fan_in = o_.in_channels / o_.groups * o_.kernel * o_.kernel;
+  const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  weight_ = Param{this->name() + ".weight",
+                  {o_.out_channels, o_.in_channels / o_.groups, o_.kernel, o_.kernel}, {}, {}, true};
+  weight_.value.resize(shape_elements(weight_.shape));
+  for (float& w : weight_.value) w = rng.uniform(-bound, bound);
+  weight_.grad.assign(weight_.value.size(), 0.0f);
+  if (o_.bias) {
+    bias_ = Param{this->name() + ".bias", {o_.out_channels}, {}, {}, true};
+    bias_.value.resize(static_cast<std::size_t>(o_.out_channels));
+    for (float& b : bias_.value) b = rng.uniform(-bound, bound);
+    bias_.grad.assign(bias_.value.size(), 0.0f);
+  }
+}
+
+Conv2dShape Conv2d::shape_for(std::span<const int> in) const {
+  LOWP_CHECK(in.size() == 4 && in[3] == o_.in_channels,
+             "{}: Conv2d with {} input channels takes NHWC [N, H, W, {}], not {}", name(),
+             o_.in_channels, o_.in_channels, shape_str(in));
+  Conv2dShape s;
+  s.batch = in[0];
+  s.in_h = in[1];
+  s.in_w = in[2];
+  s.in_c = o_.in_channels;
+  s.out_c = o_.out_channels;
+  s.kernel_h = s.kernel_w = o_.kernel;
+  s.stride_h = s.stride_w = o_.stride;
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = o_.padding;
+  s.groups = o_.groups;
+  try {
+    s.validate();
+  } catch (const Error& e) {
+    fail("{}: input {} does not fit the convolution: {}", name(), shape_str(in), e.what());
+  }
+  return s;
+}
+
+std::vector<int> Conv2d::output_shape(std::span<const int> in) const {
+  Conv2dShape s = shape_for(in);
+  return {s.batch, s.out_h(), s.out_w(), s.out_c};
+}
+
+void Conv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
+  Conv2dShape s = shape_for(x.shape);
+  y.resize({s.batch, s.out_h(), s.out_w(), s.out_c});
+  packed_ = pack_conv2d_f32(s, weight_.value.data());
+  conv2d_f32(packed_, x.data.data(), o_.bias ? bias_.value.data() : nullptr, Activation::none,
+             y.data.data(), conv_scratch_, ctx.pool);
+}
+
+void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols) {
+  const int oh_n = s.out_h(), ow_n = s.out_w(), gc = s.group_in_c();
+  const std::size_t k = static_cast<std::size_t>(s.gemm_k());
+  std::size_t row = 0;
+  for (int n = 0; n < s.batch; ++n) {
+    const float* image = x + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
+    for (int oh = 0; oh < oh_n; ++oh) {
+      for (int ow = 0; ow < ow_n; ++ow, ++row) {
+        float* dst = cols + row * k;
+        for (int kh = 0; kh < s.kernel_h; ++kh) {
+          const int ih = oh * s.stride_h - s.pad_top + kh;
+          for (int kw = 0; kw < s.kernel_w; ++kw, dst += gc) {
+            const int iw = ow * s.stride_w - s.pad_left + kw;
+            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
+              std::fill(dst, dst + gc, 0.0f);
+            } else {
+              const float* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
+                                 static_cast<std::size_t>(group) * gc;
+              std::copy(src, src + gc, dst);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
+                      const Context& ctx) {
+  const Conv2dShape s = shape_for(x.shape);
+  const int pixels = s.batch * s.out_h() * s.out_w();
+  const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
+  const std::size_t out_c = static_cast<std::size_t>(s.out_c);
+  if (weight_.trainable) {
+    cols_.resize(static_cast<std::size_t>(pixels) * static_cast<std::size_t>(k));
+    grad_mat_.resize(static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k));
+    for (int g = 0; g < s.groups; ++g) {
+      im2col_nhwc(s, g, x.data.data(), cols_.data());
+      // grad_mat[o][(kh, kw, c)] = sum_p dy[p][g * ogc + o] cols[p][(kh, kw, c)]
+      matmul_atb(ogc, pixels, k, dy.data.data() + static_cast<std::size_t>(g) * ogc, out_c,
+                 cols_.data(), static_cast<std::size_t>(k), grad_mat_.data(),
+                 static_cast<std::size_t>(k), matmul_, ctx.pool);
+      for (int o = 0; o < ogc; ++o) {
+        float* dst = weight_.grad.data() + static_cast<std::size_t>(g * ogc + o) * igc * kk;
+        const float* src = grad_mat_.data() + static_cast<std::size_t>(o) * k;
+        for (int c = 0; c < igc; ++c) {
+          for (int t = 0; t < kk; ++t) dst[c * kk + t] = src[t * igc + c];
+        }
+      }
+    }
+    if (o_.bias) sum_rows(pixels, s.out_c, dy.data.data(), out_c, bias_.grad.data());
+  }
+  if (dx == nullptr) return;
+  dx->resize(x.shape);
+  if (o_.stride == 1 && o_.padding <= o_.kernel - 1) {
+    input_gradient_by_conv(s, dy, *dx, ctx.pool);
+  } else {
+    input_gradient_by_col2im(s, dy, *dx, ctx.pool);
+  }
+}
+
+void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx,
+                                    ThreadPool* pool) {
+  const int igc = s.group_in_c(), ogc = s.group_out_c(), kn = o_.kernel, kk = kn * kn;
+  // flipped[g * igc + c][o][kh][kw] = W[g * ogc + o][c][kn - 1 - kh][kn - 1 - kw]
+  flipped_.resize(weight_.value.size());
+  for (int g = 0; g < s.groups; ++g) {
+    for (int c = 0; c < igc; ++c) {
+      for (int o = 0; o < ogc; ++o) {
+        const float* src = weight_.value.data() + (static_cast<std::size_t>(g * ogc + o) * igc + c) * kk;
+        float* dst = flipped_.data() + (static_cast<std::size_t>(g * igc + c) * ogc + o) * kk;
+        for (int t = 0; t < kk; ++t) dst[t] = src[kk - 1 - t];
+      }
+    }
+  }
+  Conv2dShape t;
+  t.batch = s.batch;
+  t.in_h = s.out_h();
+  t.in_w = s.out_w();
+  t.in_c = s.out_c;
+  t.out_c = s.in_c;
+  t.kernel_h = t.kernel_w = kn;
+  t.pad_top = t.pad_left = t.pad_bottom = t.pad_right = kn - 1 - o_.padding;
+  t.groups = s.groups;
+  PackedConv2dWeights packed = pack_conv2d_f32(t, flipped_.data());
+  conv2d_f32(packed, dy.data.data(), nullptr, Activation::none, dx.data.data(), conv_scratch_,
+             pool);
+}
+
+void Conv2d::input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
+                                      ThreadPool* pool) {
+  const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
+  const int oh_n = s.out_h(), ow_n = s.out_w();
+  const int pixels = s.batch * oh_n * ow_n;
+  std::fill(dx.data.begin(), dx.data.end(), 0.0f);
+  cols_.resize(static_cast<std::size_t>(pixels) * static_cast<std::size_t>(k));
+  weight_mat_.resize(static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k));
+  for (int g = 0; g < s.groups; ++g) {
+    // weight_mat[o][(kh, kw, c)] = W[g * ogc + o][c][kh][kw]
+    for (int o = 0; o < ogc; ++o) {
+      const float* src = weight_.value.data() + static_cast<std::size_t>(g * ogc + o) * igc * kk;
+      float* dst = weight_mat_.data() + static_cast<std::size_t>(o) * k;
+      for (int c = 0; c < igc; ++c) {
+        for (int t = 0; t < kk; ++t) dst[t * igc + c] = src[c * kk + t];
+      }
+    }
+    // dcols[p][(kh, kw, c)] = sum_o dy[p][g * ogc + o] weight_mat[o][(kh, kw, c)]
+    matmul_ab(pixels, ogc, k, dy.data.data() + static_cast<std::size_t>(g) * ogc,
+              static_cast<std::size_t>(s.out_c), weight_mat_.data(), static_cast<std::size_t>(k),
+              cols_.data(), static_cast<std::size_t>(k), matmul_, pool);
+    // col2im, pixels in order.
+    std::size_t row = 0;
+    for (int n = 0; n < s.batch; ++n) {
+      float* image = dx.data.data() + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
+      for (int oh = 0; oh < oh_n; ++oh) {
+        for (int ow = 0; ow < ow_n; ++ow, ++row) {
+          const float* src = cols_.data() + row * static_cast<std::size_t>(k);
+          for (int kh = 0; kh < s.kernel_h; ++kh) {
+            const int ih = oh * s.stride_h - s.pad_top + kh;
+            for (int kw = 0; kw < s.kernel_w; ++kw, src += igc) {
+              const int iw = ow * s.stride_w - s.pad_left + kw;
+              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
+              float* dst = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
+                           static_cast<std::size_t>(g) * igc;
+              for (int c = 0; c < igc; ++c) dst[c] += src[c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+std::vector<Param*> Conv2d::params() {
+  if (o_.bias) return {&weight_, &bias_};
+  return {&weight_};
+}
+
+ir::Value* Conv2d::export_to(ir::Graph& graph, ir::Value* x) const {
+  std::vector<ir::Value*> inputs = {x, export_constant(graph, weight_.name, weight_.shape, weight_.value)};
+  if (o_.bias) inputs.push_back(export_constant(graph, bias_.name, bias_.shape, bias_.value));
+  ir::Value* y = export_value(graph, name());
+  ir::Node* node = graph.add_node("Conv", inputs, {y}, graph.unique_name(name()));
+  node->attributes["kernel_shape"] = ir::Attribute::of_ints({o_.kernel, o_.kernel});
+  node->attributes["strides"] = ir::Attribute::of_ints({o_.stride, o_.stride});
+  node->attributes["pads"] = ir::Attribute::of_ints({o_.padding, o_.padding, o_.padding, o_.padding});
+  node->attributes["group"] = ir::Attribute::of_int(o_.groups);
+  return y;
+}
+
+}  // namespace lowp::train

@@ -1,0 +1,70 @@
+// train/conv2d.h: 2-D convolution (square kernel, stride, zero padding, groups) on NHWC
+// activations, with the weight in ONNX's [out][in / groups][kh][kw] layout.
+//
+// Forward is lowp's inference convolution (kernels/conv/conv2d.h: implicit GEMM or
+// depthwise). Backward:
+//  - weight: per group, dW = dy^T cols, where cols is the im2col matrix of the input
+//    (rows: output pixels of the whole batch; columns: (kh, kw, c), the order the
+//    forward kernels pack weights in), one GEMM whose k is the batch's pixels, summed in
+//    order; the result is then permuted back to ONNX's layout;
+//  - bias: column sums of dy over every output pixel, in order;
+//  - input, stride 1 with padding < kernel: the gradient of a stride-1 convolution is
+//    itself a convolution of dy with the kernel flipped in space and its in and out
+//    channels swapped, padded by kernel - 1 - padding, so it runs the same fast forward
+//    kernel;
+//  - input, otherwise (stride > 1): dcols = dy W per group (a GEMM), then col2im adds each
+//    pixel's row back into the input positions it was gathered from, in pixel order.
+#pragma once
+
+#include "base/random.h"
+#include "kernels/conv/conv2d.h"
+#include "train/layer.h"
+#include "train/matmul.h"
+
+namespace lowp::train {
+
+struct Conv2dOptions {
+  int in_channels = 1, out_channels = 1;
+  int kernel = 3;
+  int stride = 1;
+  int padding = 0;
+  int groups = 1;
+  bool bias = true;
+};
+
+class Conv2d final : public Layer {
+ public:
+  // Weights and bias uniform in +-1/sqrt(fan_in), fan_in = in / groups * kernel^2, as
+  // nn.Conv2d initializes them. Throws lowp::Error on sizes < 1, negative padding, or
+  // channels not divisible by groups.
+  Conv2d(std::string name, const Conv2dOptions& options, Random& rng);
+
+  const char* kind() const override { return "Conv2d"; }
+  std::vector<int> output_shape(std::span<const int> in) const override;
+  void forward(const Batch& x, Batch& y, const Context& ctx) override;
+  void backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
+                const Context& ctx) override;
+  std::vector<Param*> params() override;
+  ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
+
+  const Conv2dOptions& options() const { return o_; }
+
+ private:
+  Conv2dShape shape_for(std::span<const int> in) const;
+  void input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx, ThreadPool* pool);
+  void input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
+                                ThreadPool* pool);
+
+  Conv2dOptions o_;
+  Param weight_, bias_;
+  PackedConv2dWeights packed_;
+  Conv2dScratch conv_scratch_;
+  std::vector<float> cols_, grad_mat_, weight_mat_, flipped_;
+  MatmulScratch matmul_;
+};
+
+// The im2col matrix of one group: row p (output pixel, batch-major) holds the receptive
+// field of p in (kh, kw, c) order, zeros where it falls in the padding. cols: [pixels][k].
+void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols);
+
+}  // namespace lowp::train

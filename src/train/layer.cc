@@ -1,0 +1,60 @@
+// train/layer.cc
+#include "train/layer.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <memory>
+
+#include "base/checked_math.h"
+#include "base/error.h"
+#include "core/tensor.h"
+
+namespace lowp::train {
+
+std::size_t shape_elements(std::span<const int> shape) {
+  std::size_t n = 1;
+  for (int d : shape) {
+    LOWP_CHECK(d >= 0, "training: negative dimension in shape {}", shape_str(shape));
+    n = checked_mul(n, static_cast<std::size_t>(d), "training activations");
+  }
+  return n;
+}
+
+std::string shape_str(std::span<const int> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+void Batch::resize(std::vector<int> new_shape) {
+  std::size_t n = shape_elements(new_shape);
+  shape = std::move(new_shape);
+  data.resize(n);
+}
+
+std::size_t Batch::per_row() const {
+  return shape.empty() ? 0 : shape_elements(std::span<const int>(shape).subspan(1));
+}
+
+ir::Value* export_constant(ir::Graph& graph, const std::string& name, std::span<const int> shape,
+                           std::span<const float> values) {
+  std::vector<std::int64_t> dims(shape.begin(), shape.end());
+  auto tensor = std::make_shared<Tensor>(DType::float32, Shape(std::move(dims)));
+  LOWP_CHECK(tensor->elements() == values.size(), "export: {} has {} values for shape {}", name,
+             values.size(), shape_str(shape));
+  if (!values.empty()) std::memcpy(tensor->raw(), values.data(), values.size() * sizeof(float));
+  return graph.add_constant(graph.unique_name(name), std::move(tensor));
+}
+
+ir::Value* export_value(ir::Graph& graph, const std::string& stem) {
+  return graph.add_value(graph.unique_name(stem));
+}
+
+void parallel_elements(ThreadPool* pool, std::size_t n,
+                       const std::function<void(std::size_t, std::size_t)>& fn) {
+  constexpr std::size_t kMinPerThread = 1 << 15;
+  if (pool == nullptr || pool->threads() == 1 || n < 2 * kMinPerThread) {
+    fn(0, n);
+    return;
+  }
+  pool->parallel_for(n, kMinPerThread, fn);
+}
+
+}  // namespace lowp::train

@@ -1,0 +1,117 @@
+// train/layer.h: what every trainable layer is, and the eager tape that differentiates
+// a chain of them (docs/design.md "Training" says why a tape of layers and not autodiff
+// over the graph IR).
+//
+// A Model (train/model.h) is a chain of Layers. forward() runs them in order and keeps
+// every layer's input and output: that list is the tape. backward() walks it in reverse:
+// each layer receives dL/d(its output) together with the input and output it produced,
+// writes dL/d(its parameters) into Param::grad and, when asked, dL/d(its input). Layers
+// keep in themselves whatever else backward needs (max-pool positions, BatchNorm's
+// normalized input, dropout masks), sized on first use and reused at every step.
+//
+// Layout: images are NHWC [N, H, W, C], the layout of lowp's convolution kernels; every
+// layer's parameters are stored in ONNX / PyTorch layout (a Conv weight is
+// [out][in / groups][kh][kw]), so checkpoints, ONNX export and a PyTorch model agree.
+// Flatten turns NHWC into the (c, h, w) order PyTorch flattens NCHW in, so a Linear layer
+// after it has PyTorch's weight layout too.
+//
+// Determinism: every layer gives the same bits at any thread count. Matrix work runs the
+// GEMM and convolution kernels, which split rows and never k; every reduction over the
+// batch (bias and BatchNorm sums, col2im, max-pool scatter) runs in one fixed order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "ir/graph.h"
+
+namespace lowp::train {
+
+// Activations or their gradients for a batch: row-major, the batch on the first axis.
+struct Batch {
+  std::vector<int> shape;
+  std::vector<float> data;
+
+  // Sets the shape and sizes data to match (contents unspecified).
+  void resize(std::vector<int> new_shape);
+  int rows() const { return shape.empty() ? 0 : shape[0]; }
+  std::size_t per_row() const;  // elements of one sample
+};
+
+std::size_t shape_elements(std::span<const int> shape);
+std::string shape_str(std::span<const int> shape);
+
+// A trainable tensor and its gradient, in ONNX layout.
+struct Param {
+  std::string name;  // "conv1.weight": checkpoints, ONNX initializers, errors
+  std::vector<int> shape;
+  std::vector<float> value;
+  std::vector<float> grad;  // written by backward(), same size as value
+  bool trainable = true;    // false: frozen (no gradient, the optimizer leaves it)
+};
+
+// A tensor that is not trained but belongs to the model (BatchNorm's running statistics):
+// checkpointed and exported.
+struct StateTensor {
+  std::string name;
+  std::vector<int> shape;
+  std::vector<float> value;
+};
+
+struct Context {
+  ThreadPool* pool = nullptr;  // null: the calling thread alone
+  bool training = true;        // BatchNorm batch statistics, Dropout masks
+  // Seeds this step's dropout masks; the trainer derives it from the run's seed and the
+  // global step, so a resumed run draws the same masks as an uninterrupted one.
+  std::uint64_t step_seed = 0;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* kind() const = 0;
+
+  // The output shape for an input shape (batch axis included). Throws lowp::Error naming
+  // the layer and the rule when the input does not fit it.
+  virtual std::vector<int> output_shape(std::span<const int> in) const = 0;
+  // y = f(x); in training mode also keeps what backward() needs.
+  virtual void forward(const Batch& x, Batch& y, const Context& ctx) = 0;
+  // From dy = dL/dy, with x and y as forward() left them: writes every trainable
+  // parameter's grad, and dx = dL/dx when dx is not null (the first layer's input needs
+  // no gradient).
+  virtual void backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
+                        const Context& ctx) = 0;
+
+  virtual std::vector<Param*> params() { return {}; }
+  virtual std::vector<StateTensor*> states() { return {}; }
+
+  // Appends the layer's inference form to an ONNX-layout (NCHW) graph: x is its input,
+  // the return value its output. Layers that are the identity at inference return x.
+  virtual ir::Value* export_to(ir::Graph& graph, ir::Value* x) const = 0;
+
+ private:
+  std::string name_;
+};
+
+// Shared by the layers' export_to: a float32 constant named `name` from a Param-like
+// tensor, and a fresh value for a node's output.
+ir::Value* export_constant(ir::Graph& graph, const std::string& name, std::span<const int> shape,
+                           std::span<const float> values);
+ir::Value* export_value(ir::Graph& graph, const std::string& stem);
+
+// Runs fn(begin, end) over [0, n) on the pool when n is large enough to pay for the
+// hand-off. For element-wise work only: each element's result must not depend on the split.
+void parallel_elements(ThreadPool* pool, std::size_t n,
+                       const std::function<void(std::size_t, std::size_t)>& fn);
+
+}  // namespace lowp::train

@@ -1,0 +1,44 @@
+// train/matmul.h: the three matrix products of training, on lowp's packed fp32 GEMM.
+//
+// The GEMM kernel computes C = A W^T with W packed from [n][k] (or, cheaply, from a
+// row-major [k][n] B, pack_gemm_f32_kn). Training needs forward Y = X W^T, input gradient
+// dX = dY W and weight gradient dW = dY^T X; the last two are C = A B with B row-major,
+// the first operand transposed for dW. These helpers say which is which once, so the
+// layers never juggle leading dimensions. Each output is one fp32 sum over k in k order
+// (the GEMM's contract), so results do not depend on the thread count.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/gemm/gemm.h"
+
+namespace lowp::train {
+
+// Reusable buffers of the helpers (no allocation once sized).
+struct MatmulScratch {
+  PackedGemmWeights packed;
+  std::vector<float> transposed;
+};
+
+// C[m][n] = A[m][k] B[k][n] (row-major, leading dimensions lda, ldb, ldc).
+void matmul_ab(int m, int k, int n, const float* a, std::size_t lda, const float* b,
+               std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
+               ThreadPool* pool);
+
+// C[m][n] = A^T B with A stored [k][m] (lda) and B [k][n] (ldb): the weight gradient,
+// k being the batch (or pixel) axis that is summed over, in order.
+void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const float* b,
+                std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
+                ThreadPool* pool);
+
+// out[j] = sum over rows r (in order) of a[r][j], a [rows][cols] with leading dimension lda:
+// bias gradients. Accumulates in double.
+void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out);
+
+// The reference for the two products: plain loops in double.
+void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const float* b,
+                   std::size_t ldb, float* c, std::size_t ldc);
+
+}  // namespace lowp::train

@@ -1,0 +1,130 @@
+// train/pooling.cc
+#include "train/pooling.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "base/error.h"
+
+namespace lowp::train {
+
+Pool2d::Pool2d(std::string name, Mode mode, const Pool2dOptions& options)
+    : Layer(std::move(name)), mode_(mode), o_(options) {
+  LOWP_CHECK(o_.kernel >= 1 && o_.stride >= 1, "{}: pooling kernel {} and stride {} must be >= 1",
+             this->name(), o_.kernel, o_.stride);
+  LOWP_CHECK(o_.padding >= 0 && 2 * o_.padding <= o_.kernel,
+             "{}: pooling padding {} must lie in [0, kernel / 2] for kernel {}", this->name(),
+             o_.padding, o_.kernel);
+}
+
+std::vector<int> Pool2d::output_shape(std::span<const int> in) const {
+  LOWP_CHECK(in.size() == 4, "{}: pooling takes NHWC [N, H, W, C], not {}", name(), shape_str(in));
+  const int h = in[1] + 2 * o_.padding, w = in[2] + 2 * o_.padding;
+  LOWP_CHECK(h >= o_.kernel && w >= o_.kernel, "{}: input {} is smaller than the {}x{} window",
+             name(), shape_str(in), o_.kernel, o_.kernel);
+  return {in[0], (h - o_.kernel) / o_.stride + 1, (w - o_.kernel) / o_.stride + 1, in[3]};
+}
+
+void Pool2d::forward(const Batch& x, Batch& y, const Context&) {
+  std::vector<int> out = output_shape(x.shape);
+  y.resize(out);
+  const int n = x.shape[0], ih_n = x.shape[1], iw_n = x.shape[2], c = x.shape[3];
+  const int oh_n = out[1], ow_n = out[2];
+  const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
+  const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
+  if (mode_ == Mode::max) argmax_.resize(y.data.size());
+  const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
+  for (int b = 0; b < n; ++b) {
+    const float* image = x.data.data() + b * in_image;
+    float* dst = y.data.data() + b * out_image;
+    std::int32_t* arg = mode_ == Mode::max ? argmax_.data() + b * out_image : nullptr;
+    for (int oh = 0; oh < oh_n; ++oh) {
+      for (int ow = 0; ow < ow_n; ++ow) {
+        float* o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+        std::int32_t* a = arg ? arg + (static_cast<std::size_t>(oh) * ow_n + ow) * c : nullptr;
+        if (mode_ == Mode::max) {
+          std::fill(o, o + c, -std::numeric_limits<float>::infinity());
+          std::fill(a, a + c, -1);
+        } else {
+          std::fill(o, o + c, 0.0f);
+        }
+        for (int kh = 0; kh < o_.kernel; ++kh) {
+          const int ih = oh * o_.stride - o_.padding + kh;
+          if (ih < 0 || ih >= ih_n) continue;
+          for (int kw = 0; kw < o_.kernel; ++kw) {
+            const int iw = ow * o_.stride - o_.padding + kw;
+            if (iw < 0 || iw >= iw_n) continue;
+            const std::int32_t offset = (ih * iw_n + iw) * c;
+            const float* src = image + offset;
+            if (mode_ == Mode::max) {
+              for (int ch = 0; ch < c; ++ch) {
+                // The first maximum wins; a NaN is taken (and kept), so it propagates.
+                const float v = src[ch];
+                if (a[ch] < 0 || v > o[ch] || (v != v && o[ch] == o[ch])) {
+                  o[ch] = v;
+                  a[ch] = offset + ch;
+                }
+              }
+            } else {
+              for (int ch = 0; ch < c; ++ch) o[ch] += src[ch];
+            }
+          }
+        }
+        if (mode_ == Mode::average) {
+          for (int ch = 0; ch < c; ++ch) o[ch] *= inv_area;
+        }
+      }
+    }
+  }
+}
+
+void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx, const Context&) {
+  if (dx == nullptr) return;
+  dx->resize(x.shape);
+  std::fill(dx->data.begin(), dx->data.end(), 0.0f);
+  const int n = x.shape[0], ih_n = x.shape[1], iw_n = x.shape[2], c = x.shape[3];
+  const int oh_n = y.shape[1], ow_n = y.shape[2];
+  const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
+  const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
+  const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
+  for (int b = 0; b < n; ++b) {
+    float* image = dx->data.data() + b * in_image;
+    const float* g = dy.data.data() + b * out_image;
+    if (mode_ == Mode::max) {
+      const std::int32_t* arg = argmax_.data() + b * out_image;
+      for (std::size_t i = 0; i < out_image; ++i) image[arg[i]] += g[i];
+      continue;
+    }
+    for (int oh = 0; oh < oh_n; ++oh) {
+      for (int ow = 0; ow < ow_n; ++ow) {
+        const float* go = g + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+        for (int kh = 0; kh < o_.kernel; ++kh) {
+          const int ih = oh * o_.stride - o_.padding + kh;
+          if (ih < 0 || ih >= ih_n) continue;
+          for (int kw = 0; kw < o_.kernel; ++kw) {
+            const int iw = ow * o_.stride - o_.padding + kw;
+            if (iw < 0 || iw >= iw_n) continue;
+            float* dst = image + (static_cast<std::size_t>(ih) * iw_n + iw) * c;
+            for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+          }
+        }
+      }
+    }
+  }
+}
+
+ir::Value* Pool2d::export_to(ir::Graph& graph, ir::Value* x) const {
+  ir::Value* y = export_value(graph, name());
+  ir::Node* node = graph.add_node(mode_ == Mode::max ? "MaxPool" : "AveragePool", {x}, {y},
+                                  graph.unique_name(name()));
+  node->attributes["kernel_shape"] = ir::Attribute::of_ints({o_.kernel, o_.kernel});
+  node->attributes["strides"] = ir::Attribute::of_ints({o_.stride, o_.stride});
+  node->attributes["pads"] =
+      ir::Attribute::of_ints({o_.padding, o_.padding, o_.padding, o_.padding});
+  if (mode_ == Mode::average && o_.padding > 0) {
+    node->attributes["count_include_pad"] = ir::Attribute::of_int(1);
+  }
+  return y;
+}
+
+}  // namespace lowp::train

@@ -1,0 +1,43 @@
+// train/pooling.h: MaxPool2d and AvgPool2d on NHWC activations (square window, stride,
+// zero padding).
+//
+// MaxPool remembers, for every output, the input position it took (the first maximum in
+// (kh, kw) order, as PyTorch picks it; padding never wins), and its backward adds each
+// output's gradient to that position, outputs in order, so overlapping windows sum in one
+// fixed order. AvgPool divides by kernel^2 whatever the padding (PyTorch's default
+// count_include_pad = True, exported as ONNX count_include_pad = 1).
+#pragma once
+
+#include <cstdint>
+
+#include "train/layer.h"
+
+namespace lowp::train {
+
+struct Pool2dOptions {
+  int kernel = 2;
+  int stride = 2;
+  int padding = 0;
+};
+
+class Pool2d final : public Layer {
+ public:
+  enum class Mode { max, average };
+  // Throws lowp::Error on kernel or stride < 1, or padding outside [0, kernel / 2] (ONNX's
+  // and PyTorch's rule, which keeps every window partly inside the input).
+  Pool2d(std::string name, Mode mode, const Pool2dOptions& options);
+
+  const char* kind() const override { return mode_ == Mode::max ? "MaxPool2d" : "AvgPool2d"; }
+  std::vector<int> output_shape(std::span<const int> in) const override;
+  void forward(const Batch& x, Batch& y, const Context& ctx) override;
+  void backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
+                const Context& ctx) override;
+  ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
+
+ private:
+  Mode mode_;
+  Pool2dOptions o_;
+  std::vector<std::int32_t> argmax_;  // max: input offset (within the image) per output
+};
+
+}  // namespace lowp::train
