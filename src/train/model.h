@@ -1,0 +1,72 @@
+// train/model.h: a trainable model, the chain of layers whose tape train/layer.h
+// describes, and the three built-in networks of `lowp train`.
+//
+// A Model may start with a frozen input transform (SimpleNet's PCA projection): layers
+// that the trainer applies to the whole data set once, before training, instead of at
+// every step, and that export writes in front of the trained layers, so the ONNX model
+// takes the same input as the data set.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/random.h"
+#include "ir/graph.h"
+#include "train/layer.h"
+
+namespace lowp::train {
+
+class Model {
+ public:
+  std::string name;
+  std::vector<int> input_shape;  // one sample: [H, W, C] (NHWC) or [features]
+  std::vector<std::unique_ptr<Layer>> input_transform;  // frozen, applied to the data once
+  std::vector<std::unique_ptr<Layer>> layers;
+
+  // Checks that shapes flow through every layer from `input_shape` (the input transform
+  // included); throws lowp::Error naming the first layer that does not fit.
+  std::vector<int> output_shape() const;
+  std::vector<int> trained_input_shape() const;  // after the input transform
+
+  // Runs the trained layers on x (which must stay alive until backward) and returns the
+  // output; in training mode keeps every activation for backward().
+  const Batch& forward(const Batch& x, const Context& ctx);
+  // From dL/d(output): every trainable parameter's grad.
+  void backward(const Batch& grad_output, const Context& ctx);
+  // The input transform on a whole data set (rows in blocks, inference mode).
+  Batch transform_inputs(const Batch& x, ThreadPool* pool);
+
+  std::vector<Param*> params();        // trained layers' parameters, in layer order
+  std::vector<StateTensor*> states();  // likewise
+  std::size_t parameter_count();
+
+  // The inference graph in ONNX's layout: input "input" [N, C, H, W] (or [N, features]),
+  // one output, types inferred.
+  std::unique_ptr<ir::Graph> to_graph() const;
+
+ private:
+  const Batch* input_ = nullptr;
+  std::vector<Batch> outputs_;  // outputs_[i]: output of layer i
+  Batch grad_a_, grad_b_;
+};
+
+// The CNN of the quantization work, on [28, 28, 1] images: Conv(1->32, 3x3, pad 1) +
+// BatchNorm + ReLU -> MaxPool 2x2 -> Conv(32->64, 3x3, pad 1) + BatchNorm + ReLU ->
+// MaxPool 2x2 -> Flatten -> Linear(3136->128) + ReLU -> Linear(128->10).
+Model make_cnn(Random& rng);
+// 784 -> 512 -> 512 -> classes, ReLU between.
+Model make_mlp(int inputs, int classes, Random& rng);
+// SimpleNet of the seed workflow: a frozen projection (PCA: components [k][inputs] and
+// their mean) then Linear(k, hidden) -> ReLU -> Linear(hidden, classes).
+Model make_simplenet(const std::vector<float>& components, const std::vector<float>& mean,
+                     int inputs, int k, int hidden, int classes, Random& rng);
+
+// A chain-shaped inference graph (one input, one output, each node feeding the next) as a
+// trainable Model, weights taken from its constants: Conv, BatchNormalization, Relu, Gelu,
+// Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Gemm (transB = 1) or MatMul + Add,
+// LayerNormalization, Dropout, Identity. Throws lowp::Error naming the node whose op has
+// no gradient here, or whose attributes the layers do not cover.
+Model model_from_graph(const ir::Graph& graph);
+
+}  // namespace lowp::train
