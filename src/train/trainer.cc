@@ -173,7 +173,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
   auto save = [&](const TrainPosition& p) {
     save_checkpoint(o.checkpoint, config, p, model, optimizer);
     if (callbacks.on_message) {
-      callbacks.on_message(fmt::format("checkpoint {} (epoch {}, step {})", o.checkpoint.string(),
+      callbacks.on_message(fmt::format("checkpoint {} (epoch {}, global step {})", o.checkpoint.string(),
                                        p.epoch + (p.step_in_epoch > 0 ? 1 : 0), p.global_step));
     }
   };
