@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "base/error.h"
+#include "kernels/transpose/transpose.h"
 
 namespace lowp::train {
 
@@ -94,6 +97,58 @@ void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols) {
   }
 }
 
+void im2col_packed(const Conv2dShape& s, int group, const float* x, int first_pixel, int rows,
+                   PackedGemmWeights& out) {
+  const int k = s.gemm_k();
+  if (out.type != GemmWeights::f32 || out.n != k || out.k != rows || out.data.size() == 0) {
+    out = PackedGemmWeights{};
+    out.type = GemmWeights::f32;
+    out.n = k;
+    out.k = rows;
+    // Zero-filled: the lanes past k in the last panel stay zero.
+    out.data = AlignedBuffer<std::byte>(static_cast<std::size_t>(out.panels()) * rows * kGemmPanel * sizeof(float));
+  }
+  float* panels = reinterpret_cast<float*>(out.data.data());
+  const std::size_t panel_stride = static_cast<std::size_t>(rows) * kGemmPanel;
+  const int oh_n = s.out_h(), ow_n = s.out_w(), gc = s.group_in_c();
+  const int per_image = oh_n * ow_n;
+  // Whole 16-float panel rows when each run of channels fills them.
+  const bool aligned_runs = gc % kGemmPanel == 0;
+  for (int r = 0; r < rows; ++r) {
+    const int p = first_pixel + r;
+    const int n = p / per_image, oh = (p % per_image) / ow_n, ow = p % ow_n;
+    const float* image = x + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
+    float* row = panels + static_cast<std::size_t>(r) * kGemmPanel;
+    int j = 0;  // column of the im2col row: (kh, kw, c)
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      const int ih = oh * s.stride_h - s.pad_top + kh;
+      for (int kw = 0; kw < s.kernel_w; ++kw, j += gc) {
+        const int iw = ow * s.stride_w - s.pad_left + kw;
+        const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+        const float* src = inside ? image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
+                                        static_cast<std::size_t>(group) * gc
+                                  : nullptr;
+        if (aligned_runs) {
+          for (int c = 0; c < gc; c += kGemmPanel) {
+            float* dst = row + static_cast<std::size_t>((j + c) / kGemmPanel) * panel_stride;
+            if (inside) {
+              std::memcpy(dst, src + c, kGemmPanel * sizeof(float));
+            } else {
+              std::memset(dst, 0, kGemmPanel * sizeof(float));
+            }
+          }
+        } else {
+          for (int c = 0; c < gc; ++c) {
+            const int col = j + c;
+            row[static_cast<std::size_t>(col / kGemmPanel) * panel_stride + col % kGemmPanel] =
+                inside ? src[c] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
 void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
                       const Context& ctx) {
   const Conv2dShape s = shape_for(x.shape);
@@ -101,14 +156,33 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const std::size_t out_c = static_cast<std::size_t>(s.out_c);
   if (weight_.trainable) {
-    cols_.resize(static_cast<std::size_t>(pixels) * static_cast<std::size_t>(k));
     grad_mat_.resize(static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k));
+    partial_.resize(grad_mat_.size());
+    dy_t_.resize(static_cast<std::size_t>(ogc) * kPixelChunk);
     for (int g = 0; g < s.groups; ++g) {
-      im2col_nhwc(s, g, x.data.data(), cols_.data());
-      // grad_mat[o][(kh, kw, c)] = sum_p dy[p][g * ogc + o] cols[p][(kh, kw, c)]
-      matmul_atb(ogc, pixels, k, dy.data.data() + static_cast<std::size_t>(g) * ogc, out_c,
-                 cols_.data(), static_cast<std::size_t>(k), grad_mat_.data(),
-                 static_cast<std::size_t>(k), matmul_, ctx.pool);
+      // grad_mat[o][(kh, kw, c)] = sum_p dy[p][g * ogc + o] cols[p][(kh, kw, c)], the pixels
+      // in chunks whose im2col rows (packed straight into GEMM panels) stay in cache; the
+      // chunks' sums are added in order, so the result does not depend on threads.
+      for (int p0 = 0; p0 < pixels; p0 += kPixelChunk) {
+        const int rows = std::min(kPixelChunk, pixels - p0);
+        im2col_packed(s, g, x.data.data(), p0, rows, packed_cols_);
+        transpose_x32(reinterpret_cast<const std::uint32_t*>(dy.data.data() + static_cast<std::size_t>(p0) * out_c +
+                                                             static_cast<std::size_t>(g) * ogc),
+                      reinterpret_cast<std::uint32_t*>(dy_t_.data()), static_cast<std::size_t>(rows),
+                      static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
+        GemmArgs args;
+        args.m = ogc;
+        args.a = dy_t_.data();
+        args.lda = static_cast<std::size_t>(rows);
+        args.w = &packed_cols_;
+        args.c = p0 == 0 ? grad_mat_.data() : partial_.data();
+        args.ldc = static_cast<std::size_t>(k);
+        gemm(args, pool_for_gemm(ctx.pool, static_cast<std::size_t>(ogc), static_cast<std::size_t>(k),
+                                 static_cast<std::size_t>(rows)));
+        if (p0 != 0) {
+          for (std::size_t i = 0; i < grad_mat_.size(); ++i) grad_mat_[i] += partial_[i];
+        }
+      }
       for (int o = 0; o < ogc; ++o) {
         float* dst = weight_.grad.data() + static_cast<std::size_t>(g * ogc + o) * igc * kk;
         const float* src = grad_mat_.data() + static_cast<std::size_t>(o) * k;

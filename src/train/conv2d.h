@@ -5,8 +5,9 @@
 // depthwise). Backward:
 //  - weight: per group, dW = dy^T cols, where cols is the im2col matrix of the input
 //    (rows: output pixels of the whole batch; columns: (kh, kw, c), the order the
-//    forward kernels pack weights in), one GEMM whose k is the batch's pixels, summed in
-//    order; the result is then permuted back to ONNX's layout;
+//    forward kernels pack weights in): GEMMs over chunks of kPixelChunk pixels, whose
+//    im2col rows are written straight in the GEMM's panel layout and stay in cache, the
+//    chunks' results added in order; then permuted back to ONNX's layout;
 //  - bias: column sums of dy over every output pixel, in order;
 //  - input, stride 1 with padding < kernel: the gradient of a stride-1 convolution is
 //    itself a convolution of dy with the kernel flipped in space and its in and out
@@ -59,12 +60,23 @@ class Conv2d final : public Layer {
   Param weight_, bias_;
   PackedConv2dWeights packed_;
   Conv2dScratch conv_scratch_;
-  std::vector<float> cols_, grad_mat_, weight_mat_, flipped_;
+  // Pixels per chunk of the weight gradient: the chunk's packed im2col rows (at most
+  // 64 x 9 x 256 floats for a 3x3 layer of 64 channels, 590 KB) stay in L2 while the GEMM
+  // reads them once per tile of rows.
+  static constexpr int kPixelChunk = 256;
+  std::vector<float> cols_, grad_mat_, partial_, dy_t_, weight_mat_, flipped_;
+  PackedGemmWeights packed_cols_;
   MatmulScratch matmul_;
 };
 
 // The im2col matrix of one group: row p (output pixel, batch-major) holds the receptive
 // field of p in (kh, kw, c) order, zeros where it falls in the padding. cols: [pixels][k].
+// The reference of im2col_packed.
 void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols);
+// Rows [first_pixel, first_pixel + rows) of that matrix written straight into the GEMM's
+// panel layout, as pack_gemm_f32_kn would pack them (n = k columns, k = rows): the B
+// operand of the weight gradient without a copy in between.
+void im2col_packed(const Conv2dShape& s, int group, const float* x, int first_pixel, int rows,
+                   PackedGemmWeights& out);
 
 }  // namespace lowp::train

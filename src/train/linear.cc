@@ -41,7 +41,8 @@ void Linear::forward(const Batch& x, Batch& y, const Context& ctx) {
   args.bias = has_bias_ ? bias_.value.data() : nullptr;
   args.c = y.data.data();
   args.ldc = static_cast<std::size_t>(out_);
-  gemm(args, ctx.pool);
+  gemm(args, pool_for_gemm(ctx.pool, static_cast<std::size_t>(x.rows()), static_cast<std::size_t>(out_),
+                           static_cast<std::size_t>(in_)));
 }
 
 void Linear::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,

@@ -19,7 +19,8 @@ void matmul_ab(int m, int k, int n, const float* a, std::size_t lda, const float
   args.w = &scratch.packed;
   args.c = c;
   args.ldc = ldc;
-  gemm(args, pool);
+  gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n),
+                           static_cast<std::size_t>(k)));
 }
 
 void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const float* b,

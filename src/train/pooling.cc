@@ -2,7 +2,6 @@
 #include "train/pooling.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "base/error.h"
 
@@ -32,22 +31,15 @@ void Pool2d::forward(const Batch& x, Batch& y, const Context&) {
   const int oh_n = out[1], ow_n = out[2];
   const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
   const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
-  if (mode_ == Mode::max) argmax_.resize(y.data.size());
   const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
   for (int b = 0; b < n; ++b) {
     const float* image = x.data.data() + b * in_image;
     float* dst = y.data.data() + b * out_image;
-    std::int32_t* arg = mode_ == Mode::max ? argmax_.data() + b * out_image : nullptr;
     for (int oh = 0; oh < oh_n; ++oh) {
       for (int ow = 0; ow < ow_n; ++ow) {
-        float* o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-        std::int32_t* a = arg ? arg + (static_cast<std::size_t>(oh) * ow_n + ow) * c : nullptr;
-        if (mode_ == Mode::max) {
-          std::fill(o, o + c, -std::numeric_limits<float>::infinity());
-          std::fill(a, a + c, -1);
-        } else {
-          std::fill(o, o + c, 0.0f);
-        }
+        float* __restrict o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+        if (mode_ == Mode::average) std::fill(o, o + c, 0.0f);
+        bool first = true;
         for (int kh = 0; kh < o_.kernel; ++kh) {
           const int ih = oh * o_.stride - o_.padding + kh;
           if (ih < 0 || ih >= ih_n) continue;
@@ -55,19 +47,15 @@ void Pool2d::forward(const Batch& x, Batch& y, const Context&) {
             const int iw = ow * o_.stride - o_.padding + kw;
             if (iw < 0 || iw >= iw_n) continue;
             const std::int32_t offset = (ih * iw_n + iw) * c;
-            const float* src = image + offset;
-            if (mode_ == Mode::max) {
-              for (int ch = 0; ch < c; ++ch) {
-                // The first maximum wins; a NaN is taken (and kept), so it propagates.
-                const float v = src[ch];
-                if (a[ch] < 0 || v > o[ch] || (v != v && o[ch] == o[ch])) {
-                  o[ch] = v;
-                  a[ch] = offset + ch;
-                }
-              }
-            } else {
+            const float* __restrict src = image + offset;
+            if (mode_ == Mode::average) {
               for (int ch = 0; ch < c; ++ch) o[ch] += src[ch];
+            } else if (first) {
+              for (int ch = 0; ch < c; ++ch) o[ch] = src[ch];
+            } else {
+              for (int ch = 0; ch < c; ++ch) o[ch] = src[ch] > o[ch] ? src[ch] : o[ch];
             }
+            first = false;
           }
         }
         if (mode_ == Mode::average) {
@@ -87,25 +75,39 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
   const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
   const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
   const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
+  std::vector<float> remaining_buffer(static_cast<std::size_t>(c));
+  float* __restrict remaining = remaining_buffer.data();
   for (int b = 0; b < n; ++b) {
     float* image = dx->data.data() + b * in_image;
     const float* g = dy.data.data() + b * out_image;
-    if (mode_ == Mode::max) {
-      const std::int32_t* arg = argmax_.data() + b * out_image;
-      for (std::size_t i = 0; i < out_image; ++i) image[arg[i]] += g[i];
-      continue;
-    }
+    const float* source = x.data.data() + b * in_image;
+    const float* out_values = y.data.data() + b * out_image;
     for (int oh = 0; oh < oh_n; ++oh) {
       for (int ow = 0; ow < ow_n; ++ow) {
         const float* go = g + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+        const float* ymax = out_values + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+        std::fill(remaining, remaining + c, 1.0f);
         for (int kh = 0; kh < o_.kernel; ++kh) {
           const int ih = oh * o_.stride - o_.padding + kh;
           if (ih < 0 || ih >= ih_n) continue;
           for (int kw = 0; kw < o_.kernel; ++kw) {
             const int iw = ow * o_.stride - o_.padding + kw;
             if (iw < 0 || iw >= iw_n) continue;
-            float* dst = image + (static_cast<std::size_t>(ih) * iw_n + iw) * c;
-            for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+            const std::size_t at = (static_cast<std::size_t>(ih) * iw_n + iw) * c;
+            float* __restrict dst = image + at;
+            if (mode_ == Mode::average) {
+              for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+              continue;
+            }
+            // The first input in window order equal to the maximum takes the gradient.
+            const float* __restrict src = source + at;
+            // remaining[ch] is 1 until the channel's maximum is found, then 0: float
+            // selects, so the loop vectorizes.
+            for (int ch = 0; ch < c; ++ch) {
+              const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
+              dst[ch] += hit * go[ch];
+              remaining[ch] -= hit;
+            }
           }
         }
       }

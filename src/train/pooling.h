@@ -1,10 +1,11 @@
 // train/pooling.h: MaxPool2d and AvgPool2d on NHWC activations (square window, stride,
 // zero padding).
 //
-// MaxPool remembers, for every output, the input position it took (the first maximum in
-// (kh, kw) order, as PyTorch picks it; padding never wins), and its backward adds each
-// output's gradient to that position, outputs in order, so overlapping windows sum in one
-// fixed order. AvgPool divides by kernel^2 whatever the padding (PyTorch's default
+// MaxPool's backward gives each output's gradient to the first input of its window, in
+// (kh, kw) order, equal to the maximum (the position PyTorch picks; padding never wins),
+// found again from the input and output rather than stored by the forward pass (a plain
+// max vectorizes; a max with its position did not, and cost 10x). Outputs add in order,
+// so overlapping windows sum in one fixed order. AvgPool divides by kernel^2 whatever the padding (PyTorch's default
 // count_include_pad = True, exported as ONNX count_include_pad = 1).
 #pragma once
 
@@ -37,7 +38,6 @@ class Pool2d final : public Layer {
  private:
   Mode mode_;
   Pool2dOptions o_;
-  std::vector<std::int32_t> argmax_;  // max: input offset (within the image) per output
 };
 
 }  // namespace lowp::train

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <sys/resource.h>
+
 #include "base/error.h"
 #include "base/random.h"
 #include "base/timer.h"
@@ -47,6 +49,14 @@ Dataset transformed(Model& model, const Dataset& data, ThreadPool* pool) {
   d.x = std::move(out.data);
   d.labels = data.labels;
   return d;
+}
+
+// User + system CPU time of the process (every thread), in seconds.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 }  // namespace
@@ -190,6 +200,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
     Random shuffle(mix(o.seed, static_cast<std::uint64_t>(epoch)));
     shuffle.shuffle(std::span<std::uint32_t>(order));
     Stopwatch epoch_watch, window_watch;
+    const double epoch_cpu_start = process_cpu_seconds();
     double window_loss = 0.0;
     long window_steps = 0, window_rows = 0, window_correct = 0, epoch_rows = 0;
     for (long step = pos.step_in_epoch; step < steps_per_epoch; ++step) {
@@ -243,6 +254,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
     EpochResult er;
     er.epoch = static_cast<int>(epoch + 1);
     er.seconds = epoch_watch.seconds();
+    er.cpu_seconds = process_cpu_seconds() - epoch_cpu_start;
     er.train_loss = pos.loss_sum / static_cast<double>(steps_per_epoch);
     er.train_accuracy = static_cast<double>(pos.correct) / static_cast<double>(std::max(1L, pos.seen));
     er.samples_per_second = static_cast<double>(epoch_rows) / std::max(1e-9, er.seconds);

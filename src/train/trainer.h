@@ -62,7 +62,8 @@ struct EpochResult {
   int epoch = 0;
   double train_loss = 0.0, train_accuracy = 0.0;
   double test_loss = 0.0, test_accuracy = 0.0;
-  double seconds = 0.0;  // training steps only, evaluation excluded
+  double seconds = 0.0;      // training steps only, evaluation excluded (wall clock)
+  double cpu_seconds = 0.0;  // the same span in CPU time of the whole process (all threads)
   double samples_per_second = 0.0;
 };
 

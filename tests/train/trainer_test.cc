@@ -341,3 +341,31 @@ TEST(Export, RuntimeRunsTheTrainedModel) {
 
 }  // namespace
 }  // namespace lowp::train
+
+namespace lowp::train {
+namespace {
+
+// The real CNN at batch 64: sizes at which the GEMMs, convolutions and element-wise
+// layers do split over the pool, unlike the toy models above.
+TEST(Trainer, CnnStepsAreTheSameAtOneAndTwoThreads) {
+  Dataset data;
+  data.sample_shape = {28, 28, 1};
+  Random rng(3);
+  for (int i = 0; i < 128 * 784; ++i) data.x.push_back(rng.uniform(-1.0f, 2.0f));
+  for (int i = 0; i < 128; ++i) data.labels.push_back(static_cast<std::int32_t>(rng.below(10)));
+  TrainOptions o;
+  o.epochs = 1;
+  o.batch = 64;
+  std::vector<std::vector<float>> results[2];
+  for (int threads : {1, 2}) {
+    Random init(9);
+    Model m = make_cnn(init);
+    ThreadPool pool(threads);
+    train_model(m, data, data, o, threads > 1 ? &pool : nullptr);
+    results[threads - 1] = weights_of(m);
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
+}  // namespace
+}  // namespace lowp::train

@@ -264,7 +264,7 @@ int run_train(const TrainFlags& f) {
     for (const auto& e : result.epochs) {
       epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
                         {"test_loss", e.test_loss}, {"test_accuracy", e.test_accuracy},
-                        {"seconds", e.seconds}, {"samples_per_second", e.samples_per_second}});
+                        {"seconds", e.seconds}, {"cpu_seconds", e.cpu_seconds}, {"samples_per_second", e.samples_per_second}});
     }
     nlohmann::json report = {{"model", model.name},
                              {"parameters", model.parameter_count()},

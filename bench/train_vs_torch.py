@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""bench/train_vs_torch.py: training time per epoch, lowp against PyTorch 1.13, on the CNN
+of the quantization work and on SimpleNet, at 1 and 2 threads, rounds interleaved.
+
+Both train the same network on the same Fashion-MNIST rows with Adam (lr 1e-3), batch 64,
+fp32, from a fresh process each round:
+  lowp     `lowp train --model M --epochs 1 --batch 64 --limit-train R --limit-test 1000
+           --threads T --json`; the figure is the epoch's training time in its report
+           (the steps: batch gathering, forward, loss, backward, optimizer; evaluation
+           and PCA excluded);
+  PyTorch  this script with --torch-worker: the same network as nn.Sequential (NCHW,
+           PyTorch's default CPU kernels, oneDNN convolutions), the rows as one tensor,
+           an epoch of torch.randperm batches: index, zero_grad, forward,
+           F.cross_entropy, backward, Adam step, timed with time.perf_counter around the
+           loop; torch.set_num_threads(T).
+SimpleNet trains on the PCA projection (100 components) in both: lowp fits its PCA once
+before training, the worker gets features computed with numpy's SVD; neither is timed.
+
+Each epoch covers R rows (default: 12800 for the CNN, 60000 for SimpleNet); the table
+also gives the time scaled to a full 60000-row epoch (time x 60000 / R), which holds as
+long as the per-step cost is constant (it is: same batch size, no caching effects across
+steps beyond the first few). Rounds alternate lowp, PyTorch per configuration; medians
+are reported, with the ratio lowp / PyTorch. The target of issue 6 is <= 0.67.
+
+Usage: /usr/bin/python3 bench/train_vs_torch.py [--lowp build/release/tools/lowp/lowp]
+       [--rounds 3] [--threads 1,2] [--models cnn,simplenet] [--cnn-rows 12800]
+       [--write docs/BENCHMARKS.md]
+Needs Debian's python3-torch (hence /usr/bin/python3).
+"""
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+DATA = os.environ.get("LOWP_FASHION_MNIST_DIR") or "/usr/share/datasets/fashion-mnist"
+MEAN, STD = 0.2860, 0.3530
+
+
+def load_fashion(rows):
+    import numpy as np
+    with gzip.open(os.path.join(DATA, "train-images-idx3-ubyte.gz"), "rb") as f:
+        images = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 28, 28)[:rows]
+    with gzip.open(os.path.join(DATA, "train-labels-idx1-ubyte.gz"), "rb") as f:
+        labels = np.frombuffer(f.read()[8:], dtype=np.uint8)[:rows]
+    x = ((images.astype(np.float32) / np.float32(255.0) - np.float32(MEAN)) / np.float32(STD)).astype(np.float32)
+    return x, labels.astype(np.int64)
+
+
+def torch_worker(args):
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    x, y = load_fashion(args.rows)
+    if args.model == "cnn":
+        model = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+        X = torch.from_numpy(x.reshape(-1, 1, 28, 28).copy())
+    else:
+        flat = x.reshape(len(x), 784)
+        mean = flat.mean(0)
+        _, _, vt = np.linalg.svd(flat - mean, full_matrices=False)
+        X = torch.from_numpy(((flat - mean) @ vt[:100].T).astype(np.float32))
+        model = nn.Sequential(nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 10))
+    Y = torch.from_numpy(y)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    n = len(Y)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    perm = torch.randperm(n)
+    loss_sum, steps = 0.0, 0
+    for i in range(0, n, args.batch):
+        idx = perm[i:i + args.batch]
+        xb, yb = X[idx], Y[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item()
+        steps += 1
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": n, "loss": loss_sum / steps,
+                      "torch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability()
+                      if hasattr(torch.backends, "cpu") else "?"}))
+
+
+def run_lowp(lowp, model, threads, rows):
+    cmd = [lowp, "train", "--model", model, "--epochs", "1", "--batch", "64", "--lr", "1e-3",
+           "--optimizer", "adam", "--limit-train", str(rows), "--limit-test", "1000",
+           "--threads", str(threads), "--json", "--progress-every", "100000",
+           "--out", os.path.join(args_global.tmp, f"{model}.onnx")]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    report = json.loads(out)
+    epoch = report["epochs"][0]
+    return epoch["seconds"], epoch["cpu_seconds"], " ".join(cmd[:1] + cmd[1:-2]) + " --out <tmp>/M.onnx"
+
+
+def run_torch(model, threads, rows):
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--model", model,
+           "--threads", str(threads), "--rows", str(rows)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    global args_global
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--torch-worker", action="store_true")
+    ap.add_argument("--model", default="cnn")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rows", type=int, default=12800)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lowp", default="build/release/tools/lowp/lowp")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--models", default="cnn,simplenet")
+    ap.add_argument("--cnn-rows", type=int, default=12800)
+    ap.add_argument("--write", default="")
+    args = ap.parse_args()
+    if args.torch_worker:
+        args.threads = int(args.threads)
+        torch_worker(args)
+        return
+    import tempfile
+    args.tmp = tempfile.mkdtemp()
+    args_global = args
+    configs = [(m, int(t)) for m in args.models.split(",") for t in args.threads.split(",")]
+    rows_of = {"cnn": args.cnn_rows, "simplenet": 60000}
+    load_before = open("/proc/loadavg").read().split()[:3]
+    times = {c: {"lowp": [], "torch": [], "lowp_cpu": [], "torch_cpu": []} for c in configs}
+    torch_info, lowp_cmds = {}, {}
+    for r in range(args.rounds):
+        for (model, threads) in configs:
+            rows = rows_of[model]
+            s, cpu, lowp_cmds[model] = run_lowp(args.lowp, model, threads, rows)
+            times[(model, threads)]["lowp"].append(s)
+            times[(model, threads)]["lowp_cpu"].append(cpu)
+            t = run_torch(model, threads, rows)
+            torch_info = t
+            times[(model, threads)]["torch"].append(t["seconds"])
+            times[(model, threads)]["torch_cpu"].append(t["cpu_seconds"])
+            print(f"round {r + 1} {model} {threads}T: lowp {s:.3f} s ({cpu:.3f} s CPU), "
+                  f"PyTorch {t['seconds']:.3f} s ({t['cpu_seconds']:.3f} s CPU)", file=sys.stderr)
+    load_after = open("/proc/loadavg").read().split()[:3]
+    rows_md = ["| model | threads | rows per epoch | lowp (s) | PyTorch (s) | lowp / PyTorch | lowp CPU (s) | PyTorch CPU (s) | CPU ratio | lowp, 60000-row epoch (s) | PyTorch, 60000-row epoch (s) |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    results = []
+    for (model, threads) in configs:
+        tm = times[(model, threads)]
+        lo, to = statistics.median(tm["lowp"]), statistics.median(tm["torch"])
+        lc, tc = statistics.median(tm["lowp_cpu"]), statistics.median(tm["torch_cpu"])
+        rows = rows_of[model]
+        scale = 60000 / rows
+        rows_md.append(f"| {model} | {threads} | {rows} | {lo:.3f} | {to:.3f} | {lo / to:.2f}x | {lc:.3f} | {tc:.3f} | {lc / tc:.2f}x | {lo * scale:.1f} | {to * scale:.1f} |")
+        results.append({"model": model, "threads": threads, "rows": rows, "lowp": lo, "torch": to,
+                        "lowp_cpu": lc, "torch_cpu": tc,
+                        "lowp_rounds": tm["lowp"], "torch_rounds": tm["torch"]})
+    print("\n".join(rows_md))
+    print(json.dumps(results))
+    if args.write:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        body = f"""## Training: lowp against PyTorch, time per epoch
+
+<!-- generated by bench/train_vs_torch.py; do not edit by hand -->
+
+Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `/usr/bin/python3 bench/train_vs_torch.py --rounds {args.rounds} --write docs/BENCHMARKS.md`:
+{args.rounds} interleaved round(s) (lowp, PyTorch, per configuration), fresh processes, medians. Adam lr 1e-3, batch 64, fp32, the first rows of the Fashion-MNIST training set. The CNN is the quantization work's (Conv 1->32 3x3 + BatchNorm + ReLU, MaxPool 2, Conv 32->64 + BatchNorm + ReLU, MaxPool 2, Linear 3136->128 + ReLU, Linear 128->10); SimpleNet is Linear(100, 50) -> ReLU -> Linear(50, 10) on the PCA-100 projection. Times cover the training steps of one epoch (no evaluation, no PCA): wall clock, and the CPU time of the whole process over the same span (all threads; `getrusage` in lowp, `time.process_time` in PyTorch), which other processes on these shared CPUs do not inflate. Both tools' threads spin a while before sleeping, which counts as CPU time at 2 threads.
+
+- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPU(s); load average (1, 5, 15 min) {' '.join(load_before)} before, {' '.join(load_after)} after (other engineers' builds share these CPUs)
+- lowp at commit {commit}: `{lowp_cmds.get('cnn', lowp_cmds.get('simplenet', ''))}` (and `--model simplenet --limit-train 60000`)
+- PyTorch {torch_info.get('torch')} (Debian python3-torch), CPU capability {torch_info.get('capability')}: `/usr/bin/python3 bench/train_vs_torch.py --torch-worker --model M --threads T --rows R`
+
+{chr(10).join(rows_md)}
+
+Each round (seconds, lowp / PyTorch):
+
+""" + "\n".join(f"- {r['model']} {r['threads']}T: lowp {', '.join(f'{v:.3f}' for v in r['lowp_rounds'])}; PyTorch {', '.join(f'{v:.3f}' for v in r['torch_rounds'])}" for r in results)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from doc_sections import replace_section
+        replace_section(args.write, "training", body)
+        print(f"wrote section 'training' of {args.write}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
