@@ -191,7 +191,7 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
         }
       }
     }
-    if (o_.bias) sum_rows(pixels, s.out_c, dy.data.data(), out_c, bias_.grad.data());
+    if (o_.bias) sum_rows(pixels, s.out_c, dy.data.data(), out_c, bias_.grad.data(), ctx.pool);
   }
   if (dx == nullptr) return;
   dx->resize(x.shape);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -55,6 +56,26 @@ void parallel_elements(ThreadPool* pool, std::size_t n,
     return;
   }
   pool->parallel_for(n, kMinPerThread, fn);
+}
+
+void blocked_sums(ThreadPool* pool, std::size_t rows, std::size_t width,
+                  const std::function<void(std::size_t, std::size_t, double*)>& add_rows, double* out) {
+  const std::size_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
+  std::vector<double> partial(blocks * width, 0.0);
+  auto run = [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      add_rows(b * kSumBlockRows, std::min(rows, (b + 1) * kSumBlockRows), partial.data() + b * width);
+    }
+  };
+  if (pool == nullptr || pool->threads() == 1 || blocks < 4) {
+    run(0, blocks);
+  } else {
+    pool->parallel_for(blocks, 1, run);
+  }
+  std::fill(out, out + width, 0.0);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    for (std::size_t j = 0; j < width; ++j) out[j] += partial[b * width + j];
+  }
 }
 
 }  // namespace lowp::train

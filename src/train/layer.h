@@ -114,4 +114,13 @@ ir::Value* export_value(ir::Graph& graph, const std::string& stem);
 void parallel_elements(ThreadPool* pool, std::size_t n,
                        const std::function<void(std::size_t, std::size_t)>& fn);
 
+// Sums of per-row contributions over rows [0, rows), `width` doubles wide: the rows are cut
+// into fixed blocks of kSumBlockRows, add_rows(begin, end, acc) adds a block's rows into its
+// own zeroed accumulator (blocks run on the pool when given), then out[j] is the sum of the
+// blocks' acc[j] in block order. The blocks do not depend on the thread count, so the sums
+// are the same bits at any thread count (BatchNorm statistics, bias gradients).
+inline constexpr std::size_t kSumBlockRows = 1024;
+void blocked_sums(ThreadPool* pool, std::size_t rows, std::size_t width,
+                  const std::function<void(std::size_t, std::size_t, double*)>& add_rows, double* out);
+
 }  // namespace lowp::train

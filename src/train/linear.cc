@@ -53,7 +53,7 @@ void Linear::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
     // dW[o][i] = sum_r dy[r][o] x[r][i]
     matmul_atb(out_, rows, in_, dy.data.data(), out, x.data.data(), in, weight_.grad.data(), in,
                scratch_, ctx.pool);
-    if (has_bias_) sum_rows(rows, out_, dy.data.data(), out, bias_.grad.data());
+    if (has_bias_) sum_rows(rows, out_, dy.data.data(), out, bias_.grad.data(), ctx.pool);
   }
   if (dx != nullptr) {
     // dx[r][i] = sum_o dy[r][o] W[o][i]

@@ -36,13 +36,16 @@ void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const floa
             scratch, pool);
 }
 
-void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out) {
-  std::vector<double> acc(static_cast<std::size_t>(cols), 0.0);
-  for (int r = 0; r < rows; ++r) {
-    const float* row = a + static_cast<std::size_t>(r) * lda;
-    for (int j = 0; j < cols; ++j) acc[static_cast<std::size_t>(j)] += row[j];
-  }
-  for (int j = 0; j < cols; ++j) out[j] = static_cast<float>(acc[static_cast<std::size_t>(j)]);
+void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool) {
+  std::vector<double> acc(static_cast<std::size_t>(cols));
+  const std::size_t width = static_cast<std::size_t>(cols);
+  blocked_sums(pool, static_cast<std::size_t>(rows), width, [&](std::size_t begin, std::size_t end, double* sums) {
+    for (std::size_t r = begin; r < end; ++r) {
+      const float* row = a + r * lda;
+      for (std::size_t j = 0; j < width; ++j) sums[j] += row[j];
+    }
+  }, acc.data());
+  for (std::size_t j = 0; j < width; ++j) out[j] = static_cast<float>(acc[j]);
 }
 
 void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const float* b,

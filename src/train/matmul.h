@@ -13,6 +13,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/gemm/gemm.h"
+#include "train/layer.h"
 
 namespace lowp::train {
 
@@ -42,9 +43,10 @@ void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const floa
                 std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
                 ThreadPool* pool);
 
-// out[j] = sum over rows r (in order) of a[r][j], a [rows][cols] with leading dimension lda:
-// bias gradients. Accumulates in double.
-void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out);
+// out[j] = sum over rows r of a[r][j], a [rows][cols] with leading dimension lda: bias
+// gradients. In double, in fixed blocks of rows (blocked_sums in train/layer.h): the same
+// bits at any thread count.
+void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool);
 
 // The reference for the two products: plain loops in double.
 void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const float* b,

@@ -46,18 +46,23 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
   if (ctx.training) {
     LOWP_CHECK(m >= 2, "{}: BatchNorm in training needs at least 2 values per channel, got {}",
                name(), m);
-    for (std::size_t i = 0; i < m; ++i) {
-      const float* row = x.data.data() + i * c;
-      for (std::size_t j = 0; j < c; ++j) mean[j] += row[j];
-    }
-    for (std::size_t j = 0; j < c; ++j) mean[j] /= static_cast<double>(m);
-    for (std::size_t i = 0; i < m; ++i) {
-      const float* row = x.data.data() + i * c;
-      for (std::size_t j = 0; j < c; ++j) {
-        double d = row[j] - mean[j];
-        var[j] += d * d;
+    const float* xs = x.data.data();
+    blocked_sums(ctx.pool, m, c, [&](std::size_t begin, std::size_t end, double* acc) {
+      for (std::size_t i = begin; i < end; ++i) {
+        const float* row = xs + i * c;
+        for (std::size_t j = 0; j < c; ++j) acc[j] += row[j];
       }
-    }
+    }, mean.data());
+    for (std::size_t j = 0; j < c; ++j) mean[j] /= static_cast<double>(m);
+    blocked_sums(ctx.pool, m, c, [&](std::size_t begin, std::size_t end, double* acc) {
+      for (std::size_t i = begin; i < end; ++i) {
+        const float* row = xs + i * c;
+        for (std::size_t j = 0; j < c; ++j) {
+          const double d = row[j] - mean[j];
+          acc[j] += d * d;
+        }
+      }
+    }, var.data());
     for (std::size_t j = 0; j < c; ++j) {
       double biased = var[j] / static_cast<double>(m);
       double unbiased = var[j] / static_cast<double>(m - 1);
@@ -99,15 +104,21 @@ void BatchNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* d
                          const Context& ctx) {
   const std::size_t c = static_cast<std::size_t>(channels_);
   const std::size_t m = x.data.size() / c;
-  std::vector<double> dbeta(c, 0.0), dgamma(c, 0.0);
-  for (std::size_t i = 0; i < m; ++i) {
-    const float* g = dy.data.data() + i * c;
-    const float* xh = xhat_.data() + i * c;
-    for (std::size_t j = 0; j < c; ++j) {
-      dbeta[j] += g[j];
-      dgamma[j] += static_cast<double>(g[j]) * xh[j];
+  std::vector<double> sums(2 * c);  // dbeta, then dgamma
+  const float* gs = dy.data.data();
+  const float* xhs = xhat_.data();
+  blocked_sums(ctx.pool, m, 2 * c, [&](std::size_t begin, std::size_t end, double* acc) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const float* g = gs + i * c;
+      const float* xh = xhs + i * c;
+      for (std::size_t j = 0; j < c; ++j) {
+        acc[j] += g[j];
+        acc[c + j] += static_cast<double>(g[j]) * xh[j];
+      }
     }
-  }
+  }, sums.data());
+  const double* dbeta = sums.data();
+  const double* dgamma = sums.data() + c;
   for (std::size_t j = 0; j < c; ++j) {
     gamma_.grad[j] = static_cast<float>(dgamma[j]);
     beta_.grad[j] = static_cast<float>(dbeta[j]);

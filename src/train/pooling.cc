@@ -6,6 +6,21 @@
 #include "base/error.h"
 
 namespace lowp::train {
+namespace {
+
+// Images are independent: each one's output (and input gradient) is computed alone, so
+// any split over threads gives the same bits.
+void for_each_image(ThreadPool* pool, int n, const std::function<void(int, int)>& body) {
+  if (pool == nullptr || pool->threads() == 1 || n < 2) {
+    body(0, n);
+    return;
+  }
+  pool->parallel_for(static_cast<std::size_t>(n), 1, [&](std::size_t b0, std::size_t b1) {
+    body(static_cast<int>(b0), static_cast<int>(b1));
+  });
+}
+
+}  // namespace
 
 Pool2d::Pool2d(std::string name, Mode mode, const Pool2dOptions& options)
     : Layer(std::move(name)), mode_(mode), o_(options) {
@@ -24,7 +39,7 @@ std::vector<int> Pool2d::output_shape(std::span<const int> in) const {
   return {in[0], (h - o_.kernel) / o_.stride + 1, (w - o_.kernel) / o_.stride + 1, in[3]};
 }
 
-void Pool2d::forward(const Batch& x, Batch& y, const Context&) {
+void Pool2d::forward(const Batch& x, Batch& y, const Context& ctx) {
   std::vector<int> out = output_shape(x.shape);
   y.resize(out);
   const int n = x.shape[0], ih_n = x.shape[1], iw_n = x.shape[2], c = x.shape[3];
@@ -32,41 +47,44 @@ void Pool2d::forward(const Batch& x, Batch& y, const Context&) {
   const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
   const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
   const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
-  for (int b = 0; b < n; ++b) {
-    const float* image = x.data.data() + b * in_image;
-    float* dst = y.data.data() + b * out_image;
-    for (int oh = 0; oh < oh_n; ++oh) {
-      for (int ow = 0; ow < ow_n; ++ow) {
-        float* __restrict o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-        if (mode_ == Mode::average) std::fill(o, o + c, 0.0f);
-        bool first = true;
-        for (int kh = 0; kh < o_.kernel; ++kh) {
-          const int ih = oh * o_.stride - o_.padding + kh;
-          if (ih < 0 || ih >= ih_n) continue;
-          for (int kw = 0; kw < o_.kernel; ++kw) {
-            const int iw = ow * o_.stride - o_.padding + kw;
-            if (iw < 0 || iw >= iw_n) continue;
-            const std::int32_t offset = (ih * iw_n + iw) * c;
-            const float* __restrict src = image + offset;
-            if (mode_ == Mode::average) {
-              for (int ch = 0; ch < c; ++ch) o[ch] += src[ch];
-            } else if (first) {
-              for (int ch = 0; ch < c; ++ch) o[ch] = src[ch];
-            } else {
-              for (int ch = 0; ch < c; ++ch) o[ch] = src[ch] > o[ch] ? src[ch] : o[ch];
+  for_each_image(ctx.pool, n, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      const float* image = x.data.data() + b * in_image;
+      float* dst = y.data.data() + b * out_image;
+      for (int oh = 0; oh < oh_n; ++oh) {
+        for (int ow = 0; ow < ow_n; ++ow) {
+          float* __restrict o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+          if (mode_ == Mode::average) std::fill(o, o + c, 0.0f);
+          bool first = true;
+          for (int kh = 0; kh < o_.kernel; ++kh) {
+            const int ih = oh * o_.stride - o_.padding + kh;
+            if (ih < 0 || ih >= ih_n) continue;
+            for (int kw = 0; kw < o_.kernel; ++kw) {
+              const int iw = ow * o_.stride - o_.padding + kw;
+              if (iw < 0 || iw >= iw_n) continue;
+              const std::int32_t offset = (ih * iw_n + iw) * c;
+              const float* __restrict src = image + offset;
+              if (mode_ == Mode::average) {
+                for (int ch = 0; ch < c; ++ch) o[ch] += src[ch];
+              } else if (first) {
+                for (int ch = 0; ch < c; ++ch) o[ch] = src[ch];
+              } else {
+                for (int ch = 0; ch < c; ++ch) o[ch] = src[ch] > o[ch] ? src[ch] : o[ch];
+              }
+              first = false;
             }
-            first = false;
           }
-        }
-        if (mode_ == Mode::average) {
-          for (int ch = 0; ch < c; ++ch) o[ch] *= inv_area;
+          if (mode_ == Mode::average) {
+            for (int ch = 0; ch < c; ++ch) o[ch] *= inv_area;
+          }
         }
       }
     }
-  }
+  });
 }
 
-void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx, const Context&) {
+void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
+                      const Context& ctx) {
   if (dx == nullptr) return;
   dx->resize(x.shape);
   std::fill(dx->data.begin(), dx->data.end(), 0.0f);
@@ -75,44 +93,46 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
   const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
   const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
   const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
-  std::vector<float> remaining_buffer(static_cast<std::size_t>(c));
-  float* __restrict remaining = remaining_buffer.data();
-  for (int b = 0; b < n; ++b) {
-    float* image = dx->data.data() + b * in_image;
-    const float* g = dy.data.data() + b * out_image;
-    const float* source = x.data.data() + b * in_image;
-    const float* out_values = y.data.data() + b * out_image;
-    for (int oh = 0; oh < oh_n; ++oh) {
-      for (int ow = 0; ow < ow_n; ++ow) {
-        const float* go = g + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-        const float* ymax = out_values + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-        std::fill(remaining, remaining + c, 1.0f);
-        for (int kh = 0; kh < o_.kernel; ++kh) {
-          const int ih = oh * o_.stride - o_.padding + kh;
-          if (ih < 0 || ih >= ih_n) continue;
-          for (int kw = 0; kw < o_.kernel; ++kw) {
-            const int iw = ow * o_.stride - o_.padding + kw;
-            if (iw < 0 || iw >= iw_n) continue;
-            const std::size_t at = (static_cast<std::size_t>(ih) * iw_n + iw) * c;
-            float* __restrict dst = image + at;
-            if (mode_ == Mode::average) {
-              for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
-              continue;
-            }
-            // The first input in window order equal to the maximum takes the gradient.
-            const float* __restrict src = source + at;
-            // remaining[ch] is 1 until the channel's maximum is found, then 0: float
-            // selects, so the loop vectorizes.
-            for (int ch = 0; ch < c; ++ch) {
-              const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
-              dst[ch] += hit * go[ch];
-              remaining[ch] -= hit;
+  for_each_image(ctx.pool, n, [&](int b0, int b1) {
+    std::vector<float> remaining_buffer(static_cast<std::size_t>(c));
+    float* __restrict remaining = remaining_buffer.data();
+    for (int b = b0; b < b1; ++b) {
+      float* image = dx->data.data() + b * in_image;
+      const float* g = dy.data.data() + b * out_image;
+      const float* source = x.data.data() + b * in_image;
+      const float* out_values = y.data.data() + b * out_image;
+      for (int oh = 0; oh < oh_n; ++oh) {
+        for (int ow = 0; ow < ow_n; ++ow) {
+          const float* go = g + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+          const float* ymax = out_values + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+          std::fill(remaining, remaining + c, 1.0f);
+          for (int kh = 0; kh < o_.kernel; ++kh) {
+            const int ih = oh * o_.stride - o_.padding + kh;
+            if (ih < 0 || ih >= ih_n) continue;
+            for (int kw = 0; kw < o_.kernel; ++kw) {
+              const int iw = ow * o_.stride - o_.padding + kw;
+              if (iw < 0 || iw >= iw_n) continue;
+              const std::size_t at = (static_cast<std::size_t>(ih) * iw_n + iw) * c;
+              float* __restrict dst = image + at;
+              if (mode_ == Mode::average) {
+                for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+                continue;
+              }
+              // The first input in window order equal to the maximum takes the gradient.
+              const float* __restrict src = source + at;
+              // remaining[ch] is 1 until the channel's maximum is found, then 0: float
+              // selects, so the loop vectorizes.
+              for (int ch = 0; ch < c; ++ch) {
+                const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
+                dst[ch] += hit * go[ch];
+                remaining[ch] -= hit;
+              }
             }
           }
         }
       }
     }
-  }
+  });
 }
 
 ir::Value* Pool2d::export_to(ir::Graph& graph, ir::Value* x) const {
