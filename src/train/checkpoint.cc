@@ -112,6 +112,8 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& confi
   w.pod<double>(position.loss_sum);
   w.pod<std::int64_t>(position.correct);
   w.pod<std::int64_t>(position.seen);
+  w.pod<float>(position.loss_scale);
+  w.pod<std::int64_t>(position.good_steps);
   w.pod<std::int64_t>(optimizer.steps());
   auto tensors = named_tensors(model, optimizer);
   w.pod<std::uint64_t>(tensors.size());
@@ -151,6 +153,8 @@ TrainPosition load_checkpoint(const std::filesystem::path& path, const std::stri
   pos.loss_sum = r.pod<double>("the position");
   pos.correct = r.pod<std::int64_t>("the position");
   pos.seen = r.pod<std::int64_t>("the position");
+  pos.loss_scale = r.pod<float>("the loss scale");
+  pos.good_steps = r.pod<std::int64_t>("the loss scale");
   const std::int64_t optimizer_steps = r.pod<std::int64_t>("the optimizer");
   LOWP_CHECK(pos.epoch >= 0 && pos.step_in_epoch >= 0 && pos.global_step >= 0 && optimizer_steps >= 0,
              "checkpoint {}: negative position", where);

@@ -30,6 +30,8 @@ struct TrainPosition {
   double loss_sum = 0.0;   // of the current epoch's steps so far
   long correct = 0;        // training rows predicted right in the current epoch so far
   long seen = 0;           // training rows of the current epoch so far
+  float loss_scale = 0.0f;  // fp16: the loss scaler's state
+  long good_steps = 0;
 };
 
 // `config`: "key=value" items joined by ';' that must match on resume.

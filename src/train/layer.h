@@ -69,6 +69,9 @@ struct Context {
   // Seeds this step's dropout masks; the trainer derives it from the run's seed and the
   // global step, so a resumed run draws the same masks as an uninterrupted one.
   std::uint64_t step_seed = 0;
+  // Values passed between layers rounded to fp16 (train/loss_scaler.h), checked for
+  // overflow.
+  bool fp16_storage = false;
 };
 
 class Layer {

@@ -9,6 +9,7 @@
 #include "train/conv2d.h"
 #include "train/elementwise.h"
 #include "train/linear.h"
+#include "train/loss_scaler.h"
 #include "train/normalization.h"
 #include "train/pooling.h"
 
@@ -34,25 +35,43 @@ std::vector<int> Model::output_shape() const {
 
 const Batch& Model::forward(const Batch& x, const Context& ctx) {
   outputs_.resize(layers.size());
+  forward_overflow_.clear();
   input_ = &x;
-  const Batch* in = &x;
+  if (ctx.fp16_storage) {
+    rounded_input_ = x;
+    round_to_fp16(rounded_input_.data, ctx.pool);
+    input_ = &rounded_input_;
+  }
+  const Batch* in = input_;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     layers[i]->forward(*in, outputs_[i], ctx);
+    if (ctx.fp16_storage) {
+      round_to_fp16(outputs_[i].data, ctx.pool);
+      if (forward_overflow_.empty() && !all_finite(outputs_[i].data)) forward_overflow_ = layers[i]->name();
+    }
     in = &outputs_[i];
   }
   return *in;
 }
 
-void Model::backward(const Batch& grad_output, const Context& ctx) {
+std::string Model::backward(const Batch& grad_output, const Context& ctx) {
   LOWP_CHECK(input_ != nullptr && outputs_.size() == layers.size(),
              "model '{}': backward without a forward pass", name);
+  std::string overflow;
   const Batch* dy = &grad_output;
   for (std::size_t i = layers.size(); i-- > 0;) {
     const Batch& x = i == 0 ? *input_ : outputs_[i - 1];
     Batch* dx = i == 0 ? nullptr : (dy == &grad_a_ ? &grad_b_ : &grad_a_);
     layers[i]->backward(x, outputs_[i], *dy, dx, ctx);
+    if (ctx.fp16_storage) {
+      if (dx != nullptr) round_to_fp16(dx->data, ctx.pool);
+      bool finite = dx == nullptr || all_finite(dx->data);
+      for (Param* p : layers[i]->params()) finite = finite && (!p->trainable || all_finite(p->grad));
+      if (!finite && overflow.empty()) overflow = layers[i]->name();
+    }
     dy = dx;
   }
+  return overflow;
 }
 
 Batch Model::transform_inputs(const Batch& x, ThreadPool* pool) {

@@ -30,10 +30,15 @@ class Model {
   std::vector<int> trained_input_shape() const;  // after the input transform
 
   // Runs the trained layers on x (which must stay alive until backward) and returns the
-  // output; in training mode keeps every activation for backward().
+  // output; in training mode keeps every activation for backward(). With fp16 storage
+  // the input and every output are rounded to fp16, and forward_overflow() names the
+  // first layer whose output is not finite ("" when all are).
   const Batch& forward(const Batch& x, const Context& ctx);
-  // From dL/d(output): every trainable parameter's grad.
-  void backward(const Batch& grad_output, const Context& ctx);
+  const std::string& forward_overflow() const { return forward_overflow_; }
+  // From dL/d(output): every trainable parameter's grad. With fp16 storage every input
+  // gradient is rounded to fp16; returns the first layer, in backward order, whose input
+  // or parameter gradients are not finite ("" when all are, and always without fp16).
+  std::string backward(const Batch& grad_output, const Context& ctx);
   // The input transform on a whole data set (rows in blocks, inference mode).
   Batch transform_inputs(const Batch& x, ThreadPool* pool);
 
@@ -47,7 +52,9 @@ class Model {
 
  private:
   const Batch* input_ = nullptr;
+  Batch rounded_input_;         // fp16 storage: the input rounded
   std::vector<Batch> outputs_;  // outputs_[i]: output of layer i
+  std::string forward_overflow_;
   Batch grad_a_, grad_b_;
 };
 

@@ -87,11 +87,12 @@ std::string run_config(Model& model, const TrainOptions& o, std::size_t train_ro
   return fmt::format(
       "model={};params={};train_rows={};batch={};seed={};optimizer={};lr={};weight_decay={};"
       "momentum={};nesterov={};betas={},{};eps={};schedule={};warmup={};step_size={};gamma={};"
-      "total_steps={};min_lr={};clip={};label_smoothing={}",
+      "total_steps={};min_lr={};clip={};label_smoothing={};fp16={};loss_scale={};growth_interval={}",
       model.name, params, train_rows, o.batch, o.seed, optimizer_name(opt.kind), opt.lr,
       opt.weight_decay, opt.momentum, opt.nesterov, opt.beta1, opt.beta2, opt.eps,
       schedule_name(s.kind), s.warmup_steps, s.step_size, s.gamma,
-      s.kind == ScheduleKind::cosine ? s.total_steps : 0, s.min_lr, o.clip_norm, o.label_smoothing);
+      s.kind == ScheduleKind::cosine ? s.total_steps : 0, s.min_lr, o.clip_norm, o.label_smoothing,
+      o.fp16, o.loss_scaler.initial_scale, o.loss_scaler.growth_interval);
 }
 
 Evaluation evaluate(Model& model, const Dataset& data, int batch, ThreadPool* pool) {
@@ -171,8 +172,11 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
 
   TrainPosition pos;
   TrainResult result;
+  LossScaler scaler(o.loss_scaler);
+  pos.loss_scale = scaler.scale();
   if (o.resume) {
     pos = load_checkpoint(o.checkpoint, config, model, optimizer);
+    scaler.restore(pos.loss_scale, pos.good_steps);
     result.resumed_from_step = pos.global_step;
     if (callbacks.on_message) {
       callbacks.on_message(fmt::format("resumed from {} at epoch {}, step {} (global step {})",
@@ -180,7 +184,9 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
                                        pos.global_step));
     }
   }
-  auto save = [&](const TrainPosition& p) {
+  auto save = [&](TrainPosition p) {
+    p.loss_scale = scaler.scale();
+    p.good_steps = scaler.good_steps();
     save_checkpoint(o.checkpoint, config, p, model, optimizer);
     if (callbacks.on_message) {
       callbacks.on_message(fmt::format("checkpoint {} (epoch {}, global step {})", o.checkpoint.string(),
@@ -191,6 +197,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
   Context ctx;
   ctx.pool = pool;
   ctx.training = true;
+  ctx.fp16_storage = o.fp16;
   Batch x, grad;
   std::vector<std::int32_t> labels;
   std::vector<std::uint32_t> order(rows);
@@ -210,16 +217,51 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
       ctx.step_seed = mix(o.seed ^ 0x5DEECE66Dull, static_cast<std::uint64_t>(pos.global_step));
       const Batch& logits = model.forward(x, ctx);
       LossResult loss = softmax_cross_entropy(logits, labels, o.label_smoothing, &grad);
-      model.backward(grad, ctx);
-      if (o.clip_norm > 0.0f) clip_grad_norm(params, o.clip_norm);
       const float lr = scheduled_lr(o.optimizer.lr, o.schedule, pos.global_step);
-      optimizer.step(lr);
+      std::string overflow;
+      if (o.fp16) {
+        // Scale, round to fp16, backward; an Inf or NaN anywhere skips the step.
+        if (!model.forward_overflow().empty()) {
+          overflow = model.forward_overflow() + " (forward pass)";
+        } else {
+          const float scale = scaler.scale();
+          for (float& g : grad.data) g *= scale;
+          round_to_fp16(grad.data, pool);
+          if (!all_finite(grad.data)) overflow = "the loss gradient";
+        }
+        if (overflow.empty()) overflow = model.backward(grad, ctx);
+        if (!overflow.empty()) {
+          ++result.skipped_steps;
+          const float before = scaler.scale();
+          scaler.update(true);
+          if (callbacks.on_message) {
+            callbacks.on_message(fmt::format("fp16 overflow at step {}, beginning in {}: step skipped, loss scale {:.0f} -> {:.0f}",
+                                             pos.global_step + 1, overflow, before, scaler.scale()));
+          }
+          LOWP_CHECK(scaler.scale() >= 1.0f,
+                     "fp16: the loss scale fell below 1 after overflows beginning in {}: values exceed "
+                     "fp16's range (65504) whatever the scale; train this model in fp32", overflow);
+        } else {
+          const float inverse = 1.0f / scaler.scale();  // a power of two: exact
+          for (Param* p : params) {
+            if (!p->trainable) continue;
+            for (float& g : p->grad) g *= inverse;
+          }
+          scaler.update(false);
+        }
+      } else {
+        model.backward(grad, ctx);
+      }
+      if (overflow.empty()) {
+        if (o.clip_norm > 0.0f) clip_grad_norm(params, o.clip_norm);
+        optimizer.step(lr);
+      }
       ++pos.global_step;
       pos.step_in_epoch = step + 1;
-      pos.loss_sum += loss.loss;
+      if (std::isfinite(loss.loss)) pos.loss_sum += loss.loss;
       pos.correct += static_cast<long>(loss.correct);
       pos.seen += static_cast<long>(n);
-      window_loss += loss.loss;
+      if (std::isfinite(loss.loss)) window_loss += loss.loss;
       ++window_steps;
       window_rows += static_cast<long>(n);
       epoch_rows += static_cast<long>(n);
@@ -261,7 +303,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
     Evaluation ev = evaluate(model, test, std::max(o.batch, 256), pool);
     er.test_loss = ev.loss;
     er.test_accuracy = ev.accuracy;
-    pos = TrainPosition{epoch + 1, 0, pos.global_step, 0.0, 0, 0};
+    pos = TrainPosition{epoch + 1, 0, pos.global_step, 0.0, 0, 0, 0.0f, 0};
     const bool save_steps_here = o.save_every_steps > 0 && pos.global_step % o.save_every_steps == 0;
     const bool save_epoch_here = o.save_every_epochs > 0 && (epoch + 1) % o.save_every_epochs == 0;
     if (save_steps_here || save_epoch_here || ((o.save_every_steps > 0 || o.save_every_epochs > 0) && epoch + 1 == o.epochs)) {
@@ -272,6 +314,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
   }
   result.steps = pos.global_step;
   result.seconds = total.seconds();
+  result.final_loss_scale = scaler.scale();
   return result;
 }
 

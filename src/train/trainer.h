@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "train/loss_scaler.h"
 #include "train/model.h"
 #include "train/optimizer.h"
 
@@ -47,6 +48,8 @@ struct TrainOptions {
   bool resume = false;
   long stop_after_steps = 0;  // > 0: stop after this global step without saving (a kill)
   long progress_every = 100;  // steps between progress reports
+  bool fp16 = false;          // fp16 activations and gradients with dynamic loss scaling
+  LossScalerOptions loss_scaler;
 };
 
 struct Progress {
@@ -73,12 +76,14 @@ struct TrainResult {
   long resumed_from_step = -1;      // -1: started fresh
   bool stopped = false;             // stop_after_steps ended the run
   double seconds = 0.0;
+  long skipped_steps = 0;           // fp16: steps skipped for an overflow
+  float final_loss_scale = 0.0f;    // fp16
 };
 
 struct TrainCallbacks {
   std::function<void(const Progress&)> on_progress;
   std::function<void(const EpochResult&)> on_epoch;
-  std::function<void(const std::string&)> on_message;  // checkpoints written, resume
+  std::function<void(const std::string&)> on_message;  // checkpoints, resume, fp16 overflows
 };
 
 // Trains `model` (whose input transform, if any, is applied to both sets first).

@@ -54,6 +54,8 @@ struct TrainFlags {
   std::size_t limit_train = 0, limit_test = 0;
   std::string predictions;
   bool json = false;
+  float loss_scale = 65536.0f;
+  long loss_scale_growth = 2000;
 };
 
 // "N", "Nsteps" / "Nstep" or "Nepochs" / "Nepoch".
@@ -152,9 +154,9 @@ std::size_t runtime_agreement(const std::filesystem::path& onnx_path, const trai
 int run_train(const TrainFlags& f) {
   LOWP_CHECK(f.precision == "fp32" || f.precision == "bf16" || f.precision == "fp16",
              "--precision '{}' is not fp32, bf16 or fp16", f.precision);
-  if (f.precision != "fp32") {
-    fail_unsupported("--precision {}: mixed-precision training is not implemented yet; use fp32",
-                     f.precision);
+  if (f.precision == "bf16") {
+    fail_unsupported("--precision bf16: bf16 training (matrix work in bf16 kernels) is not implemented "
+                     "yet; use fp32, or fp16 (fp16 activations and gradients with loss scaling)");
   }
   LOWP_CHECK(!f.out.empty() || f.stop_after > 0, "--out model.onnx is required");
   LOWP_CHECK(f.classes >= 2, "--classes {} must be at least 2", f.classes);
@@ -192,6 +194,9 @@ int run_train(const TrainFlags& f) {
   o.progress_every = f.progress_every;
   o.stop_after_steps = f.stop_after;
   o.resume = f.resume;
+  o.fp16 = f.precision == "fp16";
+  o.loss_scaler.initial_scale = f.loss_scale;
+  o.loss_scaler.growth_interval = f.loss_scale_growth;
   parse_save_every(f.save_every, o);
   if (o.schedule.kind == train::ScheduleKind::step) {
     LOWP_CHECK(f.step_size >= 1, "--schedule step needs --step-size STEPS (at least 1)");
@@ -257,6 +262,10 @@ int run_train(const TrainFlags& f) {
   for (const auto& e : result.epochs) train_seconds += e.seconds;
   say(fmt::format("test accuracy {:.4f} (loss {:.4f}) after {} epochs, {} steps; training {:.2f} s",
                   final_eval.accuracy, final_eval.loss, f.epochs, result.steps, train_seconds));
+  if (o.fp16) {
+    say(fmt::format("fp16: {} steps skipped for overflows; final loss scale {:.0f}", result.skipped_steps,
+                    result.final_loss_scale));
+  }
   say(fmt::format("wrote {} ({} nodes); lowp's runtime on it agrees on {} of {} test predictions",
                   f.out, summary.nodes, agree, data.test.rows()));
   if (f.json) {
@@ -279,6 +288,8 @@ int run_train(const TrainFlags& f) {
                              {"batch", f.batch},
                              {"epochs", epochs},
                              {"steps", result.steps},
+                             {"skipped_steps", result.skipped_steps},
+                             {"final_loss_scale", f.precision == "fp16" ? nlohmann::json(result.final_loss_scale) : nlohmann::json()},
                              {"resumed_from_step", result.resumed_from_step},
                              {"test_accuracy", final_eval.accuracy},
                              {"test_loss", final_eval.loss},
@@ -300,7 +311,13 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--dataset", f->dataset,
                   "fashion-mnist | a folder with train_x.npy, train_y.npy, test_x.npy, test_y.npy")
       ->capture_default_str();
-  sub->add_option("--precision", f->precision, "fp32 (bf16 and fp16: not yet)")->capture_default_str();
+  sub->add_option("--precision", f->precision,
+                  "fp32 | fp16 (fp16 activations and gradients, fp32 master weights, dynamic loss scaling; "
+                  "bf16: not yet)")
+      ->capture_default_str();
+  sub->add_option("--loss-scale", f->loss_scale, "fp16: initial loss scale")->capture_default_str();
+  sub->add_option("--loss-scale-growth", f->loss_scale_growth, "fp16: good steps before the scale doubles")
+      ->capture_default_str();
   sub->add_option("--epochs", f->epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   sub->add_option("--batch", f->batch, "Batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   sub->add_option("--lr", f->lr, "Learning rate (> 0)")->capture_default_str();
