@@ -1,6 +1,7 @@
 // train/normalization.cc
 #include "train/normalization.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "base/error.h"
@@ -46,23 +47,25 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
   if (ctx.training) {
     LOWP_CHECK(m >= 2, "{}: BatchNorm in training needs at least 2 values per channel, got {}",
                name(), m);
+    // One pass: sums of x and x^2 in double. sum x^2 - mean sum x cancels about
+    // log2(mean^2 / variance) bits of double's 53, so the variance keeps fp32 precision
+    // unless the mean exceeds the standard deviation by ~10^7 (not activations).
     const float* xs = x.data.data();
-    blocked_sums(ctx.pool, m, c, [&](std::size_t begin, std::size_t end, double* acc) {
-      for (std::size_t i = begin; i < end; ++i) {
-        const float* row = xs + i * c;
-        for (std::size_t j = 0; j < c; ++j) acc[j] += row[j];
-      }
-    }, mean.data());
-    for (std::size_t j = 0; j < c; ++j) mean[j] /= static_cast<double>(m);
-    blocked_sums(ctx.pool, m, c, [&](std::size_t begin, std::size_t end, double* acc) {
+    std::vector<double> sums(2 * c);
+    blocked_sums(ctx.pool, m, 2 * c, [&](std::size_t begin, std::size_t end, double* acc) {
       for (std::size_t i = begin; i < end; ++i) {
         const float* row = xs + i * c;
         for (std::size_t j = 0; j < c; ++j) {
-          const double d = row[j] - mean[j];
-          acc[j] += d * d;
+          const double v = row[j];
+          acc[j] += v;
+          acc[c + j] += v * v;
         }
       }
-    }, var.data());
+    }, sums.data());
+    for (std::size_t j = 0; j < c; ++j) {
+      mean[j] = sums[j] / static_cast<double>(m);
+      var[j] = std::max(0.0, sums[c + j] - sums[j] * mean[j]);  // sum of squared deviations
+    }
     for (std::size_t j = 0; j < c; ++j) {
       double biased = var[j] / static_cast<double>(m);
       double unbiased = var[j] / static_cast<double>(m - 1);
@@ -79,21 +82,26 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
     }
   }
   inv_std_.resize(c);
-  std::vector<float> mean_f(c), scale(c), shift(c);
+  std::vector<float> mean_f(c);
   for (std::size_t j = 0; j < c; ++j) {
     inv_std_[j] = static_cast<float>(1.0 / std::sqrt(var[j] + eps_));
     mean_f[j] = static_cast<float>(mean[j]);
   }
   xhat_.resize(x.data.size());
-  const float* gamma = gamma_.value.data();
-  const float* beta = beta_.value.data();
+  const float* __restrict means = mean_f.data();
+  const float* __restrict inv = inv_std_.data();
+  const float* __restrict gamma = gamma_.value.data();
+  const float* __restrict beta = beta_.value.data();
+  const float* __restrict in_all = x.data.data();
+  float* __restrict xh_all = xhat_.data();
+  float* __restrict out_all = y.data.data();
   parallel_elements(ctx.pool, m, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
-      const float* in = x.data.data() + i * c;
-      float* xh = xhat_.data() + i * c;
-      float* out = y.data.data() + i * c;
+      const float* __restrict in = in_all + i * c;
+      float* __restrict xh = xh_all + i * c;
+      float* __restrict out = out_all + i * c;
       for (std::size_t j = 0; j < c; ++j) {
-        xh[j] = (in[j] - mean_f[j]) * inv_std_[j];
+        xh[j] = (in[j] - means[j]) * inv[j];
         out[j] = gamma[j] * xh[j] + beta[j];
       }
     }
