@@ -22,9 +22,14 @@ long as the per-step cost is constant (it is: same batch size, no caching effect
 steps beyond the first few). Rounds alternate lowp, PyTorch per configuration; medians
 are reported, with the ratio lowp / PyTorch. The target of issue 6 is <= 0.67.
 
+Accuracy: --accuracy-reports A.json,B.json adds a table of the test accuracy after each
+epoch from full runs' reports (`lowp train --model cnn --epochs 6 ... --json > A.json`;
+the section prints the command each report records). The full runs take minutes, so they
+are run separately and only written up here.
+
 Usage: /usr/bin/python3 bench/train_vs_torch.py [--lowp build/release/tools/lowp/lowp]
        [--rounds 3] [--threads 1,2] [--models cnn,simplenet] [--cnn-rows 12800]
-       [--write docs/BENCHMARKS.md]
+       [--accuracy-reports A.json,...] [--write docs/BENCHMARKS.md]
 Needs Debian's python3-torch (hence /usr/bin/python3).
 """
 
@@ -125,6 +130,7 @@ def main():
     ap.add_argument("--models", default="cnn,simplenet")
     ap.add_argument("--cnn-rows", type=int, default=12800)
     ap.add_argument("--write", default="")
+    ap.add_argument("--accuracy-reports", default="")
     args = ap.parse_args()
     if args.torch_worker:
         args.threads = int(args.threads)
@@ -184,6 +190,20 @@ Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `/usr/bin/pyth
 Each round (seconds, lowp / PyTorch):
 
 """ + "\n".join(f"- {r['model']} {r['threads']}T: lowp {', '.join(f'{v:.3f}' for v in r['lowp_rounds'])}; PyTorch {', '.join(f'{v:.3f}' for v in r['torch_rounds'])}" for r in results)
+        for path in filter(None, args.accuracy_reports.split(",")):
+            with open(path) as f:
+                rep = json.load(f)
+            accs = ", ".join(f"{e['test_accuracy']:.4f}" for e in rep["epochs"])
+            command = rep.get("command") or (
+                f"lowp train --model {rep['model']} --precision {rep['precision']} --epochs {len(rep['epochs'])} "
+                f"--batch {rep['batch']} --lr {rep['lr']:g} --optimizer {rep['optimizer']} --out M.onnx --json")
+            first = next((e["epoch"] for e in rep["epochs"] if e["test_accuracy"] >= 0.91), None)
+            body += (f"\n\nAccuracy, {rep['model']} {rep['precision']} ({rep['optimizer']}, lr {rep['lr']}, batch {rep['batch']}, "
+                     f"{rep['train_rows']} training / {rep['test_rows']} test images, {rep['threads']} thread(s)), "
+                     f"`{command}`: test accuracy after each epoch {accs}; "
+                     + (f"first >= 0.91 after epoch {first}" if first else "never >= 0.91")
+                     + (f"; {rep['skipped_steps']} steps skipped for fp16 overflows, final loss scale {rep['final_loss_scale']:.0f}"
+                        if rep.get("final_loss_scale") else "") + ".")
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from doc_sections import replace_section
         replace_section(args.write, "training", body)

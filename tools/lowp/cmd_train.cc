@@ -56,6 +56,7 @@ struct TrainFlags {
   bool json = false;
   float loss_scale = 65536.0f;
   long loss_scale_growth = 2000;
+  std::string command_line;  // for the JSON report
 };
 
 // "N", "Nsteps" / "Nstep" or "Nepochs" / "Nepoch".
@@ -275,7 +276,8 @@ int run_train(const TrainFlags& f) {
                         {"test_loss", e.test_loss}, {"test_accuracy", e.test_accuracy},
                         {"seconds", e.seconds}, {"cpu_seconds", e.cpu_seconds}, {"samples_per_second", e.samples_per_second}});
     }
-    nlohmann::json report = {{"model", model.name},
+    nlohmann::json report = {{"command", f.command_line},
+                             {"model", model.name},
                              {"parameters", model.parameter_count()},
                              {"dataset", data.description},
                              {"train_rows", data.train.rows()},
@@ -348,7 +350,18 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--limit-test", f->limit_test, "Use only the first N test samples");
   sub->add_option("--predictions", f->predictions, "Also write the test set's logits to this .npy");
   sub->add_flag("--json", f->json, "Print the final report as JSON (progress goes to stderr)");
-  return {sub, [f]() { return run_train(*f); }};
+  return {sub, [f, sub]() {
+            // The options as given, for the report (what reproduces the run).
+            f->command_line = "lowp train";
+            for (const CLI::Option* opt : sub->get_options()) {
+              if (opt->count() == 0 || opt->get_name() == "--help") continue;
+              f->command_line += " " + opt->get_name();
+              for (const std::string& value : opt->results()) {
+                if (opt->get_expected_min() > 0) f->command_line += " " + value;
+              }
+            }
+            return run_train(*f);
+          }};
 }
 
 }  // namespace lowp::cli
