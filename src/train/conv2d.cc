@@ -156,33 +156,52 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const std::size_t out_c = static_cast<std::size_t>(s.out_c);
   if (weight_.trainable) {
-    grad_mat_.resize(static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k));
-    partial_.resize(grad_mat_.size());
-    dy_t_.resize(static_cast<std::size_t>(ogc) * kPixelChunk);
+    const std::size_t mat = static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k);
+    const int chunks = (pixels + kPixelChunk - 1) / kPixelChunk;
+    grad_mat_.resize(mat);
+    partials_.resize(static_cast<std::size_t>(chunks) * mat);
+    const int slices = ctx.pool != nullptr ? ctx.pool->threads() : 1;
+    if (chunk_scratch_.size() < static_cast<std::size_t>(slices)) chunk_scratch_.resize(static_cast<std::size_t>(slices));
     for (int g = 0; g < s.groups; ++g) {
-      // grad_mat[o][(kh, kw, c)] = sum_p dy[p][g * ogc + o] cols[p][(kh, kw, c)], the pixels
-      // in chunks whose im2col rows (packed straight into GEMM panels) stay in cache; the
-      // chunks' sums are added in order, so the result does not depend on threads.
-      for (int p0 = 0; p0 < pixels; p0 += kPixelChunk) {
-        const int rows = std::min(kPixelChunk, pixels - p0);
-        im2col_packed(s, g, x.data.data(), p0, rows, packed_cols_);
-        transpose_x32(reinterpret_cast<const std::uint32_t*>(dy.data.data() + static_cast<std::size_t>(p0) * out_c +
-                                                             static_cast<std::size_t>(g) * ogc),
-                      reinterpret_cast<std::uint32_t*>(dy_t_.data()), static_cast<std::size_t>(rows),
-                      static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
-        GemmArgs args;
-        args.m = ogc;
-        args.a = dy_t_.data();
-        args.lda = static_cast<std::size_t>(rows);
-        args.w = &packed_cols_;
-        args.c = p0 == 0 ? grad_mat_.data() : partial_.data();
-        args.ldc = static_cast<std::size_t>(k);
-        gemm(args, pool_for_gemm(ctx.pool, static_cast<std::size_t>(ogc), static_cast<std::size_t>(k),
-                                 static_cast<std::size_t>(rows)));
-        if (p0 != 0) {
-          for (std::size_t i = 0; i < grad_mat_.size(); ++i) grad_mat_[i] += partial_[i];
+      // grad_mat[o][(kh, kw, c)] = sum_p dy[p][g * ogc + o] cols[p][(kh, kw, c)]. The pixels
+      // go in chunks whose im2col rows (packed straight into GEMM panels) stay in cache;
+      // threads take whole chunks, each chunk's GEMM writes its own partial, and the
+      // partials are added in chunk order: the same bits at any thread count.
+      auto run = [&](int slice, std::size_t c0, std::size_t c1) {
+        ChunkScratch& scratch = chunk_scratch_[static_cast<std::size_t>(slice)];
+        scratch.dy_t.resize(static_cast<std::size_t>(ogc) * kPixelChunk);
+        for (std::size_t chunk = c0; chunk < c1; ++chunk) {
+          const int p0 = static_cast<int>(chunk) * kPixelChunk;
+          const int rows = std::min(kPixelChunk, pixels - p0);
+          im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
+          transpose_x32(reinterpret_cast<const std::uint32_t*>(dy.data.data() + static_cast<std::size_t>(p0) * out_c +
+                                                               static_cast<std::size_t>(g) * ogc),
+                        reinterpret_cast<std::uint32_t*>(scratch.dy_t.data()), static_cast<std::size_t>(rows),
+                        static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
+          GemmArgs args;
+          args.m = ogc;
+          args.a = scratch.dy_t.data();
+          args.lda = static_cast<std::size_t>(rows);
+          args.w = &scratch.cols;
+          args.c = partials_.data() + chunk * mat;
+          args.ldc = static_cast<std::size_t>(k);
+          gemm(args, nullptr);  // inside the pool's job: no nested parallel_for
         }
+      };
+      if (slices > 1 && chunks > 1) {
+        ctx.pool->parallel_for_slices(static_cast<std::size_t>(chunks), 1, run);
+      } else {
+        run(0, 0, static_cast<std::size_t>(chunks));
       }
+      const float* parts = partials_.data();
+      float* sum = grad_mat_.data();
+      parallel_elements(ctx.pool, mat, [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) sum[i] = parts[i];
+        for (int chunk = 1; chunk < chunks; ++chunk) {
+          const float* part = parts + static_cast<std::size_t>(chunk) * mat;
+          for (std::size_t i = b; i < e; ++i) sum[i] += part[i];
+        }
+      });
       for (int o = 0; o < ogc; ++o) {
         float* dst = weight_.grad.data() + static_cast<std::size_t>(g * ogc + o) * igc * kk;
         const float* src = grad_mat_.data() + static_cast<std::size_t>(o) * k;

@@ -6,8 +6,9 @@
 //  - weight: per group, dW = dy^T cols, where cols is the im2col matrix of the input
 //    (rows: output pixels of the whole batch; columns: (kh, kw, c), the order the
 //    forward kernels pack weights in): GEMMs over chunks of kPixelChunk pixels, whose
-//    im2col rows are written straight in the GEMM's panel layout and stay in cache, the
-//    chunks' results added in order; then permuted back to ONNX's layout;
+//    im2col rows are written straight in the GEMM's panel layout and stay in cache,
+//    chunks dealt to threads, their results added in chunk order; then permuted back to
+//    ONNX's layout;
 //  - bias: column sums of dy over every output pixel, in order;
 //  - input, stride 1 with padding < kernel: the gradient of a stride-1 convolution is
 //    itself a convolution of dy with the kernel flipped in space and its in and out
@@ -64,8 +65,12 @@ class Conv2d final : public Layer {
   // 64 x 9 x 256 floats for a 3x3 layer of 64 channels, 590 KB) stay in L2 while the GEMM
   // reads them once per tile of rows.
   static constexpr int kPixelChunk = 256;
-  std::vector<float> cols_, grad_mat_, partial_, dy_t_, weight_mat_, flipped_;
-  PackedGemmWeights packed_cols_;
+  struct ChunkScratch {  // one per thread
+    PackedGemmWeights cols;
+    std::vector<float> dy_t;
+  };
+  std::vector<ChunkScratch> chunk_scratch_;
+  std::vector<float> cols_, grad_mat_, partials_, weight_mat_, flipped_;
   MatmulScratch matmul_;
 };
 
