@@ -42,8 +42,9 @@ class Reader {
  public:
   Reader(const std::vector<char>& data, std::string path) : data_(data), path_(std::move(path)) {}
   void need(std::size_t n, const char* what) {
-    LOWP_CHECK(n <= data_.size() - pos_, "checkpoint {}: truncated in {} ({} bytes left, {} needed)",
-               path_, what, data_.size() - pos_, n);
+    LOWP_CHECK(n <= data_.size() - pos_,
+               "checkpoint {}: truncated in {} ({} bytes left, {} needed)", path_, what,
+               data_.size() - pos_, n);
   }
   template <class T>
   T pod(const char* what) {
@@ -62,7 +63,8 @@ class Reader {
   }
   std::vector<float> floats(std::uint64_t n, const std::string& what) {
     LOWP_CHECK(n <= (data_.size() - pos_) / sizeof(float),
-               "checkpoint {}: tensor '{}' claims {} values, more than the file holds", path_, what, n);
+               "checkpoint {}: tensor '{}' claims {} values, more than the file holds", path_, what,
+               n);
     std::vector<float> v(n);
     std::memcpy(v.data(), data_.data() + pos_, n * sizeof(float));
     pos_ += n * sizeof(float);
@@ -82,7 +84,8 @@ std::vector<std::pair<std::string, std::vector<float>*>> named_tensors(Model& mo
   std::vector<std::pair<std::string, std::vector<float>*>> out;
   for (Param* p : model.params()) out.emplace_back("param:" + p->name, &p->value);
   for (StateTensor* s : model.states()) out.emplace_back("state:" + s->name, &s->value);
-  for (Optimizer::Slot& slot : optimizer.slots()) out.emplace_back("optimizer:" + slot.name, slot.values);
+  for (Optimizer::Slot& slot : optimizer.slots())
+    out.emplace_back("optimizer:" + slot.name, slot.values);
   return out;
 }
 
@@ -140,8 +143,8 @@ TrainPosition load_checkpoint(const std::filesystem::path& path, const std::stri
     for (const auto& [key, value] : b) {
       auto it = a.find(key);
       LOWP_CHECK(it != a.end() && it->second == value,
-                 "checkpoint {} was written by a different run: {} is {} there but {} now", where, key,
-                 it == a.end() ? "absent" : it->second, value);
+                 "checkpoint {} was written by a different run: {} is {} there but {} now", where,
+                 key, it == a.end() ? "absent" : it->second, value);
     }
     fail("checkpoint {} was written by a different run: its configuration has other settings ({})",
          where, saved);
@@ -156,8 +159,9 @@ TrainPosition load_checkpoint(const std::filesystem::path& path, const std::stri
   pos.loss_scale = r.pod<float>("the loss scale");
   pos.good_steps = r.pod<std::int64_t>("the loss scale");
   const std::int64_t optimizer_steps = r.pod<std::int64_t>("the optimizer");
-  LOWP_CHECK(pos.epoch >= 0 && pos.step_in_epoch >= 0 && pos.global_step >= 0 && optimizer_steps >= 0,
-             "checkpoint {}: negative position", where);
+  LOWP_CHECK(
+      pos.epoch >= 0 && pos.step_in_epoch >= 0 && pos.global_step >= 0 && optimizer_steps >= 0,
+      "checkpoint {}: negative position", where);
   auto tensors = named_tensors(model, optimizer);
   const std::uint64_t count = r.pod<std::uint64_t>("the tensor count");
   LOWP_CHECK(count == tensors.size(), "checkpoint {}: {} tensors, the run has {}", where, count,

@@ -24,12 +24,12 @@
 namespace lowp::train {
 
 struct TrainPosition {
-  long epoch = 0;          // completed epochs
-  long step_in_epoch = 0;  // completed steps of the current epoch
-  long global_step = 0;    // completed steps in all
-  double loss_sum = 0.0;   // of the current epoch's steps so far
-  long correct = 0;        // training rows predicted right in the current epoch so far
-  long seen = 0;           // training rows of the current epoch so far
+  long epoch = 0;           // completed epochs
+  long step_in_epoch = 0;   // completed steps of the current epoch
+  long global_step = 0;     // completed steps in all
+  double loss_sum = 0.0;    // of the current epoch's steps so far
+  long correct = 0;         // training rows predicted right in the current epoch so far
+  long seen = 0;            // training rows of the current epoch so far
   float loss_scale = 0.0f;  // fp16: the loss scaler's state
   long good_steps = 0;
 };

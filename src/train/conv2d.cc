@@ -23,7 +23,10 @@ Conv2d::Conv2d(std::string name, const Conv2dOptions& options, Random& rng)
   const int fan_in = o_.in_channels / o_.groups * o_.kernel * o_.kernel;
   const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
   weight_ = Param{this->name() + ".weight",
-                  {o_.out_channels, o_.in_channels / o_.groups, o_.kernel, o_.kernel}, {}, {}, true};
+                  {o_.out_channels, o_.in_channels / o_.groups, o_.kernel, o_.kernel},
+                  {},
+                  {},
+                  true};
   weight_.value.resize(shape_elements(weight_.shape));
   for (float& w : weight_.value) w = rng.uniform(-bound, bound);
   weight_.grad.assign(weight_.value.size(), 0.0f);
@@ -106,7 +109,8 @@ void im2col_packed(const Conv2dShape& s, int group, const float* x, int first_pi
     out.n = k;
     out.k = rows;
     // Zero-filled: the lanes past k in the last panel stay zero.
-    out.data = AlignedBuffer<std::byte>(static_cast<std::size_t>(out.panels()) * rows * kGemmPanel * sizeof(float));
+    out.data = AlignedBuffer<std::byte>(static_cast<std::size_t>(out.panels()) * rows * kGemmPanel *
+                                        sizeof(float));
   }
   float* panels = reinterpret_cast<float*>(out.data.data());
   const std::size_t panel_stride = static_cast<std::size_t>(rows) * kGemmPanel;
@@ -161,7 +165,8 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
     grad_mat_.resize(mat);
     partials_.resize(static_cast<std::size_t>(chunks) * mat);
     const int slices = ctx.pool != nullptr ? ctx.pool->threads() : 1;
-    if (chunk_scratch_.size() < static_cast<std::size_t>(slices)) chunk_scratch_.resize(static_cast<std::size_t>(slices));
+    if (chunk_scratch_.size() < static_cast<std::size_t>(slices))
+      chunk_scratch_.resize(static_cast<std::size_t>(slices));
     for (int g = 0; g < s.groups; ++g) {
       // grad_mat[o][(kh, kw, c)] = sum_p dy[p][g * ogc + o] cols[p][(kh, kw, c)]. The pixels
       // go in chunks whose im2col rows (packed straight into GEMM panels) stay in cache;
@@ -174,10 +179,12 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
           const int p0 = static_cast<int>(chunk) * kPixelChunk;
           const int rows = std::min(kPixelChunk, pixels - p0);
           im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
-          transpose_x32(reinterpret_cast<const std::uint32_t*>(dy.data.data() + static_cast<std::size_t>(p0) * out_c +
-                                                               static_cast<std::size_t>(g) * ogc),
-                        reinterpret_cast<std::uint32_t*>(scratch.dy_t.data()), static_cast<std::size_t>(rows),
-                        static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
+          transpose_x32(
+              reinterpret_cast<const std::uint32_t*>(dy.data.data() +
+                                                     static_cast<std::size_t>(p0) * out_c +
+                                                     static_cast<std::size_t>(g) * ogc),
+              reinterpret_cast<std::uint32_t*>(scratch.dy_t.data()), static_cast<std::size_t>(rows),
+              static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
           GemmArgs args;
           args.m = ogc;
           args.a = scratch.dy_t.data();
@@ -229,7 +236,8 @@ void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch
   for (int g = 0; g < s.groups; ++g) {
     for (int c = 0; c < igc; ++c) {
       for (int o = 0; o < ogc; ++o) {
-        const float* src = weight_.value.data() + (static_cast<std::size_t>(g * ogc + o) * igc + c) * kk;
+        const float* src =
+            weight_.value.data() + (static_cast<std::size_t>(g * ogc + o) * igc + c) * kk;
         float* dst = flipped_.data() + (static_cast<std::size_t>(g * igc + c) * ogc + o) * kk;
         for (int t = 0; t < kk; ++t) dst[t] = src[kk - 1 - t];
       }
@@ -299,13 +307,15 @@ std::vector<Param*> Conv2d::params() {
 }
 
 ir::Value* Conv2d::export_to(ir::Graph& graph, ir::Value* x) const {
-  std::vector<ir::Value*> inputs = {x, export_constant(graph, weight_.name, weight_.shape, weight_.value)};
+  std::vector<ir::Value*> inputs = {
+      x, export_constant(graph, weight_.name, weight_.shape, weight_.value)};
   if (o_.bias) inputs.push_back(export_constant(graph, bias_.name, bias_.shape, bias_.value));
   ir::Value* y = export_value(graph, name());
   ir::Node* node = graph.add_node("Conv", inputs, {y}, graph.unique_name(name()));
   node->attributes["kernel_shape"] = ir::Attribute::of_ints({o_.kernel, o_.kernel});
   node->attributes["strides"] = ir::Attribute::of_ints({o_.stride, o_.stride});
-  node->attributes["pads"] = ir::Attribute::of_ints({o_.padding, o_.padding, o_.padding, o_.padding});
+  node->attributes["pads"] =
+      ir::Attribute::of_ints({o_.padding, o_.padding, o_.padding, o_.padding});
   node->attributes["group"] = ir::Attribute::of_int(o_.groups);
   return y;
 }

@@ -54,8 +54,7 @@ class Conv2d final : public Layer {
  private:
   Conv2dShape shape_for(std::span<const int> in) const;
   void input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx, ThreadPool* pool);
-  void input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                                ThreadPool* pool);
+  void input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx, ThreadPool* pool);
 
   Conv2dOptions o_;
   Param weight_, bias_;

@@ -15,24 +15,31 @@ constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
 float forward_one(ActivationKind kind, float x) {
   switch (kind) {
-    case ActivationKind::relu: return x > 0.0f ? x : 0.0f;
-    case ActivationKind::gelu: return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
-    case ActivationKind::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case ActivationKind::tanh: return std::tanh(x);
+    case ActivationKind::relu:
+      return x > 0.0f ? x : 0.0f;
+    case ActivationKind::gelu:
+      return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
+    case ActivationKind::sigmoid:
+      return 1.0f / (1.0f + std::exp(-x));
+    case ActivationKind::tanh:
+      return std::tanh(x);
   }
   return x;
 }
 
 float backward_one(ActivationKind kind, float x, float y, float dy) {
   switch (kind) {
-    case ActivationKind::relu: return y > 0.0f ? dy : 0.0f;
+    case ActivationKind::relu:
+      return y > 0.0f ? dy : 0.0f;
     case ActivationKind::gelu: {
       float cdf = 0.5f * (1.0f + std::erf(x * kInvSqrt2));
       float pdf = kInvSqrt2Pi * std::exp(-0.5f * x * x);
       return dy * (cdf + x * pdf);
     }
-    case ActivationKind::sigmoid: return dy * y * (1.0f - y);
-    case ActivationKind::tanh: return dy * (1.0f - y * y);
+    case ActivationKind::sigmoid:
+      return dy * y * (1.0f - y);
+    case ActivationKind::tanh:
+      return dy * (1.0f - y * y);
   }
   return dy;
 }
@@ -41,10 +48,14 @@ float backward_one(ActivationKind kind, float x, float y, float dy) {
 
 const char* ActivationLayer::kind() const {
   switch (kind_) {
-    case ActivationKind::relu: return "ReLU";
-    case ActivationKind::gelu: return "GELU";
-    case ActivationKind::sigmoid: return "Sigmoid";
-    case ActivationKind::tanh: return "Tanh";
+    case ActivationKind::relu:
+      return "ReLU";
+    case ActivationKind::gelu:
+      return "GELU";
+    case ActivationKind::sigmoid:
+      return "Sigmoid";
+    case ActivationKind::tanh:
+      return "Tanh";
   }
   return "?";
 }
@@ -136,7 +147,8 @@ void Flatten::forward(const Batch& x, Batch& y, const Context&) {
     return;
   }
   const std::size_t n = static_cast<std::size_t>(x.shape[0]);
-  const std::size_t hw = static_cast<std::size_t>(x.shape[1]) * static_cast<std::size_t>(x.shape[2]);
+  const std::size_t hw =
+      static_cast<std::size_t>(x.shape[1]) * static_cast<std::size_t>(x.shape[2]);
   const std::size_t c = static_cast<std::size_t>(x.shape[3]);
   for (std::size_t b = 0; b < n; ++b) {
     const float* in = x.data.data() + b * hw * c;
@@ -155,7 +167,8 @@ void Flatten::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
     return;
   }
   const std::size_t n = static_cast<std::size_t>(x.shape[0]);
-  const std::size_t hw = static_cast<std::size_t>(x.shape[1]) * static_cast<std::size_t>(x.shape[2]);
+  const std::size_t hw =
+      static_cast<std::size_t>(x.shape[1]) * static_cast<std::size_t>(x.shape[2]);
   const std::size_t c = static_cast<std::size_t>(x.shape[3]);
   for (std::size_t b = 0; b < n; ++b) {
     const float* in = dy.data.data() + b * hw * c;

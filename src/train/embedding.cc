@@ -10,8 +10,8 @@ namespace lowp::train {
 
 Embedding::Embedding(std::string name, int num, int dim, Random& rng)
     : Layer(std::move(name)), num_(num), dim_(dim) {
-  LOWP_CHECK(num >= 1 && dim >= 1, "{}: Embedding({}, {}) needs sizes of at least 1",
-             this->name(), num, dim);
+  LOWP_CHECK(num >= 1 && dim >= 1, "{}: Embedding({}, {}) needs sizes of at least 1", this->name(),
+             num, dim);
   weight_ = Param{this->name() + ".weight", {num, dim}, {}, {}, true};
   weight_.value.resize(static_cast<std::size_t>(num) * static_cast<std::size_t>(dim));
   for (std::size_t i = 0; i < weight_.value.size(); ++i) {
@@ -55,8 +55,9 @@ ir::Value* Embedding::export_to(ir::Graph& graph, ir::Value* x) const {
   ir::Node* cast = graph.add_node("Cast", {x}, {ids}, graph.unique_name(name() + "_cast"));
   cast->attributes["to"] = ir::Attribute::of_int(static_cast<int>(DType::int64));
   ir::Value* y = export_value(graph, name());
-  graph.add_node("Gather", {export_constant(graph, weight_.name, weight_.shape, weight_.value), ids},
-                 {y}, graph.unique_name(name()));
+  graph.add_node("Gather",
+                 {export_constant(graph, weight_.name, weight_.shape, weight_.value), ids}, {y},
+                 graph.unique_name(name()));
   return y;
 }
 

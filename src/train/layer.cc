@@ -22,7 +22,9 @@ std::size_t shape_elements(std::span<const int> shape) {
   return n;
 }
 
-std::string shape_str(std::span<const int> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+std::string shape_str(std::span<const int> shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
 
 void Batch::resize(std::vector<int> new_shape) {
   std::size_t n = shape_elements(new_shape);
@@ -59,12 +61,14 @@ void parallel_elements(ThreadPool* pool, std::size_t n,
 }
 
 void blocked_sums(ThreadPool* pool, std::size_t rows, std::size_t width,
-                  const std::function<void(std::size_t, std::size_t, double*)>& add_rows, double* out) {
+                  const std::function<void(std::size_t, std::size_t, double*)>& add_rows,
+                  double* out) {
   const std::size_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
   std::vector<double> partial(blocks * width, 0.0);
   auto run = [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b) {
-      add_rows(b * kSumBlockRows, std::min(rows, (b + 1) * kSumBlockRows), partial.data() + b * width);
+      add_rows(b * kSumBlockRows, std::min(rows, (b + 1) * kSumBlockRows),
+               partial.data() + b * width);
     }
   };
   if (pool == nullptr || pool->threads() == 1 || blocks < 4) {

@@ -124,6 +124,7 @@ void parallel_elements(ThreadPool* pool, std::size_t n,
 // are the same bits at any thread count (BatchNorm statistics, bias gradients).
 inline constexpr std::size_t kSumBlockRows = 1024;
 void blocked_sums(ThreadPool* pool, std::size_t rows, std::size_t width,
-                  const std::function<void(std::size_t, std::size_t, double*)>& add_rows, double* out);
+                  const std::function<void(std::size_t, std::size_t, double*)>& add_rows,
+                  double* out);
 
 }  // namespace lowp::train

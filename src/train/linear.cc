@@ -41,8 +41,8 @@ void Linear::forward(const Batch& x, Batch& y, const Context& ctx) {
   args.bias = has_bias_ ? bias_.value.data() : nullptr;
   args.c = y.data.data();
   args.ldc = static_cast<std::size_t>(out_);
-  gemm(args, pool_for_gemm(ctx.pool, static_cast<std::size_t>(x.rows()), static_cast<std::size_t>(out_),
-                           static_cast<std::size_t>(in_)));
+  gemm(args, pool_for_gemm(ctx.pool, static_cast<std::size_t>(x.rows()),
+                           static_cast<std::size_t>(out_), static_cast<std::size_t>(in_)));
 }
 
 void Linear::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
@@ -69,7 +69,8 @@ std::vector<Param*> Linear::params() {
 }
 
 ir::Value* Linear::export_to(ir::Graph& graph, ir::Value* x) const {
-  std::vector<ir::Value*> inputs = {x, export_constant(graph, weight_.name, weight_.shape, weight_.value)};
+  std::vector<ir::Value*> inputs = {
+      x, export_constant(graph, weight_.name, weight_.shape, weight_.value)};
   if (has_bias_) inputs.push_back(export_constant(graph, bias_.name, bias_.shape, bias_.value));
   ir::Value* y = export_value(graph, name());
   ir::Node* node = graph.add_node("Gemm", inputs, {y}, graph.unique_name(name()));

@@ -14,7 +14,8 @@ LossResult softmax_cross_entropy(const Batch& logits, std::span<const std::int32
              shape_str(logits.shape));
   const std::size_t n = static_cast<std::size_t>(logits.shape[0]);
   const std::size_t k = static_cast<std::size_t>(logits.shape[1]);
-  LOWP_CHECK(labels.size() == n, "cross-entropy: {} labels for {} rows of logits", labels.size(), n);
+  LOWP_CHECK(labels.size() == n, "cross-entropy: {} labels for {} rows of logits", labels.size(),
+             n);
   LOWP_CHECK(label_smoothing >= 0.0f && label_smoothing < 1.0f,
              "cross-entropy: label smoothing {} must lie in [0, 1)", label_smoothing);
   if (grad != nullptr) grad->resize(logits.shape);

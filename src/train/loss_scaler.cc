@@ -28,7 +28,8 @@ bool all_finite(std::span<const float> values) {
   return acc == 0.0f;
 }
 
-LossScaler::LossScaler(const LossScalerOptions& options) : options_(options), scale_(options.initial_scale) {
+LossScaler::LossScaler(const LossScalerOptions& options)
+    : options_(options), scale_(options.initial_scale) {
   LOWP_CHECK(std::isfinite(options.initial_scale) && options.initial_scale > 0.0f,
              "loss scale {} must be finite and positive", options.initial_scale);
   LOWP_CHECK(options.growth_interval >= 1, "loss scale growth interval {} must be at least 1",

@@ -39,12 +39,15 @@ void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const floa
 void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool) {
   std::vector<double> acc(static_cast<std::size_t>(cols));
   const std::size_t width = static_cast<std::size_t>(cols);
-  blocked_sums(pool, static_cast<std::size_t>(rows), width, [&](std::size_t begin, std::size_t end, double* sums) {
-    for (std::size_t r = begin; r < end; ++r) {
-      const float* row = a + r * lda;
-      for (std::size_t j = 0; j < width; ++j) sums[j] += row[j];
-    }
-  }, acc.data());
+  blocked_sums(
+      pool, static_cast<std::size_t>(rows), width,
+      [&](std::size_t begin, std::size_t end, double* sums) {
+        for (std::size_t r = begin; r < end; ++r) {
+          const float* row = a + r * lda;
+          for (std::size_t j = 0; j < width; ++j) sums[j] += row[j];
+        }
+      },
+      acc.data());
   for (std::size_t j = 0; j < width; ++j) out[j] = static_cast<float>(acc[j]);
 }
 
@@ -54,7 +57,8 @@ void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const f
     for (int j = 0; j < n; ++j) {
       double s = 0.0;
       for (int p = 0; p < k; ++p) {
-        s += static_cast<double>(a[static_cast<std::size_t>(i) * lda + static_cast<std::size_t>(p)]) *
+        s += static_cast<double>(
+                 a[static_cast<std::size_t>(i) * lda + static_cast<std::size_t>(p)]) *
              b[static_cast<std::size_t>(p) * ldb + static_cast<std::size_t>(j)];
       }
       c[static_cast<std::size_t>(i) * ldc + static_cast<std::size_t>(j)] = static_cast<float>(s);

@@ -47,7 +47,8 @@ const Batch& Model::forward(const Batch& x, const Context& ctx) {
     layers[i]->forward(*in, outputs_[i], ctx);
     if (ctx.fp16_storage) {
       round_to_fp16(outputs_[i].data, ctx.pool);
-      if (forward_overflow_.empty() && !all_finite(outputs_[i].data)) forward_overflow_ = layers[i]->name();
+      if (forward_overflow_.empty() && !all_finite(outputs_[i].data))
+        forward_overflow_ = layers[i]->name();
     }
     in = &outputs_[i];
   }
@@ -66,7 +67,8 @@ std::string Model::backward(const Batch& grad_output, const Context& ctx) {
     if (ctx.fp16_storage) {
       if (dx != nullptr) round_to_fp16(dx->data, ctx.pool);
       bool finite = dx == nullptr || all_finite(dx->data);
-      for (Param* p : layers[i]->params()) finite = finite && (!p->trainable || all_finite(p->grad));
+      for (Param* p : layers[i]->params())
+        finite = finite && (!p->trainable || all_finite(p->grad));
       if (!finite && overflow.empty()) overflow = layers[i]->name();
     }
     dy = dx;
@@ -134,7 +136,8 @@ std::unique_ptr<ir::Graph> Model::to_graph() const {
   graph->opsets[""] = ir::kIrOpset;
   std::vector<ir::Dim> dims = {ir::Dim::named("N")};
   if (input_shape.size() == 3) {  // NHWC sample -> NCHW input
-    for (int axis : {2, 0, 1}) dims.push_back(ir::Dim::known(input_shape[static_cast<std::size_t>(axis)]));
+    for (int axis : {2, 0, 1})
+      dims.push_back(ir::Dim::known(input_shape[static_cast<std::size_t>(axis)]));
   } else {
     for (int d : input_shape) dims.push_back(ir::Dim::known(d));
   }
@@ -196,7 +199,8 @@ Model make_simplenet(const std::vector<float>& components, const std::vector<flo
   for (int j = 0; j < k; ++j) {
     double s = 0.0;
     for (int i = 0; i < inputs; ++i) {
-      s += static_cast<double>(components[static_cast<std::size_t>(j) * inputs + i]) * mean[static_cast<std::size_t>(i)];
+      s += static_cast<double>(components[static_cast<std::size_t>(j) * inputs + i]) *
+           mean[static_cast<std::size_t>(i)];
     }
     pca->bias().value[static_cast<std::size_t>(j)] = static_cast<float>(-s);
   }
@@ -209,15 +213,17 @@ Model make_simplenet(const std::vector<float>& components, const std::vector<flo
 
 namespace {
 
-std::vector<float> constant_values(const ir::Node& node, std::size_t input, const std::vector<int>& shape) {
+std::vector<float> constant_values(const ir::Node& node, std::size_t input,
+                                   const std::vector<int>& shape) {
   LOWP_CHECK(node.has_input(input) && node.inputs[input]->is_constant(),
-             "node '{}' ({}): input {} must be a constant to be trained", node.label(), node.op_type,
-             input);
+             "node '{}' ({}): input {} must be a constant to be trained", node.label(),
+             node.op_type, input);
   const Tensor& t = *node.inputs[input]->constant;
   LOWP_CHECK(t.dtype() == DType::float32, "node '{}' ({}): input {} is {}, not float32",
              node.label(), node.op_type, input, dtype_name(t.dtype()));
-  LOWP_CHECK(t.elements() == shape_elements(shape), "node '{}' ({}): input {} has shape {}, expected {}",
-             node.label(), node.op_type, input, t.shape().str(), shape_str(shape));
+  LOWP_CHECK(t.elements() == shape_elements(shape),
+             "node '{}' ({}): input {} has shape {}, expected {}", node.label(), node.op_type,
+             input, t.shape().str(), shape_str(shape));
   auto v = t.values<float>();
   return {v.begin(), v.end()};
 }
@@ -227,8 +233,10 @@ int square_attr(const ir::Node& node, const std::string& key, int fallback) {
   std::vector<std::int64_t> v = node.attr_ints(key);
   if (v.empty()) return fallback;
   for (std::int64_t x : v) {
-    LOWP_CHECK(x == v[0], "node '{}' ({}): {} {} is not the same on every axis, which training "
-               "does not support", node.label(), node.op_type, key, fmt::join(v, ","));
+    LOWP_CHECK(x == v[0],
+               "node '{}' ({}): {} {} is not the same on every axis, which training "
+               "does not support",
+               node.label(), node.op_type, key, fmt::join(v, ","));
   }
   return static_cast<int>(v[0]);
 }
@@ -245,7 +253,8 @@ Model model_from_graph(const ir::Graph& graph) {
   std::vector<int> sample;
   for (std::size_t i = 1; i < in_type.rank(); ++i) {
     const ir::Dim& d = (*in_type.dims)[i];
-    LOWP_CHECK(d.is_known(), "input '{}': dimension {} must be known to train", graph.inputs[0]->name, i);
+    LOWP_CHECK(d.is_known(), "input '{}': dimension {} must be known to train",
+               graph.inputs[0]->name, i);
     sample.push_back(static_cast<int>(d.value));
   }
   Model m;
@@ -262,18 +271,25 @@ Model model_from_graph(const ir::Graph& graph) {
                node.label(), node.domain, node.op_type);
     LOWP_CHECK(!node.inputs.empty() && node.inputs[0] == current,
                "node '{}' ({}) does not continue a chain of layers: training takes models "
-               "whose nodes each feed the next", node.label(), node.op_type);
+               "whose nodes each feed the next",
+               node.label(), node.op_type);
     const std::string& op = node.op_type;
-    const std::string lname = node.name.empty() ? fmt::format("{}_{}", op, m.layers.size()) : node.name;
+    const std::string lname =
+        node.name.empty() ? fmt::format("{}_{}", op, m.layers.size()) : node.name;
     std::unique_ptr<Layer> layer;
     if (op == "Conv") {
-      LOWP_CHECK(shape.size() == 4, "node '{}' (Conv): input rank {} is not 4", node.label(), shape.size());
+      LOWP_CHECK(shape.size() == 4, "node '{}' (Conv): input rank {} is not 4", node.label(),
+                 shape.size());
       const auto& wshape = node.inputs[1]->type;
-      LOWP_CHECK(wshape.is_concrete() && wshape.rank() == 4, "node '{}' (Conv): weight shape unknown", node.label());
+      LOWP_CHECK(wshape.is_concrete() && wshape.rank() == 4,
+                 "node '{}' (Conv): weight shape unknown", node.label());
       Shape ws = wshape.concrete_shape();
-      LOWP_CHECK(ws[2] == ws[3], "node '{}' (Conv): kernel {}x{} is not square", node.label(), ws[2], ws[3]);
-      LOWP_CHECK(square_attr(node, "dilations", 1) == 1 && node.attr_string("auto_pad", "NOTSET") == "NOTSET",
-                 "node '{}' (Conv): dilation and auto_pad are not supported in training", node.label());
+      LOWP_CHECK(ws[2] == ws[3], "node '{}' (Conv): kernel {}x{} is not square", node.label(),
+                 ws[2], ws[3]);
+      LOWP_CHECK(square_attr(node, "dilations", 1) == 1 &&
+                     node.attr_string("auto_pad", "NOTSET") == "NOTSET",
+                 "node '{}' (Conv): dilation and auto_pad are not supported in training",
+                 node.label());
       Conv2dOptions o;
       o.groups = static_cast<int>(node.attr_int("group", 1));
       o.in_channels = shape[3];
@@ -289,7 +305,8 @@ Model model_from_graph(const ir::Graph& graph) {
       layer = std::move(conv);
     } else if (op == "BatchNormalization") {
       const int c = shape.back();
-      LOWP_CHECK(shape.size() == 4 || shape.size() == 2, "node '{}': BatchNormalization on rank {}", node.label(), shape.size());
+      LOWP_CHECK(shape.size() == 4 || shape.size() == 2, "node '{}': BatchNormalization on rank {}",
+                 node.label(), shape.size());
       auto bn = std::make_unique<BatchNorm>(lname, c, node.attr_float("epsilon", 1e-5f),
                                             1.0f - node.attr_float("momentum", 0.9f));
       std::vector<Param*> ps = bn->params();
@@ -302,39 +319,48 @@ Model model_from_graph(const ir::Graph& graph) {
     } else if (op == "Relu" || op == "Gelu" || op == "Sigmoid" || op == "Tanh") {
       LOWP_CHECK(op != "Gelu" || node.attr_string("approximate", "none") == "none",
                  "node '{}' (Gelu): only approximate = none is trained", node.label());
-      ActivationKind k = op == "Relu" ? ActivationKind::relu
-                         : op == "Gelu" ? ActivationKind::gelu
-                         : op == "Sigmoid" ? ActivationKind::sigmoid : ActivationKind::tanh;
+      ActivationKind k = op == "Relu"      ? ActivationKind::relu
+                         : op == "Gelu"    ? ActivationKind::gelu
+                         : op == "Sigmoid" ? ActivationKind::sigmoid
+                                           : ActivationKind::tanh;
       layer = std::make_unique<ActivationLayer>(lname, k);
     } else if (op == "MaxPool" || op == "AveragePool") {
-      LOWP_CHECK(node.attr_int("ceil_mode", 0) == 0 && square_attr(node, "dilations", 1) == 1 &&
-                     node.attr_string("auto_pad", "NOTSET") == "NOTSET" && node.outputs.size() == 1,
-                 "node '{}' ({}): ceil_mode, dilation, auto_pad and indices are not supported in training",
-                 node.label(), op);
+      LOWP_CHECK(
+          node.attr_int("ceil_mode", 0) == 0 && square_attr(node, "dilations", 1) == 1 &&
+              node.attr_string("auto_pad", "NOTSET") == "NOTSET" && node.outputs.size() == 1,
+          "node '{}' ({}): ceil_mode, dilation, auto_pad and indices are not supported in training",
+          node.label(), op);
       Pool2dOptions o{square_attr(node, "kernel_shape", 1), square_attr(node, "strides", 1),
                       square_attr(node, "pads", 0)};
       LOWP_CHECK(op == "MaxPool" || o.padding == 0 || node.attr_int("count_include_pad", 0) == 1,
-                 "node '{}' (AveragePool): padding without count_include_pad is not supported", node.label());
-      layer = std::make_unique<Pool2d>(lname, op == "MaxPool" ? Pool2d::Mode::max : Pool2d::Mode::average, o);
+                 "node '{}' (AveragePool): padding without count_include_pad is not supported",
+                 node.label());
+      layer = std::make_unique<Pool2d>(
+          lname, op == "MaxPool" ? Pool2d::Mode::max : Pool2d::Mode::average, o);
     } else if (op == "Flatten") {
-      LOWP_CHECK(node.attr_int("axis", 1) == 1, "node '{}' (Flatten): only axis 1 is supported", node.label());
+      LOWP_CHECK(node.attr_int("axis", 1) == 1, "node '{}' (Flatten): only axis 1 is supported",
+                 node.label());
       layer = std::make_unique<Flatten>(lname);
     } else if (op == "Gemm") {
       LOWP_CHECK(node.attr_int("transA", 0) == 0 && node.attr_float("alpha", 1.0f) == 1.0f &&
                      node.attr_float("beta", 1.0f) == 1.0f && shape.size() == 2,
-                 "node '{}' (Gemm): only transA = 0, alpha = beta = 1 on [N, K] is trained", node.label());
+                 "node '{}' (Gemm): only transA = 0, alpha = beta = 1 on [N, K] is trained",
+                 node.label());
       const bool trans_b = node.attr_int("transB", 0) != 0;
       const auto& wt = node.inputs[1]->type;
-      LOWP_CHECK(wt.is_concrete() && wt.rank() == 2, "node '{}' (Gemm): weight shape unknown", node.label());
+      LOWP_CHECK(wt.is_concrete() && wt.rank() == 2, "node '{}' (Gemm): weight shape unknown",
+                 node.label());
       Shape ws = wt.concrete_shape();
       const int k = shape[1];
       const int n = static_cast<int>(trans_b ? ws[0] : ws[1]);
       auto linear = std::make_unique<Linear>(lname, k, n, rng, node.has_input(2));
-      std::vector<float> w = constant_values(node, 1, trans_b ? std::vector<int>{n, k} : std::vector<int>{k, n});
+      std::vector<float> w =
+          constant_values(node, 1, trans_b ? std::vector<int>{n, k} : std::vector<int>{k, n});
       if (!trans_b) {
         std::vector<float> t(w.size());
         for (int i = 0; i < k; ++i) {
-          for (int j = 0; j < n; ++j) t[static_cast<std::size_t>(j) * k + i] = w[static_cast<std::size_t>(i) * n + j];
+          for (int j = 0; j < n; ++j)
+            t[static_cast<std::size_t>(j) * k + i] = w[static_cast<std::size_t>(i) * n + j];
         }
         w = std::move(t);
       }
@@ -342,7 +368,8 @@ Model model_from_graph(const ir::Graph& graph) {
       if (node.has_input(2)) linear->bias().value = constant_values(node, 2, {n});
       layer = std::move(linear);
     } else if (op == "LayerNormalization") {
-      LOWP_CHECK(node.attr_int("axis", -1) == -1 || node.attr_int("axis", -1) == static_cast<std::int64_t>(shape.size()) - 1,
+      LOWP_CHECK(node.attr_int("axis", -1) == -1 ||
+                     node.attr_int("axis", -1) == static_cast<std::int64_t>(shape.size()) - 1,
                  "node '{}' (LayerNormalization): only the last axis is trained", node.label());
       const int d = shape.back();
       auto ln = std::make_unique<LayerNorm>(lname, d, node.attr_float("epsilon", 1e-5f));
@@ -354,15 +381,18 @@ Model model_from_graph(const ir::Graph& graph) {
       current = node.outputs[0];
       continue;
     } else {
-      fail("node '{}' (op {}) has no gradient in lowp's trainer (trainable ops: Conv, "
-           "BatchNormalization, Relu, Gelu, Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Gemm, "
-           "LayerNormalization, Dropout, Identity)", node.label(), op);
+      fail(
+          "node '{}' (op {}) has no gradient in lowp's trainer (trainable ops: Conv, "
+          "BatchNormalization, Relu, Gelu, Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Gemm, "
+          "LayerNormalization, Dropout, Identity)",
+          node.label(), op);
     }
     shape = layer->output_shape(shape);
     m.layers.push_back(std::move(layer));
     current = node.outputs[0];
   }
-  LOWP_CHECK(current == graph.outputs[0], "the model's output '{}' is not the end of its chain of nodes",
+  LOWP_CHECK(current == graph.outputs[0],
+             "the model's output '{}' is not the end of its chain of nodes",
              graph.outputs[0]->name);
   return m;
 }

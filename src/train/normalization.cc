@@ -10,8 +10,11 @@ namespace lowp::train {
 namespace {
 
 Param filled_param(std::string name, int n, float value) {
-  Param p{std::move(name), {n}, std::vector<float>(static_cast<std::size_t>(n), value),
-          std::vector<float>(static_cast<std::size_t>(n), 0.0f), true};
+  Param p{std::move(name),
+          {n},
+          std::vector<float>(static_cast<std::size_t>(n), value),
+          std::vector<float>(static_cast<std::size_t>(n), 0.0f),
+          true};
   return p;
 }
 
@@ -25,9 +28,11 @@ BatchNorm::BatchNorm(std::string name, int channels, float eps, float momentum)
              momentum);
   gamma_ = filled_param(this->name() + ".weight", channels, 1.0f);
   beta_ = filled_param(this->name() + ".bias", channels, 0.0f);
-  running_mean_ = StateTensor{this->name() + ".running_mean", {channels},
+  running_mean_ = StateTensor{this->name() + ".running_mean",
+                              {channels},
                               std::vector<float>(static_cast<std::size_t>(channels), 0.0f)};
-  running_var_ = StateTensor{this->name() + ".running_var", {channels},
+  running_var_ = StateTensor{this->name() + ".running_var",
+                             {channels},
                              std::vector<float>(static_cast<std::size_t>(channels), 1.0f)};
 }
 
@@ -52,16 +57,19 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
     // unless the mean exceeds the standard deviation by ~10^7 (not activations).
     const float* xs = x.data.data();
     std::vector<double> sums(2 * c);
-    blocked_sums(ctx.pool, m, 2 * c, [&](std::size_t begin, std::size_t end, double* acc) {
-      for (std::size_t i = begin; i < end; ++i) {
-        const float* row = xs + i * c;
-        for (std::size_t j = 0; j < c; ++j) {
-          const double v = row[j];
-          acc[j] += v;
-          acc[c + j] += v * v;
-        }
-      }
-    }, sums.data());
+    blocked_sums(
+        ctx.pool, m, 2 * c,
+        [&](std::size_t begin, std::size_t end, double* acc) {
+          for (std::size_t i = begin; i < end; ++i) {
+            const float* row = xs + i * c;
+            for (std::size_t j = 0; j < c; ++j) {
+              const double v = row[j];
+              acc[j] += v;
+              acc[c + j] += v * v;
+            }
+          }
+        },
+        sums.data());
     for (std::size_t j = 0; j < c; ++j) {
       mean[j] = sums[j] / static_cast<double>(m);
       var[j] = std::max(0.0, sums[c + j] - sums[j] * mean[j]);  // sum of squared deviations
@@ -69,10 +77,10 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
     for (std::size_t j = 0; j < c; ++j) {
       double biased = var[j] / static_cast<double>(m);
       double unbiased = var[j] / static_cast<double>(m - 1);
-      running_mean_.value[j] = static_cast<float>((1.0 - momentum_) * running_mean_.value[j] +
-                                                  momentum_ * mean[j]);
-      running_var_.value[j] = static_cast<float>((1.0 - momentum_) * running_var_.value[j] +
-                                                 momentum_ * unbiased);
+      running_mean_.value[j] =
+          static_cast<float>((1.0 - momentum_) * running_mean_.value[j] + momentum_ * mean[j]);
+      running_var_.value[j] =
+          static_cast<float>((1.0 - momentum_) * running_var_.value[j] + momentum_ * unbiased);
       var[j] = biased;
     }
   } else {
@@ -115,16 +123,19 @@ void BatchNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* d
   std::vector<double> sums(2 * c);  // dbeta, then dgamma
   const float* gs = dy.data.data();
   const float* xhs = xhat_.data();
-  blocked_sums(ctx.pool, m, 2 * c, [&](std::size_t begin, std::size_t end, double* acc) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const float* g = gs + i * c;
-      const float* xh = xhs + i * c;
-      for (std::size_t j = 0; j < c; ++j) {
-        acc[j] += g[j];
-        acc[c + j] += static_cast<double>(g[j]) * xh[j];
-      }
-    }
-  }, sums.data());
+  blocked_sums(
+      ctx.pool, m, 2 * c,
+      [&](std::size_t begin, std::size_t end, double* acc) {
+        for (std::size_t i = begin; i < end; ++i) {
+          const float* g = gs + i * c;
+          const float* xh = xhs + i * c;
+          for (std::size_t j = 0; j < c; ++j) {
+            acc[j] += g[j];
+            acc[c + j] += static_cast<double>(g[j]) * xh[j];
+          }
+        }
+      },
+      sums.data());
   const double* dbeta = sums.data();
   const double* dgamma = sums.data() + c;
   for (std::size_t j = 0; j < c; ++j) {
@@ -235,7 +246,8 @@ void LayerNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* d
 }
 
 ir::Value* LayerNorm::export_to(ir::Graph& graph, ir::Value* x) const {
-  std::vector<ir::Value*> inputs = {x, export_constant(graph, gamma_.name, gamma_.shape, gamma_.value),
+  std::vector<ir::Value*> inputs = {x,
+                                    export_constant(graph, gamma_.name, gamma_.shape, gamma_.value),
                                     export_constant(graph, beta_.name, beta_.shape, beta_.value)};
   ir::Value* y = export_value(graph, name());
   ir::Node* node = graph.add_node("LayerNormalization", inputs, {y}, graph.unique_name(name()));

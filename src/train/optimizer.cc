@@ -17,9 +17,12 @@ OptimizerKind parse_optimizer(const std::string& name) {
 
 const char* optimizer_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::sgd: return "sgd";
-    case OptimizerKind::adam: return "adam";
-    case OptimizerKind::adamw: return "adamw";
+    case OptimizerKind::sgd:
+      return "sgd";
+    case OptimizerKind::adam:
+      return "adam";
+    case OptimizerKind::adamw:
+      return "adamw";
   }
   return "?";
 }
@@ -33,9 +36,12 @@ ScheduleKind parse_schedule(const std::string& name) {
 
 const char* schedule_name(ScheduleKind kind) {
   switch (kind) {
-    case ScheduleKind::constant: return "constant";
-    case ScheduleKind::step: return "step";
-    case ScheduleKind::cosine: return "cosine";
+    case ScheduleKind::constant:
+      return "constant";
+    case ScheduleKind::step:
+      return "step";
+    case ScheduleKind::cosine:
+      return "cosine";
   }
   return "?";
 }
@@ -69,7 +75,8 @@ float scheduled_lr(float base_lr, const ScheduleOptions& s, long step) {
   }
   const long t = step - s.warmup_steps;
   switch (s.kind) {
-    case ScheduleKind::constant: return base_lr;
+    case ScheduleKind::constant:
+      return base_lr;
     case ScheduleKind::step:
       return base_lr * static_cast<float>(std::pow(static_cast<double>(s.gamma),
                                                    static_cast<double>(t / s.step_size)));
@@ -100,7 +107,8 @@ std::vector<Optimizer::Slot> Optimizer::slots() {
   std::vector<Slot> out;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const bool sgd = options_.kind == OptimizerKind::sgd;
-    if (!first_[i].empty()) out.push_back({params_[i]->name + (sgd ? ".momentum" : ".m"), &first_[i]});
+    if (!first_[i].empty())
+      out.push_back({params_[i]->name + (sgd ? ".momentum" : ".m"), &first_[i]});
     if (!second_[i].empty()) out.push_back({params_[i]->name + ".v", &second_[i]});
   }
   return out;

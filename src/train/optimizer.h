@@ -29,8 +29,8 @@ struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::adam;
   float lr = 1e-3f;
   float weight_decay = 0.0f;
-  float momentum = 0.0f;  // SGD
-  bool nesterov = false;  // SGD, needs momentum > 0
+  float momentum = 0.0f;                            // SGD
+  bool nesterov = false;                            // SGD, needs momentum > 0
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam, AdamW
 };
 
@@ -43,7 +43,7 @@ struct ScheduleOptions {
   long warmup_steps = 0;  // linear from lr / warmup_steps to lr over the first steps
   long step_size = 1;     // step: lr * gamma^floor((t - warmup) / step_size)
   float gamma = 0.1f;
-  long total_steps = 1;   // cosine: from lr at the end of warm-up to min_lr at total_steps
+  long total_steps = 1;  // cosine: from lr at the end of warm-up to min_lr at total_steps
   float min_lr = 0.0f;
 };
 

@@ -5,8 +5,8 @@
 // (kh, kw) order, equal to the maximum (the position PyTorch picks; padding never wins),
 // found again from the input and output rather than stored by the forward pass (a plain
 // max vectorizes; a max with its position did not, and cost 10x). Outputs add in order,
-// so overlapping windows sum in one fixed order. AvgPool divides by kernel^2 whatever the padding (PyTorch's default
-// count_include_pad = True, exported as ONNX count_include_pad = 1).
+// so overlapping windows sum in one fixed order. AvgPool divides by kernel^2 whatever the padding
+// (PyTorch's default count_include_pad = True, exported as ONNX count_include_pad = 1).
 #pragma once
 
 #include <cstdint>

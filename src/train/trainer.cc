@@ -55,7 +55,9 @@ Dataset transformed(Model& model, const Dataset& data, ThreadPool* pool) {
 double process_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -87,7 +89,8 @@ std::string run_config(Model& model, const TrainOptions& o, std::size_t train_ro
   return fmt::format(
       "model={};params={};train_rows={};batch={};seed={};optimizer={};lr={};weight_decay={};"
       "momentum={};nesterov={};betas={},{};eps={};schedule={};warmup={};step_size={};gamma={};"
-      "total_steps={};min_lr={};clip={};label_smoothing={};fp16={};loss_scale={};growth_interval={}",
+      "total_steps={};min_lr={};clip={};label_smoothing={};fp16={};loss_scale={};growth_interval={"
+      "}",
       model.name, params, train_rows, o.batch, o.seed, optimizer_name(opt.kind), opt.lr,
       opt.weight_decay, opt.momentum, opt.nesterov, opt.beta1, opt.beta2, opt.eps,
       schedule_name(s.kind), s.warmup_steps, s.step_size, s.gamma,
@@ -107,7 +110,8 @@ Evaluation evaluate(Model& model, const Dataset& data, int batch, ThreadPool* po
   std::vector<std::int32_t> labels;
   std::size_t correct = 0;
   for (std::size_t start = 0; start < data.rows(); start += static_cast<std::size_t>(batch)) {
-    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(batch), data.rows() - start);
+    const std::size_t n =
+        std::min<std::size_t>(static_cast<std::size_t>(batch), data.rows() - start);
     gather(data, std::span<const std::uint32_t>(rows).subspan(start, n), x, labels);
     const Batch& logits = model.forward(x, ctx);
     LossResult loss = softmax_cross_entropy(logits, labels, 0.0f, nullptr);
@@ -163,7 +167,8 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
 
   const std::size_t rows = train.rows();
   const long steps_per_epoch =
-      static_cast<long>((rows + static_cast<std::size_t>(options.batch) - 1) / static_cast<std::size_t>(options.batch));
+      static_cast<long>((rows + static_cast<std::size_t>(options.batch) - 1) /
+                        static_cast<std::size_t>(options.batch));
   TrainOptions o = options;
   o.schedule.total_steps = steps_per_epoch * o.epochs;
   Optimizer optimizer(o.optimizer, model.params());
@@ -189,7 +194,8 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
     p.good_steps = scaler.good_steps();
     save_checkpoint(o.checkpoint, config, p, model, optimizer);
     if (callbacks.on_message) {
-      callbacks.on_message(fmt::format("checkpoint {} (epoch {}, global step {})", o.checkpoint.string(),
+      callbacks.on_message(fmt::format("checkpoint {} (epoch {}, global step {})",
+                                       o.checkpoint.string(),
                                        p.epoch + (p.step_in_epoch > 0 ? 1 : 0), p.global_step));
     }
   };
@@ -235,12 +241,16 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
           const float before = scaler.scale();
           scaler.update(true);
           if (callbacks.on_message) {
-            callbacks.on_message(fmt::format("fp16 overflow at step {}, beginning in {}: step skipped, loss scale {:.0f} -> {:.0f}",
-                                             pos.global_step + 1, overflow, before, scaler.scale()));
+            callbacks.on_message(
+                fmt::format("fp16 overflow at step {}, beginning in {}: step skipped, loss scale "
+                            "{:.0f} -> {:.0f}",
+                            pos.global_step + 1, overflow, before, scaler.scale()));
           }
-          LOWP_CHECK(scaler.scale() >= 1.0f,
-                     "fp16: the loss scale fell below 1 after overflows beginning in {}: values exceed "
-                     "fp16's range (65504) whatever the scale; train this model in fp32", overflow);
+          LOWP_CHECK(
+              scaler.scale() >= 1.0f,
+              "fp16: the loss scale fell below 1 after overflows beginning in {}: values exceed "
+              "fp16's range (65504) whatever the scale; train this model in fp32",
+              overflow);
         } else {
           const float inverse = 1.0f / scaler.scale();  // a power of two: exact
           for (Param* p : params) {
@@ -266,8 +276,8 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
       window_rows += static_cast<long>(n);
       epoch_rows += static_cast<long>(n);
       window_correct += static_cast<long>(loss.correct);
-      if (callbacks.on_progress &&
-          (pos.step_in_epoch % std::max(1L, o.progress_every) == 0 || pos.step_in_epoch == steps_per_epoch)) {
+      if (callbacks.on_progress && (pos.step_in_epoch % std::max(1L, o.progress_every) == 0 ||
+                                    pos.step_in_epoch == steps_per_epoch)) {
         Progress p;
         p.epoch = static_cast<int>(epoch + 1);
         p.epochs = o.epochs;
@@ -275,7 +285,8 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
         p.steps_per_epoch = steps_per_epoch;
         p.loss = window_loss / static_cast<double>(window_steps);
         p.accuracy = static_cast<double>(window_correct) / static_cast<double>(window_rows);
-        p.samples_per_second = static_cast<double>(window_rows) / std::max(1e-9, window_watch.seconds());
+        p.samples_per_second =
+            static_cast<double>(window_rows) / std::max(1e-9, window_watch.seconds());
         p.lr = lr;
         callbacks.on_progress(p);
         window_loss = 0.0;
@@ -298,15 +309,18 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
     er.seconds = epoch_watch.seconds();
     er.cpu_seconds = process_cpu_seconds() - epoch_cpu_start;
     er.train_loss = pos.loss_sum / static_cast<double>(steps_per_epoch);
-    er.train_accuracy = static_cast<double>(pos.correct) / static_cast<double>(std::max(1L, pos.seen));
+    er.train_accuracy =
+        static_cast<double>(pos.correct) / static_cast<double>(std::max(1L, pos.seen));
     er.samples_per_second = static_cast<double>(epoch_rows) / std::max(1e-9, er.seconds);
     Evaluation ev = evaluate(model, test, std::max(o.batch, 256), pool);
     er.test_loss = ev.loss;
     er.test_accuracy = ev.accuracy;
     pos = TrainPosition{epoch + 1, 0, pos.global_step, 0.0, 0, 0, 0.0f, 0};
-    const bool save_steps_here = o.save_every_steps > 0 && pos.global_step % o.save_every_steps == 0;
+    const bool save_steps_here =
+        o.save_every_steps > 0 && pos.global_step % o.save_every_steps == 0;
     const bool save_epoch_here = o.save_every_epochs > 0 && (epoch + 1) % o.save_every_epochs == 0;
-    if (save_steps_here || save_epoch_here || ((o.save_every_steps > 0 || o.save_every_epochs > 0) && epoch + 1 == o.epochs)) {
+    if (save_steps_here || save_epoch_here ||
+        ((o.save_every_steps > 0 || o.save_every_epochs > 0) && epoch + 1 == o.epochs)) {
       save(pos);
     }
     result.epochs.push_back(er);

@@ -76,8 +76,8 @@ struct TrainResult {
   long resumed_from_step = -1;      // -1: started fresh
   bool stopped = false;             // stop_after_steps ended the run
   double seconds = 0.0;
-  long skipped_steps = 0;           // fp16: steps skipped for an overflow
-  float final_loss_scale = 0.0f;    // fp16
+  long skipped_steps = 0;         // fp16: steps skipped for an overflow
+  float final_loss_scale = 0.0f;  // fp16
 };
 
 struct TrainCallbacks {

@@ -56,7 +56,8 @@ Dataset blobs(std::size_t rows, std::uint64_t seed) {
   for (std::size_t r = 0; r < rows; ++r) {
     const int label = static_cast<int>(rng.below(3));
     d.labels.push_back(label);
-    for (int j = 0; j < 8; ++j) d.x.push_back((j % 3 == label ? 1.5f : 0.0f) + rng.uniform(-0.5f, 0.5f));
+    for (int j = 0; j < 8; ++j)
+      d.x.push_back((j % 3 == label ? 1.5f : 0.0f) + rng.uniform(-0.5f, 0.5f));
   }
   return d;
 }
@@ -93,14 +94,19 @@ TEST(Fp16, ScalerRecoversFromForcedOverflowsAndTheModelLearns) {
   std::vector<std::string> messages;
   TrainCallbacks cb;
   cb.on_message = [&](const std::string& line) { messages.push_back(line); };
-  TrainResult r = train_model(m, blobs(480, 2), blobs(120, 3), fp16_options(std::ldexp(1.0f, 40), 10), nullptr, cb);
+  TrainResult r = train_model(m, blobs(480, 2), blobs(120, 3),
+                              fp16_options(std::ldexp(1.0f, 40), 10), nullptr, cb);
   ASSERT_FALSE(messages.empty());
-  EXPECT_NE(messages[0].find("fp16 overflow at step 1, beginning in the loss gradient: step skipped, loss scale "
-                             "1099511627776 -> 549755813888"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find(
+                "fp16 overflow at step 1, beginning in the loss gradient: step skipped, loss scale "
+                "1099511627776 -> 549755813888"),
+            std::string::npos)
+      << messages[0];
   EXPECT_GE(r.skipped_steps, 20);
   EXPECT_LT(r.skipped_steps, 45);  // of 90 steps: the scaler settles
   EXPECT_LT(r.final_loss_scale, std::ldexp(1.0f, 40));
-  EXPECT_EQ(r.final_loss_scale, std::exp2(std::round(std::log2(r.final_loss_scale))));  // a power of two
+  EXPECT_EQ(r.final_loss_scale,
+            std::exp2(std::round(std::log2(r.final_loss_scale))));  // a power of two
   EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
 }
 
@@ -111,7 +117,8 @@ TEST(Fp16, OverflowInsideALayerIsNamed) {
   Model m = small_mlp(1);
   std::vector<Param*> fc2 = m.layers[2]->params();
   for (int o = 0; o < 3; ++o) {
-    for (int i = 0; i < 16; ++i) fc2[0]->value[static_cast<std::size_t>(o * 16 + i)] = 3000.0f * static_cast<float>(o - 1);
+    for (int i = 0; i < 16; ++i)
+      fc2[0]->value[static_cast<std::size_t>(o * 16 + i)] = 3000.0f * static_cast<float>(o - 1);
   }
   for (float& b : fc2[1]->value) b = 0.0f;
   std::vector<std::string> messages;
@@ -122,19 +129,21 @@ TEST(Fp16, OverflowInsideALayerIsNamed) {
   o.optimizer.kind = OptimizerKind::sgd;
   train_model(m, blobs(64, 2), blobs(16, 3), o, nullptr, cb);
   ASSERT_FALSE(messages.empty());
-  EXPECT_NE(messages[0].find("beginning in fc2: step skipped, loss scale 65536 -> 32768"), std::string::npos)
+  EXPECT_NE(messages[0].find("beginning in fc2: step skipped, loss scale 65536 -> 32768"),
+            std::string::npos)
       << messages[0];
 }
 
 TEST(Fp16, ForwardOverflowEndsWithAClearError) {
   Model m = small_mlp(1);
-  Dataset big = blobs(320, 2);  // 60 steps: enough halvings to fall below 1 from 2^16
+  Dataset big = blobs(320, 2);       // 60 steps: enough halvings to fall below 1 from 2^16
   for (float& v : big.x) v *= 1e6f;  // beyond 65504 already as fp16 inputs
   try {
     train_model(m, big, blobs(16, 3), fp16_options(65536.0f, 2000), nullptr);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("beginning in fc1 (forward pass): values exceed fp16's range (65504)"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "beginning in fc1 (forward pass): values exceed fp16's range (65504)"),
               std::string::npos)
         << e.what();
   }
@@ -146,7 +155,8 @@ TEST(Fp16, ResumeContinuesBitForBit) {
   o.epochs = 2;
   Model straight = small_mlp(1);
   TrainResult a = train_model(straight, train, test, o, nullptr);
-  const std::filesystem::path ckpt = std::filesystem::temp_directory_path() / "lowp_fp16_resume.ckpt";
+  const std::filesystem::path ckpt =
+      std::filesystem::temp_directory_path() / "lowp_fp16_resume.ckpt";
   o.checkpoint = ckpt;
   o.save_every_steps = 3;
   o.stop_after_steps = 11;
@@ -159,7 +169,8 @@ TEST(Fp16, ResumeContinuesBitForBit) {
   EXPECT_EQ(b.resumed_from_step, 9);
   EXPECT_EQ(b.final_loss_scale, a.final_loss_scale);
   for (std::size_t i = 0; i < straight.params().size(); ++i) {
-    EXPECT_EQ(resumed.params()[i]->value, straight.params()[i]->value) << straight.params()[i]->name;
+    EXPECT_EQ(resumed.params()[i]->value, straight.params()[i]->value)
+        << straight.params()[i]->name;
   }
   std::filesystem::remove(ckpt);
 }

@@ -14,9 +14,12 @@ namespace lowp::train {
 namespace {
 
 TEST(Im2colPacked, MatchesIm2colThenPack) {
-  struct Case { int batch, h, w, c, out_c, k, stride, pad, groups; };
-  for (Case t : {Case{2, 6, 5, 1, 4, 3, 1, 1, 1}, Case{2, 5, 5, 32, 8, 3, 1, 1, 1}, Case{1, 7, 6, 6, 4, 3, 2, 1, 2},
-                 Case{3, 4, 4, 16, 16, 1, 1, 0, 1}, Case{1, 5, 7, 48, 6, 3, 2, 2, 3}}) {
+  struct Case {
+    int batch, h, w, c, out_c, k, stride, pad, groups;
+  };
+  for (Case t : {Case{2, 6, 5, 1, 4, 3, 1, 1, 1}, Case{2, 5, 5, 32, 8, 3, 1, 1, 1},
+                 Case{1, 7, 6, 6, 4, 3, 2, 1, 2}, Case{3, 4, 4, 16, 16, 1, 1, 0, 1},
+                 Case{1, 5, 7, 48, 6, 3, 2, 2, 3}}) {
     Conv2dShape s;
     s.batch = t.batch;
     s.in_h = t.h;
@@ -38,13 +41,15 @@ TEST(Im2colPacked, MatchesIm2colThenPack) {
       for (int first : {0, 3}) {
         const int rows = std::min(pixels - first, 7);
         PackedGemmWeights want, got;
-        pack_gemm_f32_kn(cols.data() + static_cast<std::size_t>(first) * k, static_cast<std::size_t>(k), rows, k, want);
+        pack_gemm_f32_kn(cols.data() + static_cast<std::size_t>(first) * k,
+                         static_cast<std::size_t>(k), rows, k, want);
         im2col_packed(s, g, x.data(), first, rows, got);
         ASSERT_EQ(got.n, want.n);
         ASSERT_EQ(got.k, want.k);
         ASSERT_EQ(got.data.size(), want.data.size());
         EXPECT_EQ(std::memcmp(got.data.data(), want.data.data(), got.data.size()), 0)
-            << "c " << t.c << " k " << t.k << " stride " << t.stride << " groups " << t.groups << " group " << g;
+            << "c " << t.c << " k " << t.k << " stride " << t.stride << " groups " << t.groups
+            << " group " << g;
       }
     }
   }

@@ -166,7 +166,8 @@ TEST(LayerGradients, Conv2dDepthwise) {
 
 TEST(LayerGradients, Conv2dLargePaddingTakesCol2im) {
   Random rng(12);
-  Conv2d conv("conv_pad2_k1", Conv2dOptions{2, 3, 1, 1, 1, 1, true}, rng);  // padding 1 > kernel - 1
+  Conv2d conv("conv_pad2_k1", Conv2dOptions{2, 3, 1, 1, 1, 1, true},
+              rng);  // padding 1 > kernel - 1
   check_layer(conv, random_batch({1, 3, 4, 2}, 13), training_context());
 }
 
@@ -198,8 +199,8 @@ TEST(LayerGradients, LayerNorm) {
 }
 
 TEST(LayerGradients, Activations) {
-  for (ActivationKind kind :
-       {ActivationKind::relu, ActivationKind::gelu, ActivationKind::sigmoid, ActivationKind::tanh}) {
+  for (ActivationKind kind : {ActivationKind::relu, ActivationKind::gelu, ActivationKind::sigmoid,
+                              ActivationKind::tanh}) {
     ActivationLayer act("act", kind);
     check_layer(act, away_from_zero({3, 4, 5}, 21), training_context());
   }
@@ -254,8 +255,9 @@ void check_loss(const std::function<LossResult(const Batch&, Batch*)>& f, Batch 
 TEST(LossGradients, CrossEntropyWithAndWithoutSmoothing) {
   const std::vector<std::int32_t> labels = {0, 3, 2, 3};
   for (float smoothing : {0.0f, 0.1f}) {
-    check_loss([&](const Batch& z, Batch* g) { return softmax_cross_entropy(z, labels, smoothing, g); },
-               random_batch({4, 5}, 30, -3.0f, 3.0f));
+    check_loss(
+        [&](const Batch& z, Batch* g) { return softmax_cross_entropy(z, labels, smoothing, g); },
+        random_batch({4, 5}, 30, -3.0f, 3.0f));
   }
 }
 
@@ -273,7 +275,8 @@ TEST(LossGradients, CrossEntropyMatchesHandComputedValue) {
 
 TEST(LossGradients, Mse) {
   Batch target = random_batch({3, 4}, 31);
-  check_loss([&](const Batch& z, Batch* g) { return mse(z, target.data, g); }, random_batch({3, 4}, 32));
+  check_loss([&](const Batch& z, Batch* g) { return mse(z, target.data, g); },
+             random_batch({3, 4}, 32));
 }
 
 // The training matmuls (GEMM kernels) against their double reference.
@@ -285,16 +288,19 @@ TEST(TrainMatmul, MatchReference) {
     matmul_ab(m, k, n, a.data.data(), k, b.data.data(), n, got.data(), n, scratch, nullptr);
     matmul_ab_ref(m, k, n, a.data.data(), k, b.data.data(), n, want.data(), n);
     // fp32 sums of k products of values in [-1, 1]: |error| <= k eps_fp32 * k.
-    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], (k + 2) * 6e-8 * k) << i;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], (k + 2) * 6e-8 * k) << i;
     // A^T B with A stored [k][m].
     Batch at = random_batch({k, m}, 42);
     std::vector<float> a_rows(static_cast<std::size_t>(m) * k);
     for (int i = 0; i < m; ++i) {
-      for (int p = 0; p < k; ++p) a_rows[static_cast<std::size_t>(i) * k + p] = at.data[static_cast<std::size_t>(p) * m + i];
+      for (int p = 0; p < k; ++p)
+        a_rows[static_cast<std::size_t>(i) * k + p] = at.data[static_cast<std::size_t>(p) * m + i];
     }
     matmul_atb(m, k, n, at.data.data(), m, b.data.data(), n, got.data(), n, scratch, nullptr);
     matmul_ab_ref(m, k, n, a_rows.data(), k, b.data.data(), n, want.data(), n);
-    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], (k + 2) * 6e-8 * k) << i;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], (k + 2) * 6e-8 * k) << i;
   }
 }
 

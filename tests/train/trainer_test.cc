@@ -27,7 +27,9 @@ namespace {
 
 // ---- optimizers ----
 
-Param scalar_param(float w, float g) { return Param{"w", {1}, {w}, {g}, true}; }
+Param scalar_param(float w, float g) {
+  return Param{"w", {1}, {w}, {g}, true};
+}
 
 TEST(Optimizer, SgdMomentumAndNesterovByHand) {
   // Constant gradient 1, lr 0.1, momentum 0.9, weight decay 0:
@@ -202,7 +204,11 @@ TEST(Trainer, ResumeContinuesBitForBit) {
 
   // 1 epoch + resume + 1: checkpoint at the end of epoch 1, killed one step later.
   // Mid-epoch: checkpoints every 4 steps, killed at step 10 (last checkpoint: step 8).
-  struct Case { long save_steps; int save_epochs; long kill_at; };
+  struct Case {
+    long save_steps;
+    int save_epochs;
+    long kill_at;
+  };
   for (Case c : {Case{0, 1, 8}, Case{4, 0, 10}}) {
     const std::filesystem::path ckpt = temp_path("resume.ckpt");
     std::filesystem::remove(ckpt);
@@ -220,8 +226,8 @@ TEST(Trainer, ResumeContinuesBitForBit) {
     TrainResult r = train_model(resumed, train, test, o, nullptr);
     EXPECT_EQ(r.resumed_from_step, c.save_steps > 0 ? 8 : 7);
     EXPECT_EQ(r.steps, 14);
-    EXPECT_EQ(weights_of(resumed), weights_of(straight)) << "save every " << c.save_steps << " steps / "
-                                                         << c.save_epochs << " epochs";
+    EXPECT_EQ(weights_of(resumed), weights_of(straight))
+        << "save every " << c.save_steps << " steps / " << c.save_epochs << " epochs";
     std::filesystem::remove(ckpt);
   }
 }
@@ -241,7 +247,8 @@ TEST(Trainer, ResumeRefusesAnotherRunOrABrokenFile) {
     train_model(m, train, test, o, nullptr);
     ADD_FAILURE() << "resumed a run with another batch size";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("batch is 16 there but 8 now"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("batch is 16 there but 8 now"), std::string::npos)
+        << e.what();
   }
   o.batch = 16;
   // Truncate the file: an error naming it, and the model untouched.
@@ -252,7 +259,8 @@ TEST(Trainer, ResumeRefusesAnotherRunOrABrokenFile) {
     train_model(m, train, test, o, nullptr);
     ADD_FAILURE() << "resumed from a truncated checkpoint";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("more than the file holds"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("more than the file holds"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(weights_of(m), before);
   std::filesystem::remove(ckpt);
@@ -281,14 +289,16 @@ TEST(Trainer, BadInputIsAClearError) {
   expect_error([&] { train_model(m, bad, test, o, nullptr); }, "label -1 of sample 5");
   bad = train;
   bad.labels.pop_back();
-  expect_error([&] { train_model(m, bad, test, o, nullptr); }, "but 39 labels: the counts must match");
+  expect_error([&] { train_model(m, bad, test, o, nullptr); },
+               "but 39 labels: the counts must match");
   bad = test;
   bad.x[64 * 3 + 10] = std::nanf("");
   expect_error([&] { train_model(m, train, bad, o, nullptr); },
                "test set: value 10 of sample 3 is nan (NaN or Inf in the data)");
   for (float lr : {0.0f, -0.1f}) {
     o.optimizer.lr = lr;
-    expect_error([&] { train_model(m, train, test, o, nullptr); }, "must be finite and greater than 0");
+    expect_error([&] { train_model(m, train, test, o, nullptr); },
+                 "must be finite and greater than 0");
   }
   o.optimizer.lr = 0.1f;
   bad = train;
@@ -330,11 +340,13 @@ TEST(Export, RuntimeRunsTheTrainedModel) {
   auto values = got[0].values<float>();
   ASSERT_EQ(values.size(), want.data.size());
   // The runtime folds BatchNorm into the convolution: fp32 rounding of ~k = 9 + 64 terms.
-  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_NEAR(values[i], want.data[i], 1e-4 * (1 + std::fabs(want.data[i]))) << i;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_NEAR(values[i], want.data[i], 1e-4 * (1 + std::fabs(want.data[i]))) << i;
 
   Model back = model_from_graph(*m.to_graph());
   ASSERT_EQ(back.params().size(), m.params().size());
-  for (std::size_t i = 0; i < back.params().size(); ++i) EXPECT_EQ(back.params()[i]->value, m.params()[i]->value);
+  for (std::size_t i = 0; i < back.params().size(); ++i)
+    EXPECT_EQ(back.params()[i]->value, m.params()[i]->value);
   const Batch again = back.forward(x, eval);
   EXPECT_EQ(again.data, want.data);
 }

@@ -88,8 +88,8 @@ train::Model build_model(const TrainFlags& f, train::Dataset& train_set, train::
     flatten_samples(train_set);
     flatten_samples(test_set);
     LOWP_CHECK(train_set.sample_shape.size() == 1,
-               "--model {} takes vectors or single-channel images, not samples of shape {}", f.model,
-               train::shape_str(train_set.sample_shape));
+               "--model {} takes vectors or single-channel images, not samples of shape {}",
+               f.model, train::shape_str(train_set.sample_shape));
     const int inputs = train_set.sample_shape[0];
     if (f.model == "mlp") return train::make_mlp(inputs, f.classes, rng);
     const int components = std::min(100, inputs);
@@ -135,7 +135,8 @@ std::size_t runtime_agreement(const std::filesystem::path& onnx_path, const trai
       const std::size_t c = static_cast<std::size_t>(test.sample_shape[2]), hw = per / c;
       for (std::size_t r = 0; r < n; ++r) {
         for (std::size_t p = 0; p < hw; ++p) {
-          for (std::size_t ch = 0; ch < c; ++ch) dst[r * per + ch * hw + p] = src[r * per + p * c + ch];
+          for (std::size_t ch = 0; ch < c; ++ch)
+            dst[r * per + ch * hw + p] = src[r * per + p * c + ch];
         }
       }
     } else {
@@ -156,8 +157,9 @@ int run_train(const TrainFlags& f) {
   LOWP_CHECK(f.precision == "fp32" || f.precision == "bf16" || f.precision == "fp16",
              "--precision '{}' is not fp32, bf16 or fp16", f.precision);
   if (f.precision == "bf16") {
-    fail_unsupported("--precision bf16: bf16 training (matrix work in bf16 kernels) is not implemented "
-                     "yet; use fp32, or fp16 (fp16 activations and gradients with loss scaling)");
+    fail_unsupported(
+        "--precision bf16: bf16 training (matrix work in bf16 kernels) is not implemented "
+        "yet; use fp32, or fp16 (fp16 activations and gradients with loss scaling)");
   }
   LOWP_CHECK(!f.out.empty() || f.stop_after > 0, "--out model.onnx is required");
   LOWP_CHECK(f.classes >= 2, "--classes {} must be at least 2", f.classes);
@@ -171,9 +173,10 @@ int run_train(const TrainFlags& f) {
   TrainData data = load_train_data(f.dataset, f.limit_train, f.limit_test);
   std::string note;
   train::Model model = build_model(f, data.train, data.test, note);
-  say(fmt::format("lowp train: model {} ({} parameters), {}: {} train / {} test samples, {} thread{}, ISA {}",
-                  model.name, model.parameter_count(), data.description, data.train.rows(),
-                  data.test.rows(), f.threads, f.threads == 1 ? "" : "s", isa_name(active_isa())));
+  say(fmt::format(
+      "lowp train: model {} ({} parameters), {}: {} train / {} test samples, {} thread{}, ISA {}",
+      model.name, model.parameter_count(), data.description, data.train.rows(), data.test.rows(),
+      f.threads, f.threads == 1 ? "" : "s", isa_name(active_isa())));
   if (!note.empty()) say(note);
 
   train::TrainOptions o;
@@ -213,17 +216,19 @@ int run_train(const TrainFlags& f) {
   train::TrainCallbacks callbacks;
   callbacks.on_message = say;
   callbacks.on_progress = [&](const train::Progress& p) {
-    say(fmt::format("epoch {}/{} step {}/{}: loss {:.4f} accuracy {:.4f} {:.0f} samples/s lr {:.3g}",
-                    p.epoch, p.epochs, p.step, p.steps_per_epoch, p.loss, p.accuracy,
-                    p.samples_per_second, p.lr));
+    say(fmt::format(
+        "epoch {}/{} step {}/{}: loss {:.4f} accuracy {:.4f} {:.0f} samples/s lr {:.3g}", p.epoch,
+        p.epochs, p.step, p.steps_per_epoch, p.loss, p.accuracy, p.samples_per_second, p.lr));
   };
   callbacks.on_epoch = [&](const train::EpochResult& e) {
-    say(fmt::format("epoch {}/{} done: train loss {:.4f} accuracy {:.4f}, test loss {:.4f} "
+    say(
+        fmt::format("epoch {}/{} done: train loss {:.4f} accuracy {:.4f}, test loss {:.4f} "
                     "accuracy {:.4f}, {:.2f} s ({:.0f} samples/s)",
                     e.epoch, f.epochs, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy,
                     e.seconds, e.samples_per_second));
   };
-  train::TrainResult result = train::train_model(model, data.train, data.test, o, maybe_pool, callbacks);
+  train::TrainResult result =
+      train::train_model(model, data.train, data.test, o, maybe_pool, callbacks);
   if (result.stopped) {
     say(fmt::format("stopped after step {} (--stop-after); resume with --resume", result.steps));
     return 0;
@@ -264,40 +269,47 @@ int run_train(const TrainFlags& f) {
   say(fmt::format("test accuracy {:.4f} (loss {:.4f}) after {} epochs, {} steps; training {:.2f} s",
                   final_eval.accuracy, final_eval.loss, f.epochs, result.steps, train_seconds));
   if (o.fp16) {
-    say(fmt::format("fp16: {} steps skipped for overflows; final loss scale {:.0f}", result.skipped_steps,
-                    result.final_loss_scale));
+    say(fmt::format("fp16: {} steps skipped for overflows; final loss scale {:.0f}",
+                    result.skipped_steps, result.final_loss_scale));
   }
   say(fmt::format("wrote {} ({} nodes); lowp's runtime on it agrees on {} of {} test predictions",
                   f.out, summary.nodes, agree, data.test.rows()));
   if (f.json) {
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& e : result.epochs) {
-      epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                        {"test_loss", e.test_loss}, {"test_accuracy", e.test_accuracy},
-                        {"seconds", e.seconds}, {"cpu_seconds", e.cpu_seconds}, {"samples_per_second", e.samples_per_second}});
+      epochs.push_back({{"epoch", e.epoch},
+                        {"train_loss", e.train_loss},
+                        {"train_accuracy", e.train_accuracy},
+                        {"test_loss", e.test_loss},
+                        {"test_accuracy", e.test_accuracy},
+                        {"seconds", e.seconds},
+                        {"cpu_seconds", e.cpu_seconds},
+                        {"samples_per_second", e.samples_per_second}});
     }
-    nlohmann::json report = {{"command", f.command_line},
-                             {"model", model.name},
-                             {"parameters", model.parameter_count()},
-                             {"dataset", data.description},
-                             {"train_rows", data.train.rows()},
-                             {"test_rows", data.test.rows()},
-                             {"threads", f.threads},
-                             {"isa", isa_name(active_isa())},
-                             {"precision", f.precision},
-                             {"optimizer", f.optimizer},
-                             {"lr", f.lr},
-                             {"batch", f.batch},
-                             {"epochs", epochs},
-                             {"steps", result.steps},
-                             {"skipped_steps", result.skipped_steps},
-                             {"final_loss_scale", f.precision == "fp16" ? nlohmann::json(result.final_loss_scale) : nlohmann::json()},
-                             {"resumed_from_step", result.resumed_from_step},
-                             {"test_accuracy", final_eval.accuracy},
-                             {"test_loss", final_eval.loss},
-                             {"train_seconds", train_seconds},
-                             {"out", f.out},
-                             {"runtime_agreement", agree}};
+    nlohmann::json report = {
+        {"command", f.command_line},
+        {"model", model.name},
+        {"parameters", model.parameter_count()},
+        {"dataset", data.description},
+        {"train_rows", data.train.rows()},
+        {"test_rows", data.test.rows()},
+        {"threads", f.threads},
+        {"isa", isa_name(active_isa())},
+        {"precision", f.precision},
+        {"optimizer", f.optimizer},
+        {"lr", f.lr},
+        {"batch", f.batch},
+        {"epochs", epochs},
+        {"steps", result.steps},
+        {"skipped_steps", result.skipped_steps},
+        {"final_loss_scale",
+         f.precision == "fp16" ? nlohmann::json(result.final_loss_scale) : nlohmann::json()},
+        {"resumed_from_step", result.resumed_from_step},
+        {"test_accuracy", final_eval.accuracy},
+        {"test_loss", final_eval.loss},
+        {"train_seconds", train_seconds},
+        {"out", f.out},
+        {"runtime_agreement", agree}};
     fmt::print("{}\n", report.dump(2));
   }
   return 0;
@@ -313,39 +325,53 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--dataset", f->dataset,
                   "fashion-mnist | a folder with train_x.npy, train_y.npy, test_x.npy, test_y.npy")
       ->capture_default_str();
-  sub->add_option("--precision", f->precision,
-                  "fp32 | fp16 (fp16 activations and gradients, fp32 master weights, dynamic loss scaling; "
-                  "bf16: not yet)")
+  sub->add_option(
+         "--precision", f->precision,
+         "fp32 | fp16 (fp16 activations and gradients, fp32 master weights, dynamic loss scaling; "
+         "bf16: not yet)")
       ->capture_default_str();
   sub->add_option("--loss-scale", f->loss_scale, "fp16: initial loss scale")->capture_default_str();
-  sub->add_option("--loss-scale-growth", f->loss_scale_growth, "fp16: good steps before the scale doubles")
+  sub->add_option("--loss-scale-growth", f->loss_scale_growth,
+                  "fp16: good steps before the scale doubles")
       ->capture_default_str();
-  sub->add_option("--epochs", f->epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-  sub->add_option("--batch", f->batch, "Batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  sub->add_option("--epochs", f->epochs, "Epochs")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  sub->add_option("--batch", f->batch, "Batch size")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   sub->add_option("--lr", f->lr, "Learning rate (> 0)")->capture_default_str();
   sub->add_option("--optimizer", f->optimizer, "sgd | adam | adamw")->capture_default_str();
   sub->add_option("--momentum", f->momentum, "SGD momentum")->capture_default_str();
   sub->add_flag("--nesterov", f->nesterov, "Nesterov momentum (SGD)");
-  sub->add_option("--weight-decay", f->weight_decay, "Weight decay (L2 for sgd and adam, decoupled for adamw)")
+  sub->add_option("--weight-decay", f->weight_decay,
+                  "Weight decay (L2 for sgd and adam, decoupled for adamw)")
       ->capture_default_str();
   sub->add_option("--schedule", f->schedule, "constant | step | cosine")->capture_default_str();
   sub->add_option("--warmup", f->warmup, "Linear warm-up steps")->capture_default_str();
   sub->add_option("--step-size", f->step_size, "Step schedule: steps between decays");
   sub->add_option("--gamma", f->gamma, "Step schedule: decay factor")->capture_default_str();
-  sub->add_option("--min-lr", f->min_lr, "Cosine schedule: final learning rate")->capture_default_str();
+  sub->add_option("--min-lr", f->min_lr, "Cosine schedule: final learning rate")
+      ->capture_default_str();
   sub->add_option("--clip-norm", f->clip_norm, "Clip gradients to this global L2 norm (0: off)")
       ->capture_default_str();
   sub->add_option("--label-smoothing", f->label_smoothing, "Cross-entropy label smoothing")
       ->capture_default_str();
   sub->add_option("--classes", f->classes, "Classes of the built-in models")->capture_default_str();
-  sub->add_option("--seed", f->seed, "Seed of initialization, shuffling and dropout")->capture_default_str();
-  sub->add_option("--threads", f->threads, "Threads")->check(CLI::Range(1, 256))->capture_default_str();
+  sub->add_option("--seed", f->seed, "Seed of initialization, shuffling and dropout")
+      ->capture_default_str();
+  sub->add_option("--threads", f->threads, "Threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   sub->add_option("--out,-o", f->out, "The trained model, ONNX");
   sub->add_option("--checkpoint", f->checkpoint, "Checkpoint file (default: OUT.ckpt)");
-  sub->add_option("--save-every", f->save_every, "Checkpoint every N steps (N, Nsteps) or epochs (Nepochs)");
+  sub->add_option("--save-every", f->save_every,
+                  "Checkpoint every N steps (N, Nsteps) or epochs (Nepochs)");
   sub->add_flag("--resume", f->resume, "Continue from the checkpoint");
-  sub->add_option("--stop-after", f->stop_after, "Stop after this global step without exporting (resume later)");
-  sub->add_option("--progress-every", f->progress_every, "Steps between progress lines")->capture_default_str();
+  sub->add_option("--stop-after", f->stop_after,
+                  "Stop after this global step without exporting (resume later)");
+  sub->add_option("--progress-every", f->progress_every, "Steps between progress lines")
+      ->capture_default_str();
   sub->add_option("--limit-train", f->limit_train, "Use only the first N training samples");
   sub->add_option("--limit-test", f->limit_test, "Use only the first N test samples");
   sub->add_option("--predictions", f->predictions, "Also write the test set's logits to this .npy");

@@ -27,23 +27,28 @@ train::Dataset from_fashion(const Dataset& split, std::size_t limit) {
   return d;
 }
 
-train::Dataset from_npy(const std::filesystem::path& dir, const std::string& split, std::size_t limit) {
+train::Dataset from_npy(const std::filesystem::path& dir, const std::string& split,
+                        std::size_t limit) {
   const std::filesystem::path xp = dir / (split + "_x.npy"), yp = dir / (split + "_y.npy");
   for (const auto& p : {xp, yp}) {
-    LOWP_CHECK(std::filesystem::exists(p), "--dataset {}: {} is missing (a data folder holds "
-               "train_x.npy, train_y.npy, test_x.npy and test_y.npy)", dir.string(), p.filename().string());
+    LOWP_CHECK(std::filesystem::exists(p),
+               "--dataset {}: {} is missing (a data folder holds "
+               "train_x.npy, train_y.npy, test_x.npy and test_y.npy)",
+               dir.string(), p.filename().string());
   }
   Tensor x = read_npy(xp);
   Tensor y = read_npy(yp);
   const auto& xd = x.shape().dims();
-  LOWP_CHECK(xd.size() >= 2 && xd.size() <= 4, "{}: shape {} is not [N, F], [N, H, W] or [N, C, H, W]",
-             xp.string(), x.shape().str());
-  LOWP_CHECK(y.shape().rank() == 1, "{}: labels of shape {} are not [N]", yp.string(), y.shape().str());
+  LOWP_CHECK(xd.size() >= 2 && xd.size() <= 4,
+             "{}: shape {} is not [N, F], [N, H, W] or [N, C, H, W]", xp.string(), x.shape().str());
+  LOWP_CHECK(y.shape().rank() == 1, "{}: labels of shape {} are not [N]", yp.string(),
+             y.shape().str());
   LOWP_CHECK(y.shape()[0] == xd[0], "{}: {} samples but {} has {} labels: the counts must match",
              xp.string(), xd[0], yp.filename().string(), y.shape()[0]);
   const std::size_t rows = std::min(static_cast<std::size_t>(xd[0]), limit > 0 ? limit : SIZE_MAX);
   for (std::int64_t d : xd) {
-    LOWP_CHECK(d >= 1 && d <= std::numeric_limits<int>::max(), "{}: dimension {} out of range", xp.string(), d);
+    LOWP_CHECK(d >= 1 && d <= std::numeric_limits<int>::max(), "{}: dimension {} out of range",
+               xp.string(), d);
   }
   train::Dataset out;
   std::vector<int> dims;
@@ -60,11 +65,13 @@ train::Dataset from_npy(const std::filesystem::path& dir, const std::string& spl
     fail("{}: dtype {} is not float32 or uint8", xp.string(), dtype_name(x.dtype()));
   }
   if (dims.size() == 3) {  // CHW -> HWC
-    const std::size_t c = static_cast<std::size_t>(dims[0]), hw = static_cast<std::size_t>(dims[1]) * dims[2];
+    const std::size_t c = static_cast<std::size_t>(dims[0]),
+                      hw = static_cast<std::size_t>(dims[1]) * dims[2];
     out.x.resize(values.size());
     for (std::size_t n = 0; n < rows; ++n) {
       for (std::size_t ch = 0; ch < c; ++ch) {
-        for (std::size_t p = 0; p < hw; ++p) out.x[n * per + p * c + ch] = values[n * per + ch * hw + p];
+        for (std::size_t p = 0; p < hw; ++p)
+          out.x[n * per + p * c + ch] = values[n * per + ch * hw + p];
       }
     }
     out.sample_shape = {dims[1], dims[2], dims[0]};
@@ -76,12 +83,21 @@ train::Dataset from_npy(const std::filesystem::path& dir, const std::string& spl
   for (std::size_t i = 0; i < rows; ++i) {
     std::int64_t label = 0;
     switch (y.dtype()) {
-      case DType::int64: label = y.values<std::int64_t>()[i]; break;
-      case DType::int32: label = y.values<std::int32_t>()[i]; break;
-      case DType::uint8: label = y.values<std::uint8_t>()[i]; break;
-      default: fail("{}: labels of dtype {} are not int64, int32 or uint8", yp.string(), dtype_name(y.dtype()));
+      case DType::int64:
+        label = y.values<std::int64_t>()[i];
+        break;
+      case DType::int32:
+        label = y.values<std::int32_t>()[i];
+        break;
+      case DType::uint8:
+        label = y.values<std::uint8_t>()[i];
+        break;
+      default:
+        fail("{}: labels of dtype {} are not int64, int32 or uint8", yp.string(),
+             dtype_name(y.dtype()));
     }
-    LOWP_CHECK(label >= std::numeric_limits<std::int32_t>::min() && label <= std::numeric_limits<std::int32_t>::max(),
+    LOWP_CHECK(label >= std::numeric_limits<std::int32_t>::min() &&
+                   label <= std::numeric_limits<std::int32_t>::max(),
                "{}: label {} of sample {} is out of range", yp.string(), label, i);
     out.labels[i] = static_cast<std::int32_t>(label);
   }
@@ -90,7 +106,8 @@ train::Dataset from_npy(const std::filesystem::path& dir, const std::string& spl
 
 }  // namespace
 
-TrainData load_train_data(const std::string& source, std::size_t limit_train, std::size_t limit_test) {
+TrainData load_train_data(const std::string& source, std::size_t limit_train,
+                          std::size_t limit_test) {
   TrainData data;
   if (source == "fashion-mnist") {
     FashionMnist f = load_fashion_mnist();

@@ -27,7 +27,8 @@ struct TrainData {
 
 // `source` is "fashion-mnist" or a folder. limit_train / limit_test > 0 keep only the
 // first rows of each split (quick runs, tests).
-TrainData load_train_data(const std::string& source, std::size_t limit_train, std::size_t limit_test);
+TrainData load_train_data(const std::string& source, std::size_t limit_train,
+                          std::size_t limit_test);
 
 // Reshapes single-channel image samples [H, W, 1] to vectors [H * W] (for the MLPs);
 // other shapes are left alone (the model then reports the mismatch).
