@@ -99,22 +99,65 @@ def torch_worker(args):
                       if hasattr(torch.backends, "cpu") else "?"}))
 
 
+def busy_jiffies():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return sum(v) - v[3] - v[4], sum(v)  # busy (all but idle and iowait), total
+
+
+def others_busy(seconds=0.5):
+    """CPUs kept busy by other processes over a short sleep of ours (as bench/cpu_quiet.sh)."""
+    b0, t0 = busy_jiffies()
+    time.sleep(seconds)
+    b1, t1 = busy_jiffies()
+    return (b1 - b0) / max(1, t1 - t0) * os.cpu_count()
+
+
+def wait_quiet(limit_seconds=20):
+    """Waits up to limit_seconds for other processes to use under a quarter of a CPU; returns
+    their last measured use."""
+    start = time.time()
+    busy = others_busy()
+    while busy >= 0.25 and time.time() - start < limit_seconds:
+        busy = others_busy()
+    return busy
+
+
+def timed_child(cmd):
+    """Runs cmd; returns its stdout and the CPUs other processes kept busy meanwhile
+    (/proc/stat busy time less the child's own CPU time, over the wall time)."""
+    import resource
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b0, t0 = busy_jiffies()
+    w0 = time.time()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    wall = time.time() - w0
+    b1, t1 = busy_jiffies()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    hz = os.sysconf("SC_CLK_TCK")
+    others = max(0.0, (b1 - b0) / hz - child) / max(1e-9, wall)
+    return out, others
+
+
 def run_lowp(lowp, model, threads, rows):
     cmd = [lowp, "train", "--model", model, "--epochs", "1", "--batch", "64", "--lr", "1e-3",
            "--optimizer", "adam", "--limit-train", str(rows), "--limit-test", "1000",
            "--threads", str(threads), "--json", "--progress-every", "100000",
            "--out", os.path.join(args_global.tmp, f"{model}.onnx")]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out, others = timed_child(cmd)
     report = json.loads(out)
     epoch = report["epochs"][0]
-    return epoch["seconds"], epoch["cpu_seconds"], " ".join(cmd[:1] + cmd[1:-2]) + " --out <tmp>/M.onnx"
+    return epoch["seconds"], epoch["cpu_seconds"], others, " ".join(cmd[:1] + cmd[1:-2]) + " --out <tmp>/M.onnx"
 
 
 def run_torch(model, threads, rows):
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--model", model,
            "--threads", str(threads), "--rows", str(rows)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    out, others = timed_child(cmd)
+    result = json.loads(out)
+    result["others"] = others
+    return result
 
 
 def main():
@@ -142,20 +185,26 @@ def main():
     configs = [(m, int(t)) for m in args.models.split(",") for t in args.threads.split(",")]
     rows_of = {"cnn": args.cnn_rows, "simplenet": 60000}
     load_before = open("/proc/loadavg").read().split()[:3]
-    times = {c: {"lowp": [], "torch": [], "lowp_cpu": [], "torch_cpu": []} for c in configs}
+    times = {c: {"lowp": [], "torch": [], "lowp_cpu": [], "torch_cpu": [], "lowp_others": [], "torch_others": []}
+             for c in configs}
     torch_info, lowp_cmds = {}, {}
     for r in range(args.rounds):
         for (model, threads) in configs:
             rows = rows_of[model]
-            s, cpu, lowp_cmds[model] = run_lowp(args.lowp, model, threads, rows)
+            wait_quiet()
+            s, cpu, others, lowp_cmds[model] = run_lowp(args.lowp, model, threads, rows)
             times[(model, threads)]["lowp"].append(s)
             times[(model, threads)]["lowp_cpu"].append(cpu)
+            times[(model, threads)]["lowp_others"].append(others)
+            wait_quiet()
             t = run_torch(model, threads, rows)
             torch_info = t
             times[(model, threads)]["torch"].append(t["seconds"])
             times[(model, threads)]["torch_cpu"].append(t["cpu_seconds"])
-            print(f"round {r + 1} {model} {threads}T: lowp {s:.3f} s ({cpu:.3f} s CPU), "
-                  f"PyTorch {t['seconds']:.3f} s ({t['cpu_seconds']:.3f} s CPU)", file=sys.stderr)
+            times[(model, threads)]["torch_others"].append(t["others"])
+            print(f"round {r + 1} {model} {threads}T: lowp {s:.3f} s ({cpu:.3f} s CPU, others {others:.2f} CPUs), "
+                  f"PyTorch {t['seconds']:.3f} s ({t['cpu_seconds']:.3f} s CPU, others {t['others']:.2f} CPUs)",
+                  file=sys.stderr)
     load_after = open("/proc/loadavg").read().split()[:3]
     rows_md = ["| model | threads | rows per epoch | lowp (s) | PyTorch (s) | lowp / PyTorch | lowp CPU (s) | PyTorch CPU (s) | CPU ratio | lowp, 60000-row epoch (s) | PyTorch, 60000-row epoch (s) |",
                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -166,10 +215,11 @@ def main():
         lc, tc = statistics.median(tm["lowp_cpu"]), statistics.median(tm["torch_cpu"])
         rows = rows_of[model]
         scale = 60000 / rows
-        rows_md.append(f"| {model} | {threads} | {rows} | {lo:.3f} | {to:.3f} | {lo / to:.2f}x | {lc:.3f} | {tc:.3f} | {lc / tc:.2f}x | {lo * scale:.1f} | {to * scale:.1f} |")
+        rows_md.append(f"| {model} | {threads} | {rows} | {lo:.3f} | {to:.3f} | {lo / to:.2f}x | {lc:.3f} | {tc:.3f} | {lc / tc:.2f}x | {lo * scale:.2f} | {to * scale:.2f} |")
         results.append({"model": model, "threads": threads, "rows": rows, "lowp": lo, "torch": to,
                         "lowp_cpu": lc, "torch_cpu": tc,
-                        "lowp_rounds": tm["lowp"], "torch_rounds": tm["torch"]})
+                        "lowp_rounds": tm["lowp"], "torch_rounds": tm["torch"],
+                        "lowp_others": tm["lowp_others"], "torch_others": tm["torch_others"]})
     print("\n".join(rows_md))
     print(json.dumps(results))
     if args.write:
@@ -187,9 +237,10 @@ Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `/usr/bin/pyth
 
 {chr(10).join(rows_md)}
 
-Each round (seconds, lowp / PyTorch):
+Each round: seconds (in brackets, the CPUs other processes kept busy during the run, from /proc/stat less the run's own CPU time; each run waits up to 20 s for them to fall under 0.25 first). A 2-thread run on these 2 CPUs while others compute is slowed several times over, for both tools, by threads waiting for each other at every parallel step; compare rounds with little load.
 
-""" + "\n".join(f"- {r['model']} {r['threads']}T: lowp {', '.join(f'{v:.3f}' for v in r['lowp_rounds'])}; PyTorch {', '.join(f'{v:.3f}' for v in r['torch_rounds'])}" for r in results)
+""" + "\n".join(f"- {r['model']} {r['threads']}T: lowp {', '.join(f'{v:.3f} [{o:.2f}]' for v, o in zip(r['lowp_rounds'], r['lowp_others']))}; "
+                f"PyTorch {', '.join(f'{v:.3f} [{o:.2f}]' for v, o in zip(r['torch_rounds'], r['torch_others']))}" for r in results)
         for path in filter(None, args.accuracy_reports.split(",")):
             with open(path) as f:
                 rep = json.load(f)
