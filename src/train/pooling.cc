@@ -87,8 +87,11 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
                       const Context& ctx) {
   if (dx == nullptr) return;
   dx->resize(x.shape);
-  std::fill(dx->data.begin(), dx->data.end(), 0.0f);
   const int n = x.shape[0], ih_n = x.shape[1], iw_n = x.shape[2], c = x.shape[3];
+  // Windows that tile the input (stride = kernel, no padding) each write their inputs
+  // once: assigned, not added, and no zero fill first when they cover every input.
+  const bool tiles = o_.stride == o_.kernel && o_.padding == 0;
+  const bool covered = tiles && ih_n % o_.kernel == 0 && iw_n % o_.kernel == 0;
   const int oh_n = y.shape[1], ow_n = y.shape[2];
   const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
   const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
@@ -98,6 +101,7 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
     float* __restrict remaining = remaining_buffer.data();
     for (int b = b0; b < b1; ++b) {
       float* image = dx->data.data() + b * in_image;
+      if (!covered) std::fill(image, image + in_image, 0.0f);
       const float* g = dy.data.data() + b * out_image;
       const float* source = x.data.data() + b * in_image;
       const float* out_values = y.data.data() + b * out_image;
@@ -115,17 +119,29 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
               const std::size_t at = (static_cast<std::size_t>(ih) * iw_n + iw) * c;
               float* __restrict dst = image + at;
               if (mode_ == Mode::average) {
-                for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+                if (tiles) {
+                  for (int ch = 0; ch < c; ++ch) dst[ch] = go[ch] * inv_area;
+                } else {
+                  for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+                }
                 continue;
               }
               // The first input in window order equal to the maximum takes the gradient.
               const float* __restrict src = source + at;
               // remaining[ch] is 1 until the channel's maximum is found, then 0: float
               // selects, so the loop vectorizes.
-              for (int ch = 0; ch < c; ++ch) {
-                const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
-                dst[ch] += hit * go[ch];
-                remaining[ch] -= hit;
+              if (tiles) {
+                for (int ch = 0; ch < c; ++ch) {
+                  const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
+                  dst[ch] = hit * go[ch];
+                  remaining[ch] -= hit;
+                }
+              } else {
+                for (int ch = 0; ch < c; ++ch) {
+                  const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
+                  dst[ch] += hit * go[ch];
+                  remaining[ch] -= hit;
+                }
               }
             }
           }

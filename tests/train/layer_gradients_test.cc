@@ -209,6 +209,9 @@ TEST(LayerGradients, Activations) {
 TEST(LayerGradients, MaxPool) {
   Pool2d pool("maxpool", Pool2d::Mode::max, Pool2dOptions{2, 2, 0});
   check_layer(pool, distinct({2, 4, 6, 3}, 22), training_context());
+  // Windows that tile all of the input, and some of it (a 5x5 input leaves a row and a
+  // column outside every 2x2 window: their gradient is 0).
+  check_layer(pool, distinct({1, 5, 5, 2}, 29), training_context());
   Pool2d overlapping("maxpool_3s2p1", Pool2d::Mode::max, Pool2dOptions{3, 2, 1});
   check_layer(overlapping, distinct({1, 5, 5, 2}, 23), training_context());
 }
@@ -216,6 +219,7 @@ TEST(LayerGradients, MaxPool) {
 TEST(LayerGradients, AvgPool) {
   Pool2d pool("avgpool", Pool2d::Mode::average, Pool2dOptions{2, 2, 0});
   check_layer(pool, random_batch({2, 4, 4, 3}, 24), training_context());
+  check_layer(pool, random_batch({1, 5, 4, 2}, 33), training_context());
   Pool2d padded("avgpool_3s2p1", Pool2d::Mode::average, Pool2dOptions{3, 2, 1});
   check_layer(padded, random_batch({1, 5, 4, 2}, 25), training_context());
 }
