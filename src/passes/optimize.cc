@@ -7,6 +7,7 @@ namespace lowp::passes {
 std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   std::size_t total = 0;
   total += remove_identities(graph);
+  total += lower_qdq(graph);
   total += fold_constants(graph, evaluate);
   total += eliminate_dead_nodes(graph);
   total += fold_batch_norm(graph);

@@ -30,6 +30,12 @@ struct FoldOptions {
 // binds concrete input shapes this folds every shape sub-graph.
 std::size_t fold_constants(ir::Graph& graph, const NodeEvaluator& evaluate, FoldOptions options = {});
 
+// QuantizeLinear / DequantizeLinear around Conv, Gemm and MatMul (QDQ models) lowered to
+// QLinearConv and lowp::QGemm, with the Q/DQ pairs around MaxPool, Reshape and the like
+// folded away, so that a quantized model runs on integer kernels. Runs before
+// fold_constants, which would turn quantized weights back into fp32.
+std::size_t lower_qdq(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 

@@ -603,7 +603,8 @@ bool fits_fp32_exactly(const std::vector<std::int8_t>& w, std::size_t n, std::si
   return true;
 }
 
-enum class IntOutput { int32, u8, s8 };
+// int32: exact accumulators; u8 / s8: requantized; real: fp32 dequantized (lowp::QGemm).
+enum class IntOutput { int32, u8, s8, real };
 
 // A [rows, K] (u8, or s8 moved to u8 by adding 128) times packed s8 weights on the int8
 // GEMM. int32 output goes through the fp32 epilogue with scale 1 (exact: see
@@ -614,16 +615,18 @@ class QGemmMatmulOp final : public BoundOp {
  public:
   QGemmMatmulOp(std::size_t rows, const std::vector<std::int8_t>& w, std::size_t n, std::size_t k,
                 bool a_signed, std::int32_t a_zero_point, const std::vector<float>& scales,
-                IntOutput output, std::int32_t y_zero_point, bool runtime_zero_point = false)
+                IntOutput output, std::int32_t y_zero_point, bool runtime_zero_point = false,
+                const std::int32_t* bias = nullptr, ActivationParams act = Activation::none)
       : rows_(rows),
         n_(n),
         k_(k),
         a_signed_(a_signed),
         output_(output),
-        runtime_zero_point_(runtime_zero_point) {
+        runtime_zero_point_(runtime_zero_point),
+        act_(act) {
     w_ = pack_qgemm(w.data(), static_cast<int>(n), static_cast<int>(k));
     za_ = a_signed ? a_zero_point + 128 : a_zero_point;
-    offsets_ = qgemm_column_offsets(w_, za_, nullptr);
+    offsets_ = qgemm_column_offsets(w_, za_, bias);
     scales_ = AlignedBuffer<float>(static_cast<std::size_t>(w_.panels()) * kGemmPanel);
     for (std::size_t j = 0; j < scales_.size(); ++j)
       scales_[j] = j < n ? scales[scales.size() == 1 ? 0 : j] : 0.0f;
@@ -663,7 +666,8 @@ class QGemmMatmulOp final : public BoundOp {
     args.offset = offsets_.data();
     args.scale = scales_.data();
     args.ldc = n_;
-    if (output_ == IntOutput::int32) {
+    args.act = act_;
+    if (output_ == IntOutput::int32 || output_ == IntOutput::real) {
       args.output = QGemmOutput::f32;
       args.c_f32 = reinterpret_cast<float*>(ctx.outputs[0]);
     } else {
@@ -693,6 +697,7 @@ class QGemmMatmulOp final : public BoundOp {
   bool a_signed_;
   IntOutput output_;
   bool runtime_zero_point_;
+  ActivationParams act_;
   std::int32_t za_ = 0;  // in the u8 domain
   PackedQGemmWeights w_;
   AlignedBuffer<std::int32_t> offsets_;
@@ -854,6 +859,68 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
       });
     });
   });
+}
+
+// lowp::QGemm (passes/lower_qdq.cc): X [..., K] u8/s8 with constant per-tensor x_scale and
+// x_zero_point, W s8 constant [K, N] ([N, K] with transB), w_scales [N], optional int32 bias
+// [N] in the scale x_scale * w_scales, then the activation; y_scale and y_zero_point
+// present: requantized u8/s8 output, absent: fp32.
+std::unique_ptr<BoundOp> bind_lowp_qgemm(const BindArgs& a) {
+  const TensorInfo& x = a.in(0);
+  const TensorInfo& w = a.in(3);
+  require_8bit(a, x.dtype, "X");
+  if (x.shape.rank() < 1) a.fail("X must have rank >= 1");
+  if (!w.constant || w.dtype != DType::int8 || w.shape.rank() != 2)
+    a.fail("W must be a constant int8 matrix");
+  bool trans_b = a.node.attr_int("transB", 0) != 0;
+  std::size_t k = static_cast<std::size_t>(w.shape[trans_b ? 1 : 0]);
+  std::size_t n = static_cast<std::size_t>(w.shape[trans_b ? 0 : 1]);
+  if (static_cast<std::size_t>(x.shape[x.shape.rank() - 1]) != k)
+    a.fail("X has {} columns but W has {} rows", x.shape[x.shape.rank() - 1], k);
+  auto sx = constant_real(a, 1);
+  auto zx = constant_int(a, 2);
+  if (!sx || !usable_scale(*sx) || !zx) a.fail("x_scale and x_zero_point must be constant scalars");
+  if (!a.in(4).constant || a.in(4).shape.elements() != n)
+    a.fail("w_scales must be a constant of {} values", n);
+  std::vector<float> ws = real_values(*a.in(4).constant);
+  std::vector<std::int32_t> bias;
+  if (a.has(5)) {
+    if (!a.in(5).constant || a.in(5).dtype != DType::int32 || a.in(5).shape.elements() != n)
+      a.fail("B must be a constant int32 vector of {} values", n);
+    bias = int_values(*a.in(5).constant);
+  }
+  bool quantized_out = a.has(6);
+  std::optional<float> sy;
+  std::optional<std::int32_t> zy;
+  if (quantized_out) {
+    sy = constant_real(a, 6);
+    zy = constant_int(a, 7);
+    if (!sy || !usable_scale(*sy) || !zy) a.fail("y_scale and y_zero_point must be constant scalars");
+    require_8bit(a, a.out(0).dtype, "Y");
+  }
+  std::vector<float> mult(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!usable_scale(ws[j])) a.fail("w_scales[{}] = {} is not a finite positive scale", j, ws[j]);
+    mult[j] = quantized_out ? requant_multiplier(*sx, ws[j], *sy)
+                            : static_cast<float>(static_cast<double>(*sx) * ws[j]);
+    if (!usable_scale(mult[j])) a.fail("the scale product for column {} under- or overflows", j);
+  }
+  std::vector<std::int32_t> wv = int_values(*w.constant);
+  std::vector<std::int8_t> packed(n * k);
+  for (std::size_t kk = 0; kk < k; ++kk)
+    for (std::size_t j = 0; j < n; ++j)
+      packed[j * k + kk] = static_cast<std::int8_t>(trans_b ? wv[j * k + kk] : wv[kk * n + j]);
+  std::string act_name = a.node.attr_string("activation", "none");
+  ActivationParams act = Activation::none;
+  if (act_name == "relu") act = Activation::relu;
+  else if (act_name != "none") a.fail("activation '{}' is not supported", act_name);
+  IntOutput out = !quantized_out ? IntOutput::real
+                  : a.out(0).dtype == DType::int8 ? IntOutput::s8 : IntOutput::u8;
+  std::size_t rows = x.shape.elements() / k;
+  if (rows == 0 || n == 0 || k == 0) a.fail("empty matrices are not supported");
+  return std::make_unique<QGemmMatmulOp>(rows, packed, n, k, x.dtype == DType::int8, *zx, mult, out,
+                                         zy.value_or(0), false, bias.empty() ? nullptr : bias.data(),
+                                         act);
 }
 
 // ---- convolutions ----
@@ -1341,6 +1408,7 @@ constexpr OpBinding kBindings[] = {
     {"", "ConvInteger", bind_conv_integer},
     {"", "QLinearConv", bind_qlinear_conv},
     {"com.microsoft", "MatMulNBits", bind_matmul_nbits},
+    {"lowp", "QGemm", bind_lowp_qgemm},
 };
 
 }  // namespace

@@ -1,0 +1,45 @@
+// quant/quantize_int8.h: static int8 post-training quantization into a QDQ model.
+//
+// Conv, Gemm and MatMul with constant weights are quantized: their weights to s8,
+// symmetric, per output channel (or per tensor), their bias to int32 in the scale
+// x_scale * w_scale, and their activation inputs and outputs to u8 asymmetric (or s8
+// symmetric) with ranges from calibration (quant/calibrate.h). Each quantized activation
+// gets one QuantizeLinear -> DequantizeLinear pair that all its readers share; a layer's
+// output is taken after a ReLU that alone reads it (Q then saturates exactly as ReLU
+// would). An input reached through MaxPool / Reshape / Flatten / Transpose / Squeeze /
+// Unsqueeze shares the parameters of the tensor before them, so the pairs on both sides
+// cancel and those ops run on 8-bit data (in lowp, passes/lower_qdq.cc; in ONNX Runtime,
+// its QDQ fusions). Graph inputs and outputs keep their float types.
+//
+// Weights are s8 in [-127, 127]: lowp's int8 GEMM widens to 16 bits before adding pairs
+// (kernels/qgemm/qgemm.h), so the full range could not saturate there, and the symmetric
+// range keeps -128 out for kernels that add pairs in 16 bits (vpmaddubsw).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "ir/graph.h"
+#include "quant/calibrate.h"
+#include "quant/quantize_report.h"
+
+namespace lowp::quant {
+
+struct Int8Options {
+  CalibrationOptions calibration;
+  bool per_channel = true;
+  bool symmetric_activations = false;  // s8 with zero point 0 instead of u8 asymmetric
+  std::set<std::string> op_types = {"Conv", "Gemm", "MatMul"};
+  std::set<std::string> exclude;  // node names kept in fp32
+};
+
+// `model` must already be prepared (quant/prepare.h). Throws lowp::Error naming the node
+// on weights with NaN or Inf.
+std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, CalibrationSet& data,
+                                                const ModelBackend& backend, const Int8Options& options,
+                                                QuantizeReport& report,
+                                                const CalibrationProgress& progress = {});
+
+}  // namespace lowp::quant
