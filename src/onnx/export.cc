@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <limits>
 #include <set>
 #include <span>
@@ -230,8 +231,9 @@ class Exporter {
     if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
     if (n.op_type == "Attention") return write_attention(n);
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kNhwc = {{
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kNhwc = {{
         {"NhwcConv", "Conv"},
+        {"NhwcQLinearConv", "QLinearConv"},
         {"NhwcMaxPool", "MaxPool"},
         {"NhwcAveragePool", "AveragePool"},
         {"NhwcGlobalAveragePool", "GlobalAveragePool"},
@@ -250,6 +252,7 @@ class Exporter {
         if (activation_of(n) != "none") node_error(n, "a pool has no activation");
         onnx::NodeProto& p = add_node(std::string(onnx_op), n.name, "", true);
         p.add_input(x);
+        for (std::size_t i = 1; i < n.inputs.size(); ++i) p.add_input(input_name(n.inputs[i]));
         p.add_output(out);
         for (const auto& [key, a] : n.attributes) write_attribute(n, key, a, *p.add_attribute());
       }
@@ -259,6 +262,7 @@ class Exporter {
     node_error(n, "lowp's own op has no standard ONNX form to export");
   }
 
+  std::map<const ir::Value*, std::string> widened_;  // fp16 / bf16 weight -> its Cast's output
   static constexpr std::array<std::int64_t, 4> kNhwcToNchw = {0, 3, 1, 2};
   static constexpr std::array<std::int64_t, 4> kNchwToNhwc = {0, 2, 3, 1};
 
@@ -307,9 +311,11 @@ class Exporter {
     if (!n.has_input(1)) node_error(n, "input W is missing");
     bool act = activation_of(n) != "none";
     std::string conv_out = stage_output(out, out_type, !act, "conv");
+    std::vector<std::string> operands;  // any Cast of low-precision weights goes first
+    for (std::size_t i = 1; i < n.inputs.size(); ++i) operands.push_back(float_input(n, i));
     onnx::NodeProto& p = add_node("Conv", n.name, "", true);
     p.add_input(x);
-    for (std::size_t i = 1; i < n.inputs.size(); ++i) p.add_input(input_name(n.inputs[i]));
+    for (const std::string& operand : operands) p.add_input(operand);
     p.add_output(conv_out);
     for (const auto& [key, a] : n.attributes) {
       if (std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end()) {
@@ -317,6 +323,25 @@ class Exporter {
       }
     }
     if (act) write_activation(n, conv_out, out, out_type);
+  }
+
+  // Input i of a lowp op as a float32 operand: an fp16 / bf16 weight (passes/
+  // lower_float16.cc) stays stored in its precision behind one Cast to float, the form
+  // ONNX allows for any op (Conv has no bf16 type).
+  std::string float_input(const ir::Node& n, std::size_t i) {
+    const ir::Value* v = n.inputs[i];
+    if (!v || !v->constant || (v->constant->dtype() != DType::float16 && v->constant->dtype() != DType::bfloat16))
+      return input_name(v);
+    auto it = widened_.find(v);
+    if (it != widened_.end()) return it->second;
+    std::string name = fresh_name(v->name + "_to_float");
+    intermediates_.push_back({name, ir::TensorType{DType::float32, v->type.dims}});
+    onnx::NodeProto& p = add_node("Cast", n.name.empty() ? "" : n.name + "_weight_cast", "");
+    p.add_input(input_name(v));
+    p.add_output(name);
+    write_attribute(n, "to", ir::Attribute::of_int(1), *p.add_attribute());
+    widened_[v] = name;
+    return name;
   }
 
   // Y = X[..., K] @ W[K, N] (+ bias[N]), then the activation.
@@ -340,9 +365,10 @@ class Exporter {
     bool bias = n.has_input(2);
     bool act = activation_of(n) != "none";
     std::string product = stage_output(y->name, y->type, !bias && !act, "matmul");
+    std::string weight = float_input(n, 1);
     onnx::NodeProto& mm = add_node("MatMul", n.name, "", true);
     mm.add_input(input_name(n.inputs[0]));
-    mm.add_input(input_name(n.inputs[1]));
+    mm.add_input(weight);
     mm.add_output(product);
     std::string result = product;
     if (bias) {

@@ -6,6 +6,7 @@ namespace lowp::passes {
 
 std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   std::size_t total = 0;
+  total += lower_float16(graph);
   total += remove_identities(graph);
   total += lower_qdq(graph);
   total += fold_constants(graph, evaluate);

@@ -36,6 +36,11 @@ std::size_t fold_constants(ir::Graph& graph, const NodeEvaluator& evaluate, Fold
 // fold_constants, which would turn quantized weights back into fp32.
 std::size_t lower_qdq(ir::Graph& graph);
 
+// fp16 graphs retyped to fp32 compute, and Conv / Gemm / MatMul whose weights are fp16 or
+// bf16 constants (directly or through a Cast to float) turned into lowp::FusedConv /
+// lowp::FusedGemm holding those weights, so kernels read them in low precision.
+std::size_t lower_float16(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +15,7 @@
 #include "commands.h"
 #include "onnx/export.h"
 #include "onnx/import.h"
+#include "quant/convert_float.h"
 #include "quant/prepare.h"
 #include "quant/quantize_int8.h"
 #include "runtime/quant_backend.h"
@@ -101,8 +103,24 @@ int run_quantize(const QuantizeFlags& f) {
       if (!f.json && b + 1 == total) fmt::print(stderr, "\n");
     };
     out = quant::quantize_int8_static(*prepared, data, backend, o, report, progress);
+  } else if (f.precision == "fp16" || f.precision == "bf16") {
+    quant::FloatOptions o;
+    o.exclude = split_list(f.exclude);
+    for (const std::string& name : o.exclude) {
+      bool found = false;
+      for (const auto& n : prepared->nodes()) found = found || n->name == name;
+      if (!found) fail("--exclude names node '{}', which the model does not have", name);
+    }
+    if (f.precision == "bf16") {
+      out = quant::convert_to_bf16(*prepared, o, report);
+    } else {
+      std::optional<quant::CalibrationSet> data;
+      if (!f.calib.empty())
+        data = quant::CalibrationSet::open(f.calib, *prepared, static_cast<std::size_t>(f.calib_batch), f.calib_samples);
+      out = quant::convert_to_fp16(*prepared, data ? &*data : nullptr, backend, o, report);
+    }
   } else {
-    fail("--precision {} is not available: use int8", f.precision);
+    fail("--precision {} is not available: use int8, fp16 or bf16", f.precision);
   }
   onnx_io::export_model(*out, f.out);
   double seconds = timer.seconds();
@@ -131,7 +149,7 @@ Command add_quantize_command(CLI::App& app) {
   auto f = std::make_shared<QuantizeFlags>();
   sub->add_option("model", f->in, "The float ONNX model")->required();
   sub->add_option("-o,--output", f->out, "Where to write the quantized model")->required();
-  sub->add_option("--precision", f->precision, "int8 (static, calibrated)")->required();
+  sub->add_option("--precision", f->precision, "int8 (static, calibrated), fp16 (overflow analysis with --calib) or bf16")->required();
   sub->add_option("--calib", f->calib, "Calibration data: FILE.npy (samples along axis 0), a folder of .npy (one batch each), or NAME=PATH");
   sub->add_option("--calib-batch", f->calib_batch, "Rows per calibration batch from one .npy file (default 32)")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--calib-samples", f->calib_samples, "Use at most this many calibration samples (default all)");

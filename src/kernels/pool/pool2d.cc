@@ -73,4 +73,47 @@ void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, con
   }
 }
 
+namespace {
+
+template <class T>
+void max_pool2d_8bit(const Conv2dShape& s, const T* input, T* output, ThreadPool* pool) {
+  s.validate();
+  const auto c = static_cast<std::size_t>(s.in_c);
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * c;
+  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
+  for (int n = 0; n < s.batch; ++n) {
+    const T* in = input + n * in_image;
+    T* out_n = output + n * out_image;
+    split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
+      for (auto oh = static_cast<int>(begin); oh < static_cast<int>(end); ++oh) {
+        for (int ow = 0; ow < s.out_w(); ++ow) {
+          T* out = out_n + (static_cast<std::size_t>(oh) * s.out_w() + ow) * c;
+          std::fill(out, out + c, std::numeric_limits<T>::min());
+          for (int kh = 0; kh < s.kernel_h; ++kh) {
+            int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            if (ih < 0 || ih >= s.in_h) continue;
+            for (int kw = 0; kw < s.kernel_w; ++kw) {
+              int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+              if (iw < 0 || iw >= s.in_w) continue;
+              const T* cell = in + (static_cast<std::size_t>(ih) * s.in_w + iw) * c;
+              for (std::size_t ch = 0; ch < c; ++ch) out[ch] = std::max(out[ch], cell[ch]);
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+}  // namespace
+
+void max_pool2d_u8(const Conv2dShape& shape, const std::uint8_t* input, std::uint8_t* output,
+                   ThreadPool* pool) {
+  max_pool2d_8bit(shape, input, output, pool);
+}
+void max_pool2d_s8(const Conv2dShape& shape, const std::int8_t* input, std::int8_t* output,
+                   ThreadPool* pool) {
+  max_pool2d_8bit(shape, input, output, pool);
+}
+
 }  // namespace lowp

@@ -927,8 +927,10 @@ std::unique_ptr<BoundOp> bind_lowp_qgemm(const BindArgs& a) {
 
 // ConvInteger / QLinearConv geometry, 1-D (as H = 1) or 2-D, NCHW, from the node's
 // attributes as the schemas read them (ir::window_geometry).
-Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw) {
-  const Shape& x = a.in(ix).shape;
+Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw, bool nhwc = false) {
+  const Shape& given_x = a.in(ix).shape;
+  if (nhwc && given_x.rank() != 4) a.fail("an NHWC input must have rank 4, is {}", given_x.str());
+  const Shape x = nhwc ? Shape{given_x[0], given_x[3], given_x[1], given_x[2]} : given_x;
   const Shape& w = a.in(iw).shape;
   if (x.rank() != 3 && x.rank() != 4)
     a.fail("input {} must be 3-D or 4-D (N, C, [H,] W); lowp runs 1-D and 2-D convolutions",
@@ -1040,12 +1042,19 @@ std::optional<std::vector<std::int8_t>> conv_weights(const BindArgs& a, std::siz
 // exact below 2^24) NHWC result back to NCHW.
 class Int8ConvOp final : public BoundOp {
  public:
+  // nhwc: input and output are NHWC already (lowp::NhwcQLinearConv): no layout copies,
+  // only the s8 <-> u8 flips.
   Int8ConvOp(const Conv2dShape& s, const std::vector<std::int8_t>& w, bool x_signed,
-             QConv2dParams params, IntOutput output)
-      : s_(s), x_signed_(x_signed), output_(output) {
+             QConv2dParams params, IntOutput output, bool nhwc = false)
+      : s_(s), x_signed_(x_signed), output_(output), nhwc_(nhwc) {
     w_ = pack_conv2d_int8(s, w.data(), params);
     std::size_t in = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
     std::size_t out = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
+    if (nhwc) {
+      LOWP_CHECK(output != IntOutput::int32, "NHWC int8 convolution has 8-bit outputs");
+      if (x_signed) nhwc_in_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(in, 1));
+      return;
+    }
     nhwc_in_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(in, 1));
     if (output == IntOutput::int32) {
       nhwc_f32_ = AlignedBuffer<float>(std::max<std::size_t>(out, 1));
@@ -1055,6 +1064,7 @@ class Int8ConvOp final : public BoundOp {
   }
 
   void run(const RunContext& ctx) override {
+    if (nhwc_) return run_nhwc(ctx);
     const auto* x = ctx.in<std::uint8_t>(0);
     const std::size_t hw = static_cast<std::size_t>(s_.in_h) * s_.in_w,
                       c = static_cast<std::size_t>(s_.in_c);
@@ -1085,12 +1095,27 @@ class Int8ConvOp final : public BoundOp {
       }
     }
   }
-  std::string kernel() const override { return "conv2d_int8 (NHWC)"; }
+  std::string kernel() const override { return nhwc_ ? "conv2d_int8" : "conv2d_int8 (NCHW via NHWC copies)"; }
 
  private:
+  void run_nhwc(const RunContext& ctx) {
+    const auto* x = ctx.in<std::uint8_t>(0);
+    if (x_signed_) {
+      for (std::size_t i = 0; i < nhwc_in_.size(); ++i) nhwc_in_[i] = x[i] ^ 0x80;
+      x = nhwc_in_.data();
+    }
+    std::uint8_t* y = ctx.out<std::uint8_t>(0);
+    conv2d_int8(w_, x, nullptr, y, scratch_, ctx.pool);
+    if (output_ == IntOutput::s8) {
+      const std::size_t count = static_cast<std::size_t>(s_.batch) * s_.out_h() * s_.out_w() * s_.out_c;
+      for (std::size_t i = 0; i < count; ++i) y[i] ^= 0x80;
+    }
+  }
+
   Conv2dShape s_;
   bool x_signed_;
   IntOutput output_;
+  bool nhwc_ = false;
   PackedConv2dInt8Weights w_;
   Conv2dInt8Scratch scratch_;
   AlignedBuffer<std::uint8_t> nhwc_in_, nhwc_u8_;
@@ -1153,12 +1178,12 @@ std::unique_ptr<BoundOp> bind_conv_integer(const BindArgs& a) {
 }
 
 // QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
-std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
+std::unique_ptr<BoundOp> bind_qlinear_conv_layout(const BindArgs& a, bool nhwc) {
   check_qlinear_inputs(a, "x_zero_point", "w_zero_point");
   DType yt = a.out(0).dtype;
   if (a.has(8) && a.in(8).dtype != DType::int32)
     a.fail("B must be int32, is {}", dtype_name(a.in(8).dtype));
-  Conv2dShape s = conv_shape(a, 0, 3);
+  Conv2dShape s = conv_shape(a, 0, 3, nhwc);
   require_scalar(a, 1, "x_scale");
   require_scalar(a, 2, "x_zero_point");
   require_scalar(a, 6, "y_scale");
@@ -1193,9 +1218,11 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
       params.output_scale = *sy;
       params.output_zero_point = yt == DType::int8 ? *zy + 128 : *zy;
       return std::make_unique<Int8ConvOp>(s, *w, x_signed, params,
-                                          yt == DType::int8 ? IntOutput::s8 : IntOutput::u8);
+                                          yt == DType::int8 ? IntOutput::s8 : IntOutput::u8, nhwc);
     }
   }
+  if (nhwc)
+    a.fail("the NHWC int8 convolution needs constant, usable scales and zero points and s8-range weights");
 
   return dispatch_8bit(a.in(0).dtype, a, "x", [&]<class TX>() -> std::unique_ptr<BoundOp> {
     return dispatch_8bit(a.in(3).dtype, a, "w", [&]<class TW>() -> std::unique_ptr<BoundOp> {
@@ -1226,6 +1253,13 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
       });
     });
   });
+}
+
+std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
+  return bind_qlinear_conv_layout(a, false);
+}
+std::unique_ptr<BoundOp> bind_nhwc_qlinear_conv(const BindArgs& a) {
+  return bind_qlinear_conv_layout(a, true);
 }
 
 // ---- com.microsoft MatMulNBits ----
@@ -1409,6 +1443,7 @@ constexpr OpBinding kBindings[] = {
     {"", "QLinearConv", bind_qlinear_conv},
     {"com.microsoft", "MatMulNBits", bind_matmul_nbits},
     {"lowp", "QGemm", bind_lowp_qgemm},
+    {"lowp", "NhwcQLinearConv", bind_nhwc_qlinear_conv},
 };
 
 }  // namespace
