@@ -49,7 +49,13 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
       }
       const T* row = image + static_cast<std::size_t>(ih) * s.in_w * s.in_c;
       if (whole_run) {
-        std::memcpy(dst, row + static_cast<std::size_t>(iw0) * s.in_c, run * sizeof(T));
+        const T* src = row + static_cast<std::size_t>(iw0) * s.in_c;
+        if (run * sizeof(T) <= 32) {
+          // A few bytes (the u8 stem: 3 x 1 channel): a call to memcpy costs more.
+          for (std::size_t i = 0; i < run; ++i) dst[i] = src[i];
+        } else {
+          std::memcpy(dst, src, run * sizeof(T));
+        }
         dst += run;
         continue;
       }
@@ -65,8 +71,7 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
         dst += cg;
       }
     }
-    std::fill(out + static_cast<std::size_t>(r) * ldo + k,
-              out + static_cast<std::size_t>(r + 1) * ldo, T{0});
+    for (T* p = out + static_cast<std::size_t>(r) * ldo + k; p < out + static_cast<std::size_t>(r + 1) * ldo; ++p) *p = T{0};
   }
 }
 
