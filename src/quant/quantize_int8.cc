@@ -132,14 +132,32 @@ ir::Value* commuting_source(const ir::Value* v) {
 
 }  // namespace
 
-std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, CalibrationSet& data,
-                                                const ModelBackend& backend, const Int8Options& options,
-                                                QuantizeReport& report, const CalibrationProgress& progress) {
-  auto g = model.clone();
+namespace {
+
+// The layers `options` selects in `g`, and the activations they quantize: each layer's
+// input and its output (after a ReLU that alone reads it) unless that is a graph output;
+// inputs behind commuting ops share the parameters of the tensor before them (their
+// "root").
+struct Int8Selection {
+  std::vector<ir::Node*> layers;
+  std::vector<ir::Value*> order;  // tensors to quantize, in discovery order
+  std::map<const ir::Value*, ir::Value*> root;
+  std::vector<std::string> roots() const {
+    std::vector<std::string> out;
+    for (ir::Value* v : order) {
+      if (root.at(v) == v) out.push_back(v->name);
+    }
+    return out;
+  }
+};
+
+Int8Selection select_int8(ir::Graph& g_ref, const Int8Options& options, QuantizeReport& report) {
+  ir::Graph* g = &g_ref;
   auto uses = g->uses();
+  Int8Selection sel;
+  std::vector<ir::Node*>& layers = sel.layers;
 
   // 1. The layers to quantize.
-  std::vector<ir::Node*> layers;
   for (const auto& n : g->nodes()) {
     if (!n->domain.empty() || (n->op_type != "Conv" && n->op_type != "Gemm" && n->op_type != "MatMul")) continue;
     NodeDecision d{n->name, n->op_type, "fp32", ""};
@@ -155,16 +173,8 @@ std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, Calibrat
     }
     report.nodes.push_back(d);
   }
-  if (layers.empty()) {
-    report.warnings.push_back("no Conv, Gemm or MatMul could be quantized: the model is unchanged");
-    return g;
-  }
-
-  // 2. The activations: each layer's input, and its output (after a ReLU that alone reads
-  // it) unless that is a graph output. Inputs behind commuting ops share the parameters
-  // of the tensor before them (their "root").
-  std::vector<ir::Value*> order;  // tensors to quantize, in discovery order
-  std::map<const ir::Value*, ir::Value*> root;
+  std::vector<ir::Value*>& order = sel.order;
+  std::map<const ir::Value*, ir::Value*>& root = sel.root;
   auto want = [&](ir::Value* v, ir::Value* r) {
     if (root.contains(v)) return;
     root[v] = r;
@@ -183,20 +193,51 @@ std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, Calibrat
     }
     if (!g->is_graph_output(y)) want(y, y);
   }
-  std::vector<std::string> to_calibrate;
-  for (ir::Value* v : order) {
-    if (root[v] == v) to_calibrate.push_back(v->name);
-  }
+  return sel;
+}
+
+}  // namespace
+
+std::map<std::string, TensorStats> calibrate_int8(const ir::Graph& model, CalibrationSet& data,
+                                                  const ModelBackend& backend, const Int8Options& options,
+                                                  const CalibrationProgress& progress) {
+  auto g = model.clone();
+  QuantizeReport unused;
+  Int8Options all = options;
+  all.exclude.clear();
+  Int8Selection sel = select_int8(*g, all, unused);
   CalibrationOptions copts = options.calibration;
   copts.symmetric = options.symmetric_activations;
-  std::map<std::string, TensorStats> stats = calibrate(*g, to_calibrate, data, backend, copts, progress);
+  return calibrate(*g, sel.roots(), data, backend, copts, progress);
+}
+
+std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, CalibrationSet& data,
+                                                const ModelBackend& backend, const Int8Options& options,
+                                                QuantizeReport& report, const CalibrationProgress& progress) {
+  std::map<std::string, TensorStats> stats = calibrate_int8(model, data, backend, options, progress);
   report.calibration_rows = data.rows();
   report.dropped_rows = data.non_finite_rows();
   if (data.non_finite_rows())
     report.warnings.push_back(fmt::format("{} calibration rows held NaN or Inf and were left out", data.non_finite_rows()));
+  return quantize_int8_with(model, stats, options, report);
+}
+
+std::unique_ptr<ir::Graph> quantize_int8_with(const ir::Graph& model, const std::map<std::string, TensorStats>& stats,
+                                              const Int8Options& options, QuantizeReport& report) {
+  auto g = model.clone();
+  Int8Selection sel = select_int8(*g, options, report);
+  std::vector<ir::Node*>& layers = sel.layers;
+  std::vector<ir::Value*>& order = sel.order;
+  std::map<const ir::Value*, ir::Value*>& root = sel.root;
+  if (layers.empty()) {
+    report.warnings.push_back("no Conv, Gemm or MatMul could be quantized: the model is unchanged");
+    return g;
+  }
   std::map<const ir::Value*, ActivationParams8> params;
   for (ir::Value* v : order) {
-    const TensorStats& s = stats.at(root[v]->name);
+    auto found = stats.find(root[v]->name);
+    LOWP_CHECK(found != stats.end(), "int8: no calibration range for tensor '{}'", root[v]->name);
+    const TensorStats& s = found->second;
     if (s.non_finite)
       report.warnings.push_back(fmt::format("tensor '{}': {} NaN or Inf values during calibration, left out of its range",
                                             root[v]->name, s.non_finite));

@@ -42,4 +42,13 @@ std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, Calibrat
                                                 QuantizeReport& report,
                                                 const CalibrationProgress& progress = {});
 
+// The two halves of quantize_int8_static, for searches that try many layer selections
+// (quant/tune.h): the ranges of every tensor any selection could quantize (one
+// calibration), then a model for one selection (`options.exclude`) from those ranges.
+std::map<std::string, TensorStats> calibrate_int8(const ir::Graph& model, CalibrationSet& data,
+                                                  const ModelBackend& backend, const Int8Options& options,
+                                                  const CalibrationProgress& progress = {});
+std::unique_ptr<ir::Graph> quantize_int8_with(const ir::Graph& model, const std::map<std::string, TensorStats>& stats,
+                                              const Int8Options& options, QuantizeReport& report);
+
 }  // namespace lowp::quant

@@ -10,6 +10,8 @@ Checks, on the 10,000 test images:
   - lowp runs ONNX Runtime's own quantize_static QDQ model (per-channel, QDQ format) with
     the same top-1 predictions as ORT on >= 99% of the images;
   - the quantized model file is at most 0.3x the float one;
+  - lowp tune with the same budget meets it, returns a model no slower than all-int8 (as
+    measured in its own run), and ORT runs that model with lowp's predictions;
   - fp16 and bf16 models (lowp quantize --precision fp16 / bf16): lowp's top-1 equals
     lowp fp32's on >= 99.5% of the images, and ORT's equals lowp's on >= 99%.
 
@@ -112,6 +114,28 @@ def main():
             failures.append(f"{precision} predictions equal fp32 on only {100 * same:.2f}%")
         if same_ort < 0.99:
             failures.append(f"ORT and lowp agree on only {100 * same_ort:.2f}% of the {precision} model")
+    # lowp tune: within budget, never slower than all-int8 by more than noise, ORT runs it.
+    tuned = os.path.join(d, "cnn_tuned.onnx")
+    out = subprocess.run([a.lowp, "tune", fp32, "-o", tuned, "--calib", os.path.join(d, "calib_x.npy"),
+                          "--eval-input", x_path, "--eval-labels", os.path.join(d, "test_y.npy"),
+                          "--max-drop", str(a.max_drop), "--time-limit", "300", "--sensitivity-samples", "1000",
+                          "--json"], check=True, capture_output=True, text=True)
+    import json
+    j = json.loads(out.stdout)
+    best = j["candidates"][j["best"]]
+    all_int8 = next(c for c in j["candidates"] if c["label"] == "all int8")
+    print(f"tune: {best['label']}: accuracy {best['accuracy']:.2f}%, {best['latency_us']:.1f} us "
+          f"(all int8 {all_int8['latency_us']:.1f} us, fp32 {j['fp32']['latency_us']:.1f} us), met budget {j['met_budget']}")
+    if not j["met_budget"] or j["fp32"]["accuracy"] - best["accuracy"] > a.max_drop:
+        failures.append("lowp tune did not meet the budget on a model whose all-int8 version does")
+    if best["latency_us"] > all_int8["latency_us"] * 1.0 + 1e-9:
+        failures.append("lowp tune returned a model slower than all-int8 as measured in its own run")
+    tuned_ort = ort_logits(tuned, x)
+    tuned_lowp = lowp_logits(a.lowp, tuned, x_path, os.path.join(d, "out_tuned"))
+    agree3 = (tuned_ort.argmax(1) == tuned_lowp.argmax(1)).mean()
+    print(f"tuned model: ORT and lowp agree on {100 * agree3:.2f}%")
+    if agree3 < 0.99:
+        failures.append(f"ORT and lowp agree on only {100 * agree3:.2f}% of the tuned model")
     for msg in failures:
         print("FAIL:", msg)
     return 1 if failures else 0
