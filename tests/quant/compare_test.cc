@@ -90,11 +90,18 @@ TEST(CompareMetrics, AccumulatingBatchesEqualsOneCall) {
 }
 
 TEST(CompareMetrics, WorstFirstOrder) {
-  TensorMetrics good{40, 0.9999, 0.01, 10, 0}, bad{5, 0.9, 1, 10, 0}, broken{60, 1, 0, 10, 1};
+  auto m = [](double sqnr, double cosine, std::size_t non_finite) {
+    TensorMetrics t;
+    t.sqnr_db = sqnr;
+    t.cosine = cosine;
+    t.non_finite = non_finite;
+    return t;
+  };
+  TensorMetrics good = m(40, 0.9999, 0), bad = m(5, 0.9, 0), broken = m(60, 1, 1);
   EXPECT_TRUE(worse_than(bad, good));
   EXPECT_FALSE(worse_than(good, bad));
   EXPECT_TRUE(worse_than(broken, bad));  // NaN / Inf mismatches rank first
-  TensorMetrics exact{kInf, 1, 0, 10, 0};
+  TensorMetrics exact = m(kInf, 1, 0);
   EXPECT_TRUE(worse_than(good, exact));
   EXPECT_FALSE(worse_than(exact, exact));
 }
