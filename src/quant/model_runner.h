@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -19,11 +20,17 @@ namespace lowp::quant {
 // Runs one graph: feeds `input` with a batch, returns the graph's outputs in order.
 using BatchRunner = std::function<std::vector<Tensor>(const std::string& input, const Tensor& batch)>;
 
+// Runs one graph on several named inputs (every graph input once); outputs in order.
+using NamedTensor = std::pair<std::string, const Tensor*>;
+using NamedRunner = std::function<std::vector<Tensor>(const std::vector<NamedTensor>& inputs)>;
+
 struct ModelBackend {
   // Evaluates a node whose inputs are all constant (constant folding).
   passes::NodeEvaluator evaluate;
   // Prepares `graph` (optimized and bound as the runtime does) and returns its runner.
   std::function<BatchRunner(std::unique_ptr<ir::Graph> graph)> make_runner;
+  // The same for graphs with several inputs (quant/compare.h).
+  std::function<NamedRunner(std::unique_ptr<ir::Graph> graph)> make_named_runner;
 };
 
 }  // namespace lowp::quant

@@ -12,6 +12,14 @@ quant::ModelBackend quant_backend(SessionOptions options) {
       return session->run({NamedInput{input, &batch}});
     };
   };
+  b.make_named_runner = [options](std::unique_ptr<ir::Graph> graph) -> quant::NamedRunner {
+    auto session = std::make_shared<Session>(std::move(graph), options);
+    return [session](const std::vector<quant::NamedTensor>& inputs) {
+      std::vector<NamedInput> named;
+      for (const auto& [name, tensor] : inputs) named.push_back(NamedInput{name, tensor});
+      return session->run(named);
+    };
+  };
   return b;
 }
 
