@@ -36,6 +36,12 @@ std::size_t fold_constants(ir::Graph& graph, const NodeEvaluator& evaluate, Fold
 // fold_constants, which would turn quantized weights back into fp32.
 std::size_t lower_qdq(ir::Graph& graph);
 
+// DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul [-> Add bias] (dynamic int8, as
+// `lowp quantize --precision int8-dynamic` and ONNX Runtime's quantize_dynamic write it)
+// becomes one lowp::DynamicQGemm, equal to the pattern bit for bit. Runs before
+// fold_constants.
+std::size_t lower_dynamic_quant(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 
