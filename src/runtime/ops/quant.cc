@@ -365,21 +365,27 @@ struct DynamicQuantParams {
   float scale = 1.0f;
   std::uint8_t zero_point = 0;
 };
-// The range: 16 independent lanes (which the compiler keeps in vector registers), each
-// `v < lo ? v : lo`, false for NaN, so NaN is skipped without a branch. The minimum and
-// maximum of a set do not depend on the order they are taken in; signed zeros cannot
-// differ either, since every lane starts at +0 and a -0 never replaces it.
+// The range: 16 independent lanes in four generic 4-float vectors (GCC's vector extension:
+// SSE2 here, NEON on ARM, no ISA-specific code), each `v < lo ? v : lo`, false for NaN, so
+// NaN is skipped without a branch. The minimum and maximum of a set do not depend on the
+// order they are taken in; signed zeros cannot differ either, since every lane starts at +0
+// and a -0 never replaces it. So this equals the plain sequential loop.
 DynamicQuantParams dynamic_quant_params(const float* x, std::size_t n) {
+  using V4 = float __attribute__((vector_size(16)));
   constexpr std::size_t kLanes = 16;
-  float los[kLanes] = {}, his[kLanes] = {};
+  V4 lo4[4] = {}, hi4[4] = {};
   std::size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    for (std::size_t l = 0; l < kLanes; ++l) {
-      float v = x[i + l];
-      los[l] = v < los[l] ? v : los[l];
-      his[l] = v > his[l] ? v : his[l];
+    for (std::size_t l = 0; l < 4; ++l) {
+      V4 v;
+      std::memcpy(&v, x + i + 4 * l, sizeof v);
+      lo4[l] = v < lo4[l] ? v : lo4[l];
+      hi4[l] = v > hi4[l] ? v : hi4[l];
     }
   }
+  float los[kLanes], his[kLanes];
+  std::memcpy(los, lo4, sizeof los);
+  std::memcpy(his, hi4, sizeof his);
   for (; i < n; ++i) {
     los[0] = x[i] < los[0] ? x[i] : los[0];
     his[0] = x[i] > his[0] ? x[i] : his[0];
