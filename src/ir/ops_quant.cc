@@ -1,5 +1,6 @@
 // ir/ops_quant.cc: schemas of the quantization ops (QuantizeLinear, DequantizeLinear,
-// DynamicQuantizeLinear, QLinearMatMul, QLinearConv) and com.microsoft MatMulNBits.
+// DynamicQuantizeLinear, QLinearMatMul, QLinearConv), com.microsoft MatMulNBits, and lowp's
+// lowered forms (lowp::QGemm, lowp::DynamicQGemm).
 #include <array>
 
 #include "ir/ops_nn.h"
@@ -64,6 +65,19 @@ void infer_lowp_qgemm(InferContext& ctx) {
   ctx.set_output(0, TensorType{out, dims});
 }
 
+// lowp::DynamicQGemm (passes/lower_dynamic_quant.cc): X [..., K] float32, W int8 [K, N],
+// w_scales [N], optional bias [N]. Output float32 [..., N].
+void infer_lowp_dynamic_qgemm(InferContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  const TensorType& w = ctx.input(1);
+  if (!x.dims || !w.dims) return ctx.set_output(0, TensorType{DType::float32, std::nullopt});
+  if (w.rank() != 2) ctx.fail("W must be 2-D");
+  if (x.rank() < 1) ctx.fail("X must have rank >= 1");
+  std::vector<Dim> dims = *x.dims;
+  dims.back() = (*w.dims)[1];
+  ctx.set_output(0, TensorType{DType::float32, dims});
+}
+
 constexpr std::array kSchemas = {
     OpSchema{"", "QuantizeLinear", 2, 3, 1, 1, infer_quantize},
     OpSchema{"", "DequantizeLinear", 2, 3, 1, 1, infer_dequantize},
@@ -72,6 +86,7 @@ constexpr std::array kSchemas = {
     OpSchema{"", "QLinearConv", 8, 9, 1, 1, infer_qlinear_conv},
     OpSchema{"com.microsoft", "MatMulNBits", 3, 6, 1, 1, infer_matmul_nbits},
     OpSchema{"lowp", "QGemm", 6, 8, 1, 1, infer_lowp_qgemm},
+    OpSchema{"lowp", "DynamicQGemm", 3, 4, 1, 1, infer_lowp_dynamic_qgemm},
 };
 
 }  // namespace

@@ -9,6 +9,7 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += lower_float16(graph);
   total += remove_identities(graph);
   total += lower_qdq(graph);
+  total += lower_dynamic_quant(graph);
   total += fold_constants(graph, evaluate);
   total += eliminate_dead_nodes(graph);
   total += fold_batch_norm(graph);

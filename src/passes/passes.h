@@ -41,6 +41,12 @@ std::size_t lower_qdq(ir::Graph& graph);
 // lowp::FusedGemm holding those weights, so kernels read them in low precision.
 std::size_t lower_float16(ir::Graph& graph);
 
+// DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul [-> Add bias] (dynamic int8, as
+// `lowp quantize --precision int8-dynamic` and ONNX Runtime's quantize_dynamic write it)
+// becomes one lowp::DynamicQGemm, equal to the pattern bit for bit. Runs before
+// fold_constants.
+std::size_t lower_dynamic_quant(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 

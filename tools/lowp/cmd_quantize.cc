@@ -17,6 +17,8 @@
 #include "onnx/import.h"
 #include "quant/convert_float.h"
 #include "quant/prepare.h"
+#include "quant/quantize_dynamic.h"
+#include "quant/quantize_int4.h"
 #include "quant/quantize_int8.h"
 #include "runtime/quant_backend.h"
 
@@ -25,8 +27,10 @@ namespace {
 
 struct QuantizeFlags {
   std::string in, out, precision, calib, method = "percentile", exclude, op_types, json_path;
-  double percentile = 99.99;
-  int calib_batch = 32, threads = 1;
+  double percentile = 99.99, damp = 0.01;
+  int calib_batch = 32, threads = 1, group = 32, accuracy_level = 4;
+  std::string algo = "rtn";
+  bool zero_point = false;
   std::size_t calib_samples = 0;
   bool per_tensor = false, symmetric_activations = false, json = false;
 };
@@ -39,6 +43,17 @@ std::set<std::string> split_list(const std::string& s) {
     if (!item.empty()) out.insert(item);
   }
   return out;
+}
+
+// --exclude's node names, each one the model has.
+std::set<std::string> checked_exclude(const std::string& list, const ir::Graph& model) {
+  std::set<std::string> names = split_list(list);
+  for (const std::string& name : names) {
+    bool found = false;
+    for (const auto& n : model.nodes()) found = found || n->name == name;
+    if (!found) fail("--exclude names node '{}', which the model does not have", name);
+  }
+  return names;
 }
 
 std::uintmax_t model_bytes(const std::filesystem::path& p) {
@@ -90,12 +105,7 @@ int run_quantize(const QuantizeFlags& f) {
     o.per_channel = !f.per_tensor;
     o.symmetric_activations = f.symmetric_activations;
     if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
-    o.exclude = split_list(f.exclude);
-    for (const std::string& name : o.exclude) {
-      bool found = false;
-      for (const auto& n : prepared->nodes()) found = found || n->name == name;
-      if (!found) fail("--exclude names node '{}', which the model does not have", name);
-    }
+    o.exclude = checked_exclude(f.exclude, *prepared);
     auto progress = [&](int pass, std::size_t b, std::size_t total) {
       if (!f.json && (b + 1 == total || b % 16 == 0))
         fmt::print(stderr, "\rcalibrating ({} pass {}/2): batch {}/{}", quant::range_method_name(o.calibration.method),
@@ -105,12 +115,7 @@ int run_quantize(const QuantizeFlags& f) {
     out = quant::quantize_int8_static(*prepared, data, backend, o, report, progress);
   } else if (f.precision == "fp16" || f.precision == "bf16") {
     quant::FloatOptions o;
-    o.exclude = split_list(f.exclude);
-    for (const std::string& name : o.exclude) {
-      bool found = false;
-      for (const auto& n : prepared->nodes()) found = found || n->name == name;
-      if (!found) fail("--exclude names node '{}', which the model does not have", name);
-    }
+    o.exclude = checked_exclude(f.exclude, *prepared);
     if (f.precision == "bf16") {
       out = quant::convert_to_bf16(*prepared, o, report);
     } else {
@@ -119,8 +124,48 @@ int run_quantize(const QuantizeFlags& f) {
         data = quant::CalibrationSet::open(f.calib, *prepared, static_cast<std::size_t>(f.calib_batch), f.calib_samples);
       out = quant::convert_to_fp16(*prepared, data ? &*data : nullptr, backend, o, report);
     }
+  } else if (f.precision == "int8-dynamic") {
+    if (!f.calib.empty()) fail("--precision int8-dynamic quantizes activations at run time and takes no --calib");
+    quant::DynamicOptions o;
+    o.per_channel = !f.per_tensor;
+    if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
+    for (const std::string& t : o.op_types) {
+      if (t != "MatMul" && t != "Gemm") fail("--op-types for int8-dynamic takes MatMul and Gemm, not '{}'", t);
+    }
+    o.exclude = checked_exclude(f.exclude, *prepared);
+    out = quant::quantize_int8_dynamic(*prepared, o, report);
+  } else if (f.precision == "int4") {
+    quant::Int4Options o;
+    o.group = f.group;
+    if (f.algo == "rtn") o.algorithm = quant::Int4Algorithm::rtn;
+    else if (f.algo == "gptq") o.algorithm = quant::Int4Algorithm::gptq;
+    else fail("--algo {} is not rtn or gptq", f.algo);
+    o.zero_point = f.zero_point;
+    o.accuracy_level = f.accuracy_level;
+    o.gptq.damp = f.damp;
+    if (!(f.damp >= 0.0 && f.damp < 1.0)) fail("--damp must be in [0, 1), got {}", f.damp);
+    if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
+    for (const std::string& t : o.op_types) {
+      if (t != "MatMul" && t != "Gemm") fail("--op-types for int4 takes MatMul and Gemm, not '{}'", t);
+    }
+    o.exclude = checked_exclude(f.exclude, *prepared);
+    std::optional<quant::CalibrationSet> data;
+    if (o.algorithm == quant::Int4Algorithm::gptq) {
+      if (f.calib.empty()) fail("--algo gptq needs calibration data: --calib FILE.npy (or a folder of .npy)");
+      data.emplace(quant::CalibrationSet::open(f.calib, *prepared, static_cast<std::size_t>(f.calib_batch), f.calib_samples));
+    } else if (!f.calib.empty()) {
+      fail("--calib is used by --algo gptq only; round-to-nearest needs no data");
+    }
+    auto progress = [&](std::size_t layer, std::size_t layers) {
+      if (!f.json) fmt::print(stderr, "\rgptq: layer {}/{}{}", layer, layers, layer == layers ? "\n" : "");
+    };
+    out = quant::quantize_int4(*prepared, o, report, data ? &*data : nullptr, &backend, progress);
+    if (data) {
+      report.calibration_rows = data->rows();
+      report.dropped_rows = data->non_finite_rows();
+    }
   } else {
-    fail("--precision {} is not available: use int8, fp16 or bf16", f.precision);
+    fail("--precision {} is not available: use int8, int8-dynamic, int4, fp16 or bf16", f.precision);
   }
   onnx_io::export_model(*out, f.out);
   double seconds = timer.seconds();
@@ -136,7 +181,8 @@ int run_quantize(const QuantizeFlags& f) {
     fmt::print("{}\n", j.dump(1));
   } else {
     print_report(report);
-    fmt::print("calibration: {} samples ({} left out for NaN/Inf)\n", report.calibration_rows, report.dropped_rows);
+    if (report.calibration_rows)
+      fmt::print("calibration: {} samples ({} left out for NaN/Inf)\n", report.calibration_rows, report.dropped_rows);
     fmt::print("wrote {}: {:.2f} MB -> {:.2f} MB in {:.1f} s\n", f.out, before / 1e6, after / 1e6, seconds);
   }
   return 0;
@@ -145,16 +191,22 @@ int run_quantize(const QuantizeFlags& f) {
 }  // namespace
 
 Command add_quantize_command(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("quantize", "Quantize a float ONNX model (int8 QDQ) with calibration");
+  CLI::App* sub = app.add_subcommand("quantize", "Quantize a float ONNX model: int8 (QDQ, calibrated), int8-dynamic, int4 (weight-only)");
   auto f = std::make_shared<QuantizeFlags>();
   sub->add_option("model", f->in, "The float ONNX model")->required();
   sub->add_option("-o,--output", f->out, "Where to write the quantized model")->required();
-  sub->add_option("--precision", f->precision, "int8 (static, calibrated), fp16 (overflow analysis with --calib) or bf16")->required();
+  sub->add_option("--precision", f->precision, "int8 (static, calibrated), int8-dynamic (activations at run time), int4 (weights only, MatMulNBits), fp16 (overflow analysis with --calib), bf16 (weights)")->required();
   sub->add_option("--calib", f->calib, "Calibration data: FILE.npy (samples along axis 0), a folder of .npy (one batch each), or NAME=PATH");
   sub->add_option("--calib-batch", f->calib_batch, "Rows per calibration batch from one .npy file (default 32)")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--calib-samples", f->calib_samples, "Use at most this many calibration samples (default all)");
   sub->add_option("--method", f->method, "Activation ranges: minmax, percentile (default), entropy or mse");
   sub->add_option("--percentile", f->percentile, "Percentile of |x| kept by --method percentile (default 99.99)");
+  sub->add_option("--group", f->group, "int4: inputs per scale along K: 32 (default), 64 or 128");
+  sub->add_option("--algo", f->algo, "int4: rtn (round to nearest, default) or gptq (needs --calib)");
+  sub->add_flag("--zero-point", f->zero_point, "int4: asymmetric groups with zero points (default symmetric)");
+  sub->add_option("--accuracy-level", f->accuracy_level,
+                  "int4: MatMulNBits accuracy_level, 4 (int8 activations, default, fastest) or 0 (fp32 activations)");
+  sub->add_option("--damp", f->damp, "int4 gptq: damping, a fraction of the Hessian's mean diagonal (default 0.01)");
   sub->add_flag("--per-tensor", f->per_tensor, "One weight scale per tensor instead of per output channel");
   sub->add_flag("--symmetric-activations", f->symmetric_activations, "s8 activations with zero point 0 instead of u8 asymmetric");
   sub->add_option("--exclude", f->exclude, "Comma-separated node names to keep in fp32");

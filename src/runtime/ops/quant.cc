@@ -365,12 +365,35 @@ struct DynamicQuantParams {
   float scale = 1.0f;
   std::uint8_t zero_point = 0;
 };
+// The range: 16 independent lanes in four generic 4-float vectors (GCC's vector extension:
+// SSE2 here, NEON on ARM, no ISA-specific code), each `v < lo ? v : lo`, false for NaN, so
+// NaN is skipped without a branch. The minimum and maximum of a set do not depend on the
+// order they are taken in; signed zeros cannot differ either, since every lane starts at +0
+// and a -0 never replaces it. So this equals the plain sequential loop.
 DynamicQuantParams dynamic_quant_params(const float* x, std::size_t n) {
+  using V4 = float __attribute__((vector_size(16)));
+  constexpr std::size_t kLanes = 16;
+  V4 lo4[4] = {}, hi4[4] = {};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::size_t l = 0; l < 4; ++l) {
+      V4 v;
+      std::memcpy(&v, x + i + 4 * l, sizeof v);
+      lo4[l] = v < lo4[l] ? v : lo4[l];
+      hi4[l] = v > hi4[l] ? v : hi4[l];
+    }
+  }
+  float los[kLanes], his[kLanes];
+  std::memcpy(los, lo4, sizeof los);
+  std::memcpy(his, hi4, sizeof his);
+  for (; i < n; ++i) {
+    los[0] = x[i] < los[0] ? x[i] : los[0];
+    his[0] = x[i] > his[0] ? x[i] : his[0];
+  }
   float lo = 0.0f, hi = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) continue;
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
+  for (std::size_t l = 0; l < kLanes; ++l) {
+    lo = los[l] < lo ? los[l] : lo;
+    hi = his[l] > hi ? his[l] : hi;
   }
   DynamicQuantParams p;
   p.scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
@@ -923,6 +946,104 @@ std::unique_ptr<BoundOp> bind_lowp_qgemm(const BindArgs& a) {
                                          act);
 }
 
+// lowp::DynamicQGemm (passes/lower_dynamic_quant.cc): DynamicQuantizeLinear(X) ->
+// MatMulInteger -> Cast -> Mul(x_scale * w_scales) [-> Add(bias)] as one op. Each run:
+// X's range and parameters exactly as DynamicQuantizeLinear (dynamic_quant_params), X
+// quantized row by row into the GEMM's padded rows (quantize_u8, the one rule), the column
+// offsets -x_zp * sum_k W recomputed when x_zp changes, scale[j] = x_scale * w_scales[j]
+// (one fp32 multiply, as the Mul node), then the int8 GEMM's epilogue
+// float(acc + offset) * scale[j] + bias[j]: the pattern's Cast, Mul and Add in its order.
+class DynamicQGemmOp final : public BoundOp {
+ public:
+  DynamicQGemmOp(std::size_t rows, const std::vector<std::int8_t>& w, std::size_t n, std::size_t k,
+                 std::vector<float> w_scales, std::vector<float> bias)
+      : rows_(rows), n_(n), k_(k), w_scales_(std::move(w_scales)), bias_(std::move(bias)) {
+    w_ = pack_qgemm(w.data(), static_cast<int>(n), static_cast<int>(k));
+    offsets_ = qgemm_column_offsets(w_, 0, nullptr);
+    scales_ = AlignedBuffer<float>(static_cast<std::size_t>(w_.panels()) * kGemmPanel);
+    for (std::size_t j = 0; j < scales_.size(); ++j) scales_[j] = 0.0f;
+    const auto stride = static_cast<std::size_t>(w_.padded_k());
+    rows_buf_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(1, rows * stride));
+    std::fill(rows_buf_.data(), rows_buf_.data() + rows_buf_.size(), std::uint8_t{0});
+  }
+
+  void run(const RunContext& ctx) override {
+    const float* x = ctx.in<float>(0);
+    const std::size_t count = rows_ * k_;
+    DynamicQuantParams p = dynamic_quant_params(x, count);
+    const auto stride = static_cast<std::size_t>(w_.padded_k());
+    std::uint8_t* q = rows_buf_.data();
+    for (std::size_t r = 0; r < rows_; ++r) {  // padding past k stays 0 (meets zero weights)
+      if (usable_scale(p.scale)) {
+        quantize_u8(x + r * k_, k_, p.scale, p.zero_point, q + r * stride);
+      } else {
+        for (std::size_t kk = 0; kk < k_; ++kk)
+          q[r * stride + kk] = quantize_one<std::uint8_t>(x[r * k_ + kk], p.scale, p.zero_point, true);
+      }
+    }
+    const std::int32_t za = p.zero_point;
+    if (za != za_) {  // |255 x column sum| < 2^31 (K bounded by the pass): no overflow
+      for (std::size_t j = 0; j < offsets_.size(); ++j) offsets_[j] = -za * w_.column_sums[j];
+      za_ = za;
+    }
+    for (std::size_t j = 0; j < n_; ++j) scales_[j] = p.scale * w_scales_[j];
+    QGemmArgs args;
+    args.m = static_cast<int>(rows_);
+    args.a = q;
+    args.lda = stride;
+    args.w = &w_;
+    args.offset = offsets_.data();
+    args.scale = scales_.data();
+    args.bias_f32 = bias_.empty() ? nullptr : bias_.data();
+    args.output = QGemmOutput::f32;
+    args.c_f32 = ctx.out<float>(0);
+    args.ldc = n_;
+    qgemm(args, ctx.pool);
+  }
+  std::string kernel() const override { return std::string("qgemm:") + qgemm_kernel_name(); }
+
+ private:
+  std::size_t rows_, n_, k_;
+  std::vector<float> w_scales_, bias_;
+  PackedQGemmWeights w_;
+  AlignedBuffer<std::int32_t> offsets_;
+  AlignedBuffer<float> scales_;
+  AlignedBuffer<std::uint8_t> rows_buf_;
+  std::int32_t za_ = 0;
+};
+
+std::unique_ptr<BoundOp> bind_lowp_dynamic_qgemm(const BindArgs& a) {
+  const TensorInfo& x = a.in(0);
+  const TensorInfo& w = a.in(1);
+  if (x.dtype != DType::float32) a.fail("X must be float32, is {}", dtype_name(x.dtype));
+  if (x.shape.rank() < 1) a.fail("X must have rank >= 1");
+  if (!w.constant || w.dtype != DType::int8 || w.shape.rank() != 2)
+    a.fail("W must be a constant int8 matrix [K, N]");
+  const auto k = static_cast<std::size_t>(w.shape[0]), n = static_cast<std::size_t>(w.shape[1]);
+  if (static_cast<std::size_t>(x.shape[x.shape.rank() - 1]) != k)
+    a.fail("X has {} columns but W has {} rows", x.shape[x.shape.rank() - 1], k);
+  if (k == 0 || n == 0) a.fail("empty matrices are not supported");
+  if (k >= (std::size_t{1} << 31) / (255 * 128))
+    a.fail("K = {} could overflow the int32 accumulator; the pass keeps such layers unfused", k);
+  if (!a.in(2).constant || a.in(2).dtype != DType::float32 || a.in(2).shape.elements() != n)
+    a.fail("w_scales must be a float32 constant of {} values", n);
+  std::vector<float> ws = real_values(*a.in(2).constant);
+  std::vector<float> bias;
+  if (a.has(3)) {
+    if (!a.in(3).constant || a.in(3).dtype != DType::float32 || a.in(3).shape.elements() != n)
+      a.fail("bias must be a float32 constant of {} values", n);
+    bias = real_values(*a.in(3).constant);
+  }
+  std::size_t rows = x.shape.elements() / k;
+  if (rows > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    a.fail("X has {} rows, more than the GEMM takes", rows);
+  std::vector<std::int32_t> wv = int_values(*w.constant);
+  std::vector<std::int8_t> packed(n * k);
+  for (std::size_t kk = 0; kk < k; ++kk)
+    for (std::size_t j = 0; j < n; ++j) packed[j * k + kk] = static_cast<std::int8_t>(wv[kk * n + j]);
+  return std::make_unique<DynamicQGemmOp>(rows, packed, n, k, std::move(ws), std::move(bias));
+}
+
 // ---- convolutions ----
 
 // ConvInteger / QLinearConv geometry, 1-D (as H = 1) or 2-D, NCHW, from the node's
@@ -1444,6 +1565,7 @@ constexpr OpBinding kBindings[] = {
     {"com.microsoft", "MatMulNBits", bind_matmul_nbits},
     {"lowp", "QGemm", bind_lowp_qgemm},
     {"lowp", "NhwcQLinearConv", bind_nhwc_qlinear_conv},
+    {"lowp", "DynamicQGemm", bind_lowp_dynamic_qgemm},
 };
 
 }  // namespace
