@@ -82,11 +82,16 @@ std::shared_ptr<Tensor> transposed16(const Tensor& t) {
 
 // Retypes a float16 graph to fp32 compute (see the file comment). Returns the rewrites.
 std::size_t retype_float16_graph(ir::Graph& g) {
-  bool any = false;
+  // Only a model with fp16 layers (a Conv / Gemm / MatMul with fp16 constant weights, what
+  // fp16 converters write) is retyped: a graph that only moves fp16 data (a Slice, a
+  // Gather) runs as it is, bit for bit (the fp32 round trip would quiet signaling NaNs).
+  bool layers = false;
   for (const auto& n : g.nodes()) {
-    for (const ir::Value* v : n->outputs) any = any || (v && !v->constant && v->type.dtype == DType::float16);
+    bool layer = is_op(n.get(), "Conv") || is_op(n.get(), "Gemm") || is_op(n.get(), "MatMul");
+    const ir::Value* w = layer && n->has_input(1) ? n->inputs[1] : nullptr;
+    layers = layers || (w && w->constant && w->constant->dtype() == DType::float16);
   }
-  if (!any) return 0;
+  if (!layers) return 0;
   std::size_t rewrites = 0;
   // Graph edges keep their types: an fp16 input is cast once to fp32, an fp16 output is
   // cast back from the fp32 value that now computes it.

@@ -379,9 +379,28 @@ bool lower_commuting(ir::Graph& graph, const UseMap& uses, ir::Node& op, std::ve
   return true;
 }
 
+// A quantized model whose constant scale is zero, negative, NaN or infinite describes no
+// real number (and ONNX Runtime would run it silently, to NaN or garbage): refused here,
+// naming the node, before anything runs.
+void check_constant_scales(const ir::Graph& graph) {
+  for (const auto& n : graph.nodes()) {
+    if (!is_op(n.get(), "QuantizeLinear") && !is_op(n.get(), "DequantizeLinear")) continue;
+    const ir::Value* s = n->has_input(1) ? n->inputs[1] : nullptr;
+    if (!s || !s->constant || s->constant->dtype() != DType::float32) continue;
+    auto values = s->constant->values<float>();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      float v = values[i];
+      if (!(std::isfinite(v) && v > 0.0f))
+        throw Error(fmt::format("node '{}' ({}): scale '{}'[{}] is {}; a quantization scale must be finite and positive",
+                                n->label(), n->op_type, s->name, i, v));
+    }
+  }
+}
+
 }  // namespace
 
 std::size_t lower_qdq(ir::Graph& graph) {
+  check_constant_scales(graph);
   bool any = false;
   for (const auto& n : graph.nodes()) any = any || is_op(n.get(), "DequantizeLinear");
   if (!any) return 0;

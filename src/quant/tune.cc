@@ -7,7 +7,7 @@
 
 #include "base/error.h"
 #include "base/timer.h"
-#include "quant/convert_float.h"
+#include "quant/recipe.h"
 
 namespace lowp::quant {
 namespace {
@@ -77,16 +77,7 @@ class Tuner {
   // The model for an assignment (layers not named stay fp32).
   std::unique_ptr<ir::Graph> build(const std::map<std::string, std::string>& layers) const {
     QuantizeReport ignored;
-    FloatOptions bf;
-    Int8Options i8 = options_.int8;
-    for (const auto& n : model_.nodes()) {
-      auto it = layers.find(n->name);
-      std::string p = it == layers.end() ? "fp32" : it->second;
-      if (p != "bf16") bf.exclude.insert(n->name);
-      if (p != "int8") i8.exclude.insert(n->name);
-    }
-    auto g = convert_to_bf16(model_, bf, ignored);
-    return quantize_int8_with(*g, stats_, i8, ignored);
+    return build_mixed_precision(model_, layers, stats_, options_.int8, ignored);
   }
 
   // Top-1 accuracy over the first `rows` evaluation rows.

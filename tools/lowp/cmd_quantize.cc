@@ -17,6 +17,7 @@
 #include "onnx/import.h"
 #include "quant/convert_float.h"
 #include "quant/prepare.h"
+#include "quant/recipe.h"
 #include "quant/quantize_dynamic.h"
 #include "quant/quantize_int4.h"
 #include "quant/quantize_int8.h"
@@ -26,7 +27,7 @@ namespace lowp::cli {
 namespace {
 
 struct QuantizeFlags {
-  std::string in, out, precision, calib, method = "percentile", exclude, op_types, json_path;
+  std::string in, out, precision, calib, method = "percentile", exclude, op_types, json_path, recipe;
   double percentile = 99.99, damp = 0.01;
   int calib_batch = 32, threads = 1, group = 32, accuracy_level = 4;
   std::string algo = "rtn";
@@ -95,7 +96,27 @@ int run_quantize(const QuantizeFlags& f) {
   std::unique_ptr<ir::Graph> prepared = quant::prepare_for_quantization(*model, backend);
   quant::QuantizeReport report;
   std::unique_ptr<ir::Graph> out;
-  if (f.precision == "int8") {
+  if (!f.recipe.empty()) {
+    // A per-node recipe (lowp tune --recipe-out, or written by hand): int8 / bf16 / fp32.
+    if (f.precision != "int8")
+      fail("--recipe mixes int8, bf16 and fp32 per node; use it with --precision int8 (its default for unnamed layers comes from the file)");
+    quant::Recipe recipe = quant::read_recipe(f.recipe, *prepared);
+    auto layers = quant::recipe_layers(recipe, *prepared);
+    quant::Int8Options o;
+    o.calibration.method = quant::parse_range_method(f.method);
+    o.calibration.percentile = f.percentile;
+    o.per_channel = !f.per_tensor;
+    o.symmetric_activations = f.symmetric_activations;
+    std::map<std::string, quant::TensorStats> stats;
+    if (quant::recipe_needs_int8(layers)) {
+      if (f.calib.empty()) fail("the recipe puts layers in int8: give calibration data with --calib");
+      quant::CalibrationSet data = quant::CalibrationSet::open(f.calib, *prepared, static_cast<std::size_t>(f.calib_batch), f.calib_samples);
+      stats = quant::calibrate_int8(*prepared, data, backend, o);
+      report.calibration_rows = data.rows();
+      report.dropped_rows = data.non_finite_rows();
+    }
+    out = quant::build_mixed_precision(*prepared, layers, stats, o, report);
+  } else if (f.precision == "int8") {
     if (f.calib.empty()) fail("--precision int8 needs calibration data: --calib FILE.npy (or a folder of .npy)");
     quant::CalibrationSet data = quant::CalibrationSet::open(f.calib, *prepared, static_cast<std::size_t>(f.calib_batch), f.calib_samples);
     quant::Int8Options o;
@@ -212,6 +233,7 @@ Command add_quantize_command(CLI::App& app) {
   sub->add_option("--exclude", f->exclude, "Comma-separated node names to keep in fp32");
   sub->add_option("--op-types", f->op_types, "Comma-separated op types to quantize (default Conv,Gemm,MatMul)");
   sub->add_option("--threads", f->threads, "Threads for calibration (default 1)")->check(CLI::Range(1, 1024));
+  sub->add_option("--recipe", f->recipe, "Per-node precisions (JSON: {\"lowp_recipe\": 1, \"default\": \"int8\", \"nodes\": {NAME: int8|bf16|fp32}}), e.g. from lowp tune --recipe-out");
   sub->add_flag("--json", f->json, "Print the report as JSON");
   return {sub, [f]() { return run_quantize(*f); }};
 }

@@ -14,6 +14,7 @@
 #include "onnx/export.h"
 #include "onnx/import.h"
 #include "quant/prepare.h"
+#include "quant/recipe.h"
 #include "quant/tune.h"
 #include "runtime/quant_backend.h"
 
@@ -21,7 +22,7 @@ namespace lowp::cli {
 namespace {
 
 struct TuneFlags {
-  std::string in, out, calib, eval_input, eval_labels, fallbacks = "bf16,fp32";
+  std::string in, out, calib, eval_input, eval_labels, fallbacks = "bf16,fp32", recipe_out;
   double max_drop = 0.5, time_limit = 600;
   int threads = 1, calib_batch = 32;
   std::size_t sensitivity_samples = 2000;
@@ -55,6 +56,12 @@ int run_tune(const TuneFlags& f) {
   quant::TuneResult r = quant::tune(*prepared, calib, x, y, backend, o, progress);
   onnx_io::export_model(*r.best_model, f.out);
   const quant::TuneCandidate& best = r.candidates[static_cast<std::size_t>(r.best)];
+  if (!f.recipe_out.empty()) {
+    quant::Recipe recipe;
+    recipe.default_precision = "fp32";
+    recipe.nodes = best.layers;
+    quant::write_recipe(f.recipe_out, recipe);
+  }
   if (f.json) {
     nlohmann::json j;
     j["fp32"] = {{"accuracy", r.fp32_accuracy}, {"latency_us", r.fp32_latency_us}, {"weight_bytes", r.fp32_weight_bytes}};
@@ -88,6 +95,7 @@ int run_tune(const TuneFlags& f) {
                f.max_drop, best.label, best.accuracy, r.fp32_accuracy - best.accuracy);
   }
   fmt::print("wrote {}\n", f.out);
+  if (!f.recipe_out.empty()) fmt::print("wrote {} (replay: lowp quantize {} --recipe {} --calib ...)\n", f.recipe_out, f.in, f.recipe_out);
   return 0;
 }
 
@@ -107,6 +115,7 @@ Command add_tune_command(CLI::App& app) {
   sub->add_option("--sensitivity-samples", f->sensitivity_samples, "Evaluation rows used for per-layer sensitivity (default 2000)");
   sub->add_option("--calib-batch", f->calib_batch, "Rows per calibration batch (default 32)")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--threads", f->threads, "Threads (default 1)")->check(CLI::Range(1, 1024));
+  sub->add_option("--recipe-out", f->recipe_out, "Also write the chosen per-node precisions as a recipe (JSON) for lowp quantize --recipe");
   sub->add_flag("--json", f->json, "Print the result as JSON");
   return {sub, [f]() { return run_tune(*f); }};
 }

@@ -10,6 +10,7 @@
 
 #include "base/aligned_buffer.h"
 #include "kernels/bf16dot/bf16dot.h"
+#include "kernels/convert/convert.h"
 #include "kernels/gemm/gemm.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_util.h"
@@ -347,10 +348,19 @@ class LowPrecisionGemm final : public BoundOp {
     if (bf16_) {
       dot_ = pack_bf16dot(nk.data(), n_, k_);
       rows_bf16_ = AlignedBuffer<std::uint16_t>(std::max<std::size_t>(1, rows_ * static_cast<std::size_t>(dot_.padded_k())));
-    } else {
+    } else if (rows_ < kWidenFp16Rows) {
       packed_ = pack_gemm_f16(nk.data(), n_, k_);
+    } else {
+      // Enough rows to make the GEMM compute-bound: converting in the inner loop would
+      // cost more than the bytes it saves, so widen once (exactly) and run the fp32
+      // kernel; same arithmetic, same results.
+      std::vector<float> wide(nk.size());
+      convert_f16_to_f32(nk.data(), wide.data(), nk.size());
+      packed_ = pack_gemm_f32(wide.data(), n_, k_);
     }
   }
+  // At batch 1 to 15 a layer streams its weights: fp16 halves the bytes.
+  static constexpr std::size_t kWidenFp16Rows = 16;
   static int narrow(const BindArgs& a, std::int64_t v) {
     if (v > std::numeric_limits<int>::max()) a.fail("dimension {} is too large", v);
     return static_cast<int>(v);
@@ -386,7 +396,7 @@ class LowPrecisionGemm final : public BoundOp {
     gemm(args, ctx.pool);
   }
   std::string kernel() const override {
-    return bf16_ ? std::string("bf16dot:") + bf16dot_kernel_name() : gemm_kernel_name(GemmWeights::f16);
+    return bf16_ ? std::string("bf16dot:") + bf16dot_kernel_name() : gemm_kernel_name(packed_.type);
   }
   int bias_index_ = -1;
 
