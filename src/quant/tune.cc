@@ -253,8 +253,9 @@ TuneResult tune(const ir::Graph& model, CalibrationSet& calibration, const Tenso
       return no_worse && better;
     });
   }
+  // The fastest quantized candidate (index 0 is fp32) within the budget.
   int best = -1;
-  for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+  for (std::size_t i = 1; i < r.candidates.size(); ++i) {
     const auto& c = r.candidates[i];
     if (c.within_budget && (best < 0 || c.latency_us < r.candidates[static_cast<std::size_t>(best)].latency_us))
       best = static_cast<int>(i);
@@ -263,7 +264,7 @@ TuneResult tune(const ir::Graph& model, CalibrationSet& calibration, const Tenso
   // "make it smaller and faster": when no other model met the budget, the most accurate
   // quantized one is returned and met_budget says it missed.
   r.met_budget = best > 0;
-  if (best <= 0) {
+  if (best < 1) {
     best = 1;
     for (std::size_t i = 2; i < r.candidates.size(); ++i) {
       if (r.candidates[i].accuracy > r.candidates[static_cast<std::size_t>(best)].accuracy) best = static_cast<int>(i);

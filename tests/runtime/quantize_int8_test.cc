@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "base/error.h"
 #include "base/random.h"
@@ -16,6 +18,9 @@
 #include "quant/prepare.h"
 #include "quant/quantize_int8.h"
 #include "quant/range_estimator.h"
+#include "quant/convert_float.h"
+#include "quant/recipe.h"
+#include "quant/tune.h"
 #include "runtime/quant_backend.h"
 #include "runtime/session.h"
 
@@ -183,6 +188,139 @@ TEST_F(QuantizeInt8, AllZeroCalibrationGivesUsableScales) {
     }
     Tensor x = *random_tensor(Shape{1, 2, 8, 8}, 5);
     for (float v : run(*q, x, true)[0].values<float>()) EXPECT_TRUE(std::isfinite(v));
+  }
+}
+
+TEST_F(QuantizeInt8, Fp16AndBf16ModelsRunOnLowPrecisionWeightsCloseToFloat) {
+  auto model = small_cnn();
+  quant::ModelBackend backend = runtime::quant_backend({});
+  auto prepared = quant::prepare_for_quantization(*model, backend);
+  quant::QuantizeReport r16, rb16;
+  fs::path calib = save("calib16.npy", *random_tensor(Shape{16, 2, 8, 8}, 12));
+  quant::CalibrationSet data = quant::CalibrationSet::open(calib.string(), *prepared);
+  auto fp16 = quant::convert_to_fp16(*prepared, &data, backend, {}, r16);
+  auto bf16 = quant::convert_to_bf16(*prepared, {}, rb16);
+  // fp16: the layers' weights are fp16 constants; lowered, they feed lowp's fused ops.
+  std::size_t fp16_weights = 0;
+  for (const auto& n : fp16->nodes()) {
+    if ((n->op_type == "Conv" || n->op_type == "Gemm") && n->inputs[1]->constant &&
+        n->inputs[1]->constant->dtype() == DType::float16)
+      ++fp16_weights;
+  }
+  EXPECT_EQ(fp16_weights, 2u);
+  for (const Graph* g : {fp16.get(), bf16.get()}) {
+    auto lowered = g->clone();
+    EXPECT_GT(passes::lower_float16(*lowered), 0u);
+    std::size_t fused = 0;
+    for (const auto& n : lowered->nodes()) {
+      if (n->domain == "lowp" && (n->op_type == "FusedConv" || n->op_type == "FusedGemm")) {
+        ++fused;
+        EXPECT_TRUE(n->inputs[1]->constant->dtype() == DType::float16 || n->inputs[1]->constant->dtype() == DType::bfloat16);
+      }
+    }
+    EXPECT_EQ(fused, 2u);
+  }
+  Tensor x = *random_tensor(Shape{2, 2, 8, 8}, 13);
+  Tensor ref = run(*model, x, true)[0];
+  // Tolerances: fp16 keeps 11 significant bits (2^-11 relative per rounding, a few
+  // roundings per output of these K <= 64 sums); bf16 keeps 8 (2^-8).
+  for (auto [g, tol] : {std::pair{fp16.get(), 1e-2f}, std::pair{bf16.get(), 4e-2f}}) {
+    Tensor got = run(*g, x, true)[0];
+    ASSERT_EQ(got.shape(), ref.shape());
+    float max_abs = 0;
+    for (float v : ref.values<float>()) max_abs = std::max(max_abs, std::fabs(v));
+    for (std::size_t i = 0; i < ref.elements(); ++i) EXPECT_NEAR(got.values<float>()[i], ref.values<float>()[i], tol * max_abs);
+  }
+}
+
+TEST_F(QuantizeInt8, BadScalesInAQdqModelAreRefusedNamingTheNode) {
+  auto model = small_cnn();
+  quant::ModelBackend backend = runtime::quant_backend({});
+  auto prepared = quant::prepare_for_quantization(*model, backend);
+  fs::path calib = save("calib_bad.npy", *random_tensor(Shape{8, 2, 8, 8}, 14));
+  quant::CalibrationSet data = quant::CalibrationSet::open(calib.string(), *prepared);
+  quant::QuantizeReport report;
+  auto q = quant::quantize_int8_static(*prepared, data, backend, {}, report);
+  for (float bad : {0.0f, -0.5f, std::nanf(""), INFINITY}) {
+    auto g = q->clone();
+    for (const auto& n : g->nodes()) {
+      if (n->op_type != "DequantizeLinear" || n->inputs[1]->constant->elements() != 4) continue;  // the conv's weight scales
+      auto t = std::make_shared<Tensor>(*n->inputs[1]->constant);
+      t->values<float>()[2] = bad;
+      n->inputs[1] = g->add_constant(g->unique_name("bad_scale"), t);
+    }
+    try {
+      runtime::Session s(g->clone(), {});
+      FAIL() << "scale " << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("W_DequantizeLinear"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("finite and positive"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST_F(QuantizeInt8, RecipesRoundTripAndRejectUnknownNodes) {
+  auto model = small_cnn();
+  quant::Recipe r;
+  r.default_precision = "int8";
+  r.nodes["conv"] = "fp32";
+  fs::path p = dir_ / "recipe.json";
+  quant::write_recipe(p, r);
+  quant::Recipe back = quant::read_recipe(p, *model);
+  EXPECT_EQ(back.default_precision, "int8");
+  EXPECT_EQ(back.nodes, r.nodes);
+  auto layers = quant::recipe_layers(back, *model);
+  EXPECT_EQ(layers.at("conv"), "fp32");
+  EXPECT_EQ(layers.at("fc"), "int8");
+  auto write = [&](const std::string& text) {
+    fs::path q = dir_ / "bad.json";
+    std::ofstream(q) << text;
+    return q;
+  };
+  for (const std::string& bad : {std::string(R"({"lowp_recipe": 1, "nodes": {"nope": "int8"}})"),
+                                 std::string(R"({"lowp_recipe": 1, "nodes": {"conv": "int3"}})"),
+                                 std::string(R"({"nodes": {}})"), std::string("{not json"),
+                                 std::string(R"({"lowp_recipe": 1, "default": "fp8"})")}) {
+    EXPECT_THROW(quant::read_recipe(write(bad), *model), Error) << bad;
+  }
+  try {
+    quant::read_recipe(write(R"({"lowp_recipe": 1, "nodes": {"nope": "int8"}})"), *model);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'nope'"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(QuantizeInt8, TuneAlwaysAnswersAndSaysWhenTheBudgetIsMissed) {
+  auto model = small_cnn();
+  quant::ModelBackend backend = runtime::quant_backend({});
+  auto prepared = quant::prepare_for_quantization(*model, backend);
+  fs::path calib = save("calib_tune.npy", *random_tensor(Shape{32, 2, 8, 8}, 15));
+  Tensor x = *random_tensor(Shape{64, 2, 8, 8}, 16);
+  // Labels: the float model's own predictions, so fp32 scores 100%.
+  Tensor logits = run(*model, x, true)[0];
+  Tensor labels(DType::int64, Shape{64});
+  for (std::size_t r = 0; r < 64; ++r) {
+    auto row = logits.values<float>().subspan(r * 5, 5);
+    labels.values<std::int64_t>()[r] = std::max_element(row.begin(), row.end()) - row.begin();
+  }
+  for (double budget : {100.0, 0.0}) {
+    quant::CalibrationSet data = quant::CalibrationSet::open(calib.string(), *prepared);
+    quant::TuneOptions o;
+    o.max_drop = budget;
+    o.time_limit_seconds = 60;
+    quant::TuneResult r = quant::tune(*prepared, data, x, labels, backend, o);
+    ASSERT_NE(r.best_model, nullptr);
+    ASSERT_GE(r.best, 1);  // a quantized model, never the fp32 one
+    EXPECT_DOUBLE_EQ(r.fp32_accuracy, 100.0);
+    const auto& best = r.candidates[static_cast<std::size_t>(r.best)];
+    if (r.met_budget) {
+      EXPECT_LE(r.fp32_accuracy - best.accuracy, budget + 1e-9);
+    }
+    if (budget == 100.0) {
+      EXPECT_TRUE(r.met_budget);
+    }
+    EXPECT_FALSE(r.sensitivity.empty());
+    EXPECT_TRUE(std::any_of(r.candidates.begin(), r.candidates.end(), [](const auto& c) { return c.pareto; }));
   }
 }
 
