@@ -164,6 +164,15 @@ Int8Selection select_int8(ir::Graph& g_ref, const Int8Options& options, Quantize
     if (!options.op_types.contains(n->op_type)) d.reason = "op type not selected (--op-types)";
     else if (options.exclude.contains(n->name)) d.reason = "excluded (--exclude)";
     else d.reason = unquantizable(*n);
+    if (d.reason.empty() && n->op_type == "Conv" && options.min_conv_depth > 0) {
+      const Shape& ws = n->inputs[1]->constant->shape();
+      std::int64_t depth = ws[1];
+      for (std::size_t i = 2; i < ws.rank(); ++i) depth *= ws[i];
+      bool depthwise = n->attr_int("group", 1) > 1 && ws[1] == 1;
+      if (!depthwise && depth < options.min_conv_depth)
+        d.reason = fmt::format("GEMM depth {} < {}: int8 does not pay on so few products (--min-conv-depth)", depth,
+                               options.min_conv_depth);
+    }
     if (d.reason.empty()) {
       d.precision = "int8";
       auto [axis, channels] = channel_axis(*n);

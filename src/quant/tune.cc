@@ -64,7 +64,10 @@ class Tuner {
     LOWP_CHECK(options.max_drop >= 0, "--max-drop must not be negative, got {}", options.max_drop);
     LOWP_CHECK(model.inputs.size() == 1, "tune evaluates models with one input; this one has {}", model.inputs.size());
     say(fmt::format("calibrating int8 ranges on {}", calib.description()));
-    stats_ = calibrate_int8(model, calib, backend, options.int8);
+    // The search measures every layer in int8, the small-depth convolutions included.
+    int8_ = options.int8;
+    int8_.min_conv_depth = 0;
+    stats_ = calibrate_int8(model, calib, backend, int8_);
   }
 
   double elapsed() const { return clock_.seconds(); }
@@ -77,7 +80,7 @@ class Tuner {
   // The model for an assignment (layers not named stay fp32).
   std::unique_ptr<ir::Graph> build(const std::map<std::string, std::string>& layers) const {
     QuantizeReport ignored;
-    return build_mixed_precision(model_, layers, stats_, options_.int8, ignored);
+    return build_mixed_precision(model_, layers, stats_, int8_, ignored);
   }
 
   // Top-1 accuracy over the first `rows` evaluation rows.
@@ -145,6 +148,7 @@ class Tuner {
   const TuneOptions& options_;
   const TuneProgress& progress_;
   std::map<std::string, TensorStats> stats_;
+  Int8Options int8_;
   Stopwatch clock_;
 };
 
@@ -176,7 +180,7 @@ TuneResult tune(const ir::Graph& model, CalibrationSet& calibration, const Tenso
 
   // The layers int8 can take, in model order.
   QuantizeReport report;
-  (void)quantize_int8_with(model, t.stats_, options.int8, report);
+  (void)quantize_int8_with(model, t.stats_, t.int8_, report);
   std::vector<std::pair<std::string, std::string>> layers;  // name, op
   for (const auto& d : report.nodes) {
     if (d.precision == "int8") layers.push_back({d.node, d.op_type});

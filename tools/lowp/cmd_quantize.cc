@@ -29,7 +29,7 @@ namespace {
 struct QuantizeFlags {
   std::string in, out, precision, calib, method = "percentile", exclude, op_types, json_path, recipe;
   double percentile = 99.99, damp = 0.01;
-  int calib_batch = 32, threads = 1, group = 32, accuracy_level = 4;
+  int calib_batch = 32, threads = 1, group = 32, accuracy_level = 4, min_conv_depth = 16;
   std::string algo = "rtn";
   bool zero_point = false;
   std::size_t calib_samples = 0;
@@ -103,6 +103,7 @@ int run_quantize(const QuantizeFlags& f) {
     quant::Recipe recipe = quant::read_recipe(f.recipe, *prepared);
     auto layers = quant::recipe_layers(recipe, *prepared);
     quant::Int8Options o;
+    o.min_conv_depth = 0;  // the recipe says which layers are int8
     o.calibration.method = quant::parse_range_method(f.method);
     o.calibration.percentile = f.percentile;
     o.per_channel = !f.per_tensor;
@@ -125,6 +126,7 @@ int run_quantize(const QuantizeFlags& f) {
     if (!(f.percentile > 50.0 && f.percentile <= 100.0)) fail("--percentile must be in (50, 100], got {}", f.percentile);
     o.per_channel = !f.per_tensor;
     o.symmetric_activations = f.symmetric_activations;
+    o.min_conv_depth = f.min_conv_depth;
     if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
     o.exclude = checked_exclude(f.exclude, *prepared);
     auto progress = [&](int pass, std::size_t b, std::size_t total) {
@@ -233,6 +235,7 @@ Command add_quantize_command(CLI::App& app) {
   sub->add_option("--exclude", f->exclude, "Comma-separated node names to keep in fp32");
   sub->add_option("--op-types", f->op_types, "Comma-separated op types to quantize (default Conv,Gemm,MatMul)");
   sub->add_option("--threads", f->threads, "Threads for calibration (default 1)")->check(CLI::Range(1, 1024));
+  sub->add_option("--min-conv-depth", f->min_conv_depth, "int8: convolutions with a smaller GEMM depth (channels x kernel area) stay fp32 (default 16; 0: all)")->check(CLI::Range(0, 1 << 30));
   sub->add_option("--recipe", f->recipe, "Per-node precisions (JSON: {\"lowp_recipe\": 1, \"default\": \"int8\", \"nodes\": {NAME: int8|bf16|fp32}}), e.g. from lowp tune --recipe-out");
   sub->add_flag("--json", f->json, "Print the report as JSON");
   return {sub, [f]() { return run_quantize(*f); }};
