@@ -9,6 +9,7 @@
 //   Q(op(DQ(xq))), same scale and zero point, op in {MaxPool, Reshape, Flatten, Transpose,
 //                  Squeeze, Unsqueeze}                 -> op(xq): these commute with the
 //                                                         monotonic per-tensor map q -> real
+//   Q(Concat(DQ(a), DQ(b), ...)), one set of parameters -> Concat(a, b, ...)
 //   Q(DQ(xq)), same parameters and type                -> xq
 //
 // Conditions: activations per-tensor (scalar scale and zero point, constants), weights
@@ -379,6 +380,29 @@ bool lower_commuting(ir::Graph& graph, const UseMap& uses, ir::Node& op, std::ve
   return true;
 }
 
+// Q(Concat(DQ(a), DQ(b), ...)) with one set of parameters everywhere: Concat(a, b, ...)
+// on the stored bytes.
+bool lower_concat(ir::Graph& graph, const UseMap& uses, ir::Node& concat, std::vector<ir::Node*>& removed) {
+  if (concat.outputs.size() != 1 || concat.inputs.empty()) return false;
+  std::vector<ActivationDq> xs;
+  for (const ir::Value* v : concat.inputs) {
+    auto x = activation_dq(v);
+    if (!x) return false;
+    xs.push_back(*x);
+  }
+  auto q = output_q(sole_consumer(graph, uses, concat.outputs[0]));
+  if (!q) return false;
+  for (const ActivationDq& x : xs) {
+    if (!same_parameters(x, *q)) return false;
+  }
+  for (std::size_t i = 0; i < xs.size(); ++i) concat.inputs[i] = xs[i].q;
+  LayerTail tail;
+  tail.q = q;
+  tail.output = q->node->outputs[0];
+  take_over_tail(concat, tail, removed);
+  return true;
+}
+
 // A quantized model whose constant scale is zero, negative, NaN or infinite describes no
 // real number (and ONNX Runtime would run it silently, to NaN or garbage): refused here,
 // naming the node, before anything runs.
@@ -424,6 +448,7 @@ std::size_t lower_qdq(ir::Graph& graph) {
     if (node.op_type == "Conv") done = lower_conv(graph, uses, node, removed);
     else if (node.op_type == "Gemm" || node.op_type == "MatMul") done = lower_gemm(graph, uses, node, removed);
     else if (kCommuting.contains(node.op_type)) done = lower_commuting(graph, uses, node, removed);
+    else if (node.op_type == "Concat") done = lower_concat(graph, uses, node, removed);
     if (!done) continue;
     ++rewrites;
     for (std::size_t i = before; i < removed.size(); ++i) gone.insert(removed[i]);

@@ -189,11 +189,25 @@ Int8Selection select_int8(ir::Graph& g_ref, const Int8Options& options, Quantize
     root[v] = r;
     order.push_back(v);
   };
+  // Inputs first: a layer input made by Concat passes its parameters on to the Concat's
+  // inputs, so that the Concat runs on bytes (each producer requantizes straight into the
+  // shared scale, as ONNX Runtime's QDQ rules do); then the layers' outputs.
   for (ir::Node* n : layers) {
     ir::Value* x = n->inputs[0];
     std::vector<ir::Value*> chain = {x};
     while (ir::Value* src = commuting_source(chain.back())) chain.push_back(src);
     for (ir::Value* v : chain) want(v, chain.back());
+    const ir::Node* p = chain.back()->producer;
+    if (p && p->domain.empty() && p->op_type == "Concat") {
+      bool all_float = std::all_of(p->inputs.begin(), p->inputs.end(), [](const ir::Value* v) {
+        return v && !v->constant && v->type.dtype == DType::float32;
+      });
+      if (all_float) {
+        for (ir::Value* v : p->inputs) want(v, chain.back());
+      }
+    }
+  }
+  for (ir::Node* n : layers) {
     ir::Value* y = n->outputs[0];
     auto it = uses.find(y);
     if (it != uses.end() && it->second.size() == 1 && !g->is_graph_output(y)) {
