@@ -231,6 +231,7 @@ class Exporter {
     if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
     if (n.op_type == "Attention") return write_attention(n);
+    if (n.op_type == "QGemm") return write_qgemm(n);
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kNhwc = {{
         {"NhwcConv", "Conv"},
         {"NhwcQLinearConv", "QLinearConv"},
@@ -383,6 +384,65 @@ class Exporter {
 
   // Attention(Q, KT, V [, mask]; scale) as MatMul, Mul by scale, [Add mask], Softmax on
   // the last axis, MatMul: the chain passes/fuse_attention.cc replaced.
+  // lowp::QGemm (passes/lower_qdq.cc) as the QDQ form it came from: DequantizeLinear of
+  // X, of W (per column) and of the int32 bias (scale x_scale * w_scales), MatMul (or
+  // Gemm with transB), Add, the activation, and QuantizeLinear when it has y_scale.
+  void write_qgemm(const ir::Node& n) {
+    for (const auto& [key, a] : n.attributes) {
+      if (key != "transB" && key != "activation") node_error(n, "attribute '{}' is not part of QGemm", key);
+    }
+    const ir::Value* y = n.outputs[0];
+    bool trans_b = n.attr_int("transB", 0) != 0;
+    bool quantized_out = n.has_input(6);
+    std::string stem = n.name.empty() ? y->name : n.name;
+    auto stage = [&](const std::string& what, DType d) {
+      std::string name = fresh_name(y->name + "_" + what);
+      intermediates_.push_back({name, ir::TensorType{d, std::nullopt}});
+      return name;
+    };
+    auto node = [&](const char* op, const std::string& suffix, std::vector<std::string> ins, const std::string& out) {
+      onnx::NodeProto& p = add_node(op, n.name.empty() ? "" : n.name + suffix, "");
+      for (const std::string& i : ins) p.add_input(i);
+      p.add_output(out);
+      return &p;
+    };
+    if (!n.inputs[1]->constant || !n.inputs[4]->constant) node_error(n, "x_scale and w_scales must be constants");
+    std::string x = stage("x_dequantized", DType::float32);
+    node("DequantizeLinear", "_x_dq", {input_name(n.inputs[0]), input_name(n.inputs[1]), input_name(n.inputs[2])}, x);
+    std::string w = stage("w_dequantized", DType::float32);
+    onnx::NodeProto* wdq = node("DequantizeLinear", "_w_dq", {input_name(n.inputs[3]), input_name(n.inputs[4])}, w);
+    write_attribute(n, "axis", ir::Attribute::of_int(trans_b ? 0 : 1), *wdq->add_attribute());
+    std::string act = activation_of(n);
+    bool more = n.has_input(5) || act != "none" || quantized_out;
+    std::string product = more ? stage("product", DType::float32) : y->name;
+    onnx::NodeProto* mm = node(trans_b ? "Gemm" : "MatMul", "", {x, w}, product);
+    if (trans_b) write_attribute(n, "transB", ir::Attribute::of_int(1), *mm->add_attribute());
+    std::string result = product;
+    if (n.has_input(5)) {
+      // The bias is int32 in the scale x_scale * w_scales[j].
+      const Tensor& ws = *n.inputs[4]->constant;
+      float xs = n.inputs[1]->constant->values<float>()[0];
+      auto bs = std::make_shared<Tensor>(DType::float32, ws.shape());
+      for (std::size_t j = 0; j < ws.elements(); ++j) bs->values<float>()[j] = xs * ws.values<float>()[j];
+      std::string bias_scale = fresh_name(stem + "_bias_scale");
+      initializers_.push_back({bias_scale, bs});
+      std::string b = stage("bias_dequantized", DType::float32);
+      onnx::NodeProto* bdq = node("DequantizeLinear", "_bias_dq", {input_name(n.inputs[5]), bias_scale}, b);
+      write_attribute(n, "axis", ir::Attribute::of_int(0), *bdq->add_attribute());
+      bool last = act == "none" && !quantized_out;
+      result = last ? y->name : stage("biased", DType::float32);
+      node("Add", "_bias", {product, b}, result);
+    }
+    if (act != "none") {
+      if (act != "relu") node_error(n, "activation '{}' has no QDQ form here", act);
+      std::string relu_out = quantized_out ? stage("relu", DType::float32) : y->name;
+      node("Relu", "_relu", {result}, relu_out);
+      result = relu_out;
+    }
+    if (quantized_out)
+      node("QuantizeLinear", "_q", {result, input_name(n.inputs[6]), input_name(n.inputs[7])}, y->name);
+  }
+
   void write_attention(const ir::Node& n) {
     for (const auto& [key, a] : n.attributes) {
       if (key != "scale") node_error(n, "attribute '{}' is not part of Attention", key);

@@ -84,6 +84,15 @@ def main():
     if agree < 0.99:
         failures.append(f"ORT and lowp agree on only {100 * agree:.2f}% of lowp's int8 model")
 
+    # lowp optimize of the quantized model (lowered ops written back as standard QDQ ops):
+    # ORT runs it to the original's outputs.
+    opt = os.path.join(d, "cnn_int8_optimized.onnx")
+    subprocess.run([a.lowp, "optimize", int8, "-o", opt], check=True, stdout=subprocess.DEVNULL)
+    oopt = ort_logits(opt, x)
+    print(f"lowp optimize of the int8 model: ORT max |diff| to the original {np.abs(oopt - o).max():.3g}")
+    if (oopt.argmax(1) != o.argmax(1)).mean() > 0.001:
+        failures.append("the optimized int8 model changes ORT's predictions")
+
     ort_int8 = os.path.join(d, "cnn_ort_int8.onnx")
     ort_quantize_static(fp32, np.load(os.path.join(d, "calib_x.npy")), ort_int8)
     oo = ort_logits(ort_int8, x)
