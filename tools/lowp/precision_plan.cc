@@ -282,6 +282,9 @@ PrecisionPlan plan_precision(const std::filesystem::path& path, const PrecisionP
       if (low.contains(p)) return true;
       if (p->domain.empty() && (kInt8Commuting.contains(p->op_type) || p->op_type == "Relu"))
         return from_int8(p->inputs[0]);
+      // A Concat of int8 tensors runs on bytes (its inputs share its parameters).
+      if (p->domain.empty() && p->op_type == "Concat")
+        return !p->inputs.empty() && std::all_of(p->inputs.begin(), p->inputs.end(), from_int8);
       return false;
     };
     auto uses = g.uses();
@@ -292,7 +295,8 @@ PrecisionPlan plan_precision(const std::filesystem::path& path, const PrecisionP
       for (const ir::Use& u : it->second) {
         const ir::Node* c = u.node;
         if (low.contains(c) && u.input == 0) continue;
-        if (c->domain.empty() && (kInt8Commuting.contains(c->op_type) || c->op_type == "Relu") && u.input == 0) {
+        if (c->domain.empty() && (((kInt8Commuting.contains(c->op_type) || c->op_type == "Relu") && u.input == 0) ||
+                                  c->op_type == "Concat")) {
           if (float_reader(c->outputs[0])) return true;
           continue;
         }
@@ -359,7 +363,7 @@ void print_precision_plan(const std::filesystem::path& path, const PrecisionPlan
              plan.fp32_seconds * 1e6, plan.precision, plan.low_seconds * 1e6, ratio, ratio > 0 ? 1.0 / ratio : 0.0);
   fmt::print("this is a prediction from timing lowp's kernels alone on each node's shapes (median of 5 repeats of "
              ">= {:g} ms, {} thread{}, random data), not a run of the model: it excludes element-wise ops, pools, "
-             "layout transposes (the int8 convolution op transposes its u8 input and output NCHW<->NHWC), memory "
+             "layout transposes, memory "
              "traffic between ops and accuracy; `lowp bench` on the quantized model measures it\n",
              o.min_seconds * 1e3, o.threads, o.threads == 1 ? "" : "s");
 }
