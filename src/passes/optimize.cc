@@ -21,6 +21,8 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += convert_to_nhwc(graph);
   graph.sort_topologically();
   total += cancel_transposes(graph);
+  ir::infer_types(graph);
+  total += fold_flatten_transpose(graph);
   total += eliminate_dead_nodes(graph);
   graph.sort_topologically();
   ir::infer_types(graph);

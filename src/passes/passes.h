@@ -47,6 +47,10 @@ std::size_t lower_float16(ir::Graph& graph);
 // fold_constants.
 std::size_t lower_dynamic_quant(ir::Graph& graph);
 
+// Transpose(NHWC -> NCHW) -> Flatten -> dense layer with constant weights: the transpose
+// folded into the weights' row order (passes/fold_flatten_transpose.cc).
+std::size_t fold_flatten_transpose(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 
