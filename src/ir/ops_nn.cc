@@ -154,6 +154,11 @@ void infer_nhwc_conv(InferContext& ctx) {
   set_nhwc_output(ctx, ctx.input_dtype(0), conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(1), bias));
 }
 
+void infer_nhwc_qlinear_conv(InferContext& ctx) {
+  const TensorType* bias = ctx.has_input(8) ? &ctx.input(8) : nullptr;
+  set_nhwc_output(ctx, ctx.input_dtype(7), conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(3), bias));
+}
+
 void infer_nhwc_pool(InferContext& ctx) {
   set_nhwc_output(ctx, ctx.input_dtype(0), pool_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0))));
 }
@@ -225,6 +230,16 @@ void infer_matmul(InferContext& ctx) {
   ctx.set_output(0, TensorType{out, matmul_dims(ctx, ctx.input(0), ctx.input(1))});
 }
 
+// lowp::FusedGemm: X[..., K] x W[K, N] (+ bias), W float32 or, for a float32 X, an fp16 or
+// bf16 constant read in its low precision (passes/lower_float16.cc).
+void infer_fused_gemm(InferContext& ctx) {
+  DType out = ctx.input_dtype(0);
+  DType w = ctx.input_dtype(1);
+  if (w != out && !(out == DType::float32 && (w == DType::float16 || w == DType::bfloat16)))
+    ctx.fail("X is {} but W is {}", dtype_name(out), dtype_name(w));
+  ctx.set_output(0, TensorType{out, matmul_dims(ctx, ctx.input(0), ctx.input(1))});
+}
+
 // lowp::Attention(Q, KT, V [, mask]): softmax(Q x KT * scale + mask) x V, the shape of
 // MatMul(MatMul(Q, KT), V).
 void infer_attention(InferContext& ctx) {
@@ -291,13 +306,14 @@ constexpr std::array kSchemas = {
     // attribute; FusedGemm is X[..., K] x W[K, N] (+ bias[N]) with one. Export writes
     // them back as standard ops.
     OpSchema{"lowp", "FusedConv", 2, 3, 1, 1, infer_conv},
-    OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_matmul},
+    OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_fused_gemm},
     // passes/fuse_attention.cc: MatMul -> scale -> [+ mask] -> Softmax -> MatMul.
     OpSchema{"lowp", "Attention", 3, 4, 1, 1, infer_attention},
     // NHWC forms (passes/layout_nhwc.cc): input and output NHWC, weights in ONNX layout,
     // Conv's / the pools' attributes, plus "activation" on NhwcConv.
     OpSchema{"lowp", "NhwcConv", 2, 3, 1, 1, infer_nhwc_conv},
     OpSchema{"lowp", "NhwcMaxPool", 1, 1, 1, 1, infer_nhwc_pool},
+    OpSchema{"lowp", "NhwcQLinearConv", 8, 9, 1, 1, infer_nhwc_qlinear_conv},
     OpSchema{"lowp", "NhwcAveragePool", 1, 1, 1, 1, infer_nhwc_pool},
     OpSchema{"lowp", "NhwcGlobalAveragePool", 1, 1, 1, 1, infer_nhwc_global_pool},
 };

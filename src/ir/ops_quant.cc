@@ -1,5 +1,6 @@
 // ir/ops_quant.cc: schemas of the quantization ops (QuantizeLinear, DequantizeLinear,
-// DynamicQuantizeLinear, QLinearMatMul, QLinearConv) and com.microsoft MatMulNBits.
+// DynamicQuantizeLinear, QLinearMatMul, QLinearConv), com.microsoft MatMulNBits, and lowp's
+// lowered forms (lowp::QGemm, lowp::DynamicQGemm).
 #include <array>
 
 #include "ir/ops_nn.h"
@@ -48,6 +49,35 @@ void infer_matmul_nbits(InferContext& ctx) {
   ctx.set_output(0, TensorType{a.dtype, out});
 }
 
+// lowp::QGemm (passes/lower_qdq.cc): X [..., K] (u8/s8), x_scale, x_zero_point, W [K, N]
+// ([N, K] with transB), w_scales [N], optional B (int32), optional y_scale, y_zero_point.
+// Output [..., N]: fp32 without y_scale, else the type of y_zero_point.
+void infer_lowp_qgemm(InferContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  const TensorType& w = ctx.input(3);
+  DType out = ctx.has_input(7) ? ctx.input_dtype(7) : DType::float32;
+  if (!x.dims || !w.dims) return ctx.set_output(0, TensorType{out, std::nullopt});
+  if (w.rank() != 2) ctx.fail("W must be 2-D");
+  if (x.rank() < 1) ctx.fail("X must have rank >= 1");
+  bool trans_b = ctx.node().attr_int("transB", 0) != 0;
+  std::vector<Dim> dims = *x.dims;
+  dims.back() = (*w.dims)[trans_b ? 0 : 1];
+  ctx.set_output(0, TensorType{out, dims});
+}
+
+// lowp::DynamicQGemm (passes/lower_dynamic_quant.cc): X [..., K] float32, W int8 [K, N],
+// w_scales [N], optional bias [N]. Output float32 [..., N].
+void infer_lowp_dynamic_qgemm(InferContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  const TensorType& w = ctx.input(1);
+  if (!x.dims || !w.dims) return ctx.set_output(0, TensorType{DType::float32, std::nullopt});
+  if (w.rank() != 2) ctx.fail("W must be 2-D");
+  if (x.rank() < 1) ctx.fail("X must have rank >= 1");
+  std::vector<Dim> dims = *x.dims;
+  dims.back() = (*w.dims)[1];
+  ctx.set_output(0, TensorType{DType::float32, dims});
+}
+
 constexpr std::array kSchemas = {
     OpSchema{"", "QuantizeLinear", 2, 3, 1, 1, infer_quantize},
     OpSchema{"", "DequantizeLinear", 2, 3, 1, 1, infer_dequantize},
@@ -55,6 +85,8 @@ constexpr std::array kSchemas = {
     OpSchema{"", "QLinearMatMul", 8, 8, 1, 1, infer_qlinear_matmul},
     OpSchema{"", "QLinearConv", 8, 9, 1, 1, infer_qlinear_conv},
     OpSchema{"com.microsoft", "MatMulNBits", 3, 6, 1, 1, infer_matmul_nbits},
+    OpSchema{"lowp", "QGemm", 6, 8, 1, 1, infer_lowp_qgemm},
+    OpSchema{"lowp", "DynamicQGemm", 3, 4, 1, 1, infer_lowp_dynamic_qgemm},
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // kernels/catalog.cc: every kernel family, for `lowp inspect --kernels`.
 // A new family adds one line here.
+#include "kernels/activate/activate.h"
 #include "kernels/bf16dot/bf16dot.h"
 #include "kernels/conv/conv_implicit.h"
 #include "kernels/conv/depthwise.h"
@@ -35,6 +36,7 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("depthwise_conv2d_int8", qdepthwise_kernels()));
   families.push_back(describe_family("pool2d", pool2d_kernels()));
   families.push_back(describe_family("softmax", softmax_kernels()));
+  families.push_back(describe_family("activate", activate_kernels()));
   families.push_back(describe_family("convert_f32_to_f16", convert_f32_to_f16_kernels()));
   families.push_back(describe_family("convert_f16_to_f32", convert_f16_to_f32_kernels()));
   families.push_back(describe_family("convert_f32_to_bf16", convert_f32_to_bf16_kernels()));

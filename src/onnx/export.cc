@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <limits>
 #include <set>
 #include <span>
@@ -230,8 +231,10 @@ class Exporter {
     if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
     if (n.op_type == "Attention") return write_attention(n);
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kNhwc = {{
+    if (n.op_type == "QGemm") return write_qgemm(n);
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kNhwc = {{
         {"NhwcConv", "Conv"},
+        {"NhwcQLinearConv", "QLinearConv"},
         {"NhwcMaxPool", "MaxPool"},
         {"NhwcAveragePool", "AveragePool"},
         {"NhwcGlobalAveragePool", "GlobalAveragePool"},
@@ -250,6 +253,7 @@ class Exporter {
         if (activation_of(n) != "none") node_error(n, "a pool has no activation");
         onnx::NodeProto& p = add_node(std::string(onnx_op), n.name, "", true);
         p.add_input(x);
+        for (std::size_t i = 1; i < n.inputs.size(); ++i) p.add_input(input_name(n.inputs[i]));
         p.add_output(out);
         for (const auto& [key, a] : n.attributes) write_attribute(n, key, a, *p.add_attribute());
       }
@@ -259,6 +263,7 @@ class Exporter {
     node_error(n, "lowp's own op has no standard ONNX form to export");
   }
 
+  std::map<const ir::Value*, std::string> widened_;  // fp16 / bf16 weight -> its Cast's output
   static constexpr std::array<std::int64_t, 4> kNhwcToNchw = {0, 3, 1, 2};
   static constexpr std::array<std::int64_t, 4> kNchwToNhwc = {0, 2, 3, 1};
 
@@ -307,9 +312,11 @@ class Exporter {
     if (!n.has_input(1)) node_error(n, "input W is missing");
     bool act = activation_of(n) != "none";
     std::string conv_out = stage_output(out, out_type, !act, "conv");
+    std::vector<std::string> operands;  // any Cast of low-precision weights goes first
+    for (std::size_t i = 1; i < n.inputs.size(); ++i) operands.push_back(float_input(n, i));
     onnx::NodeProto& p = add_node("Conv", n.name, "", true);
     p.add_input(x);
-    for (std::size_t i = 1; i < n.inputs.size(); ++i) p.add_input(input_name(n.inputs[i]));
+    for (const std::string& operand : operands) p.add_input(operand);
     p.add_output(conv_out);
     for (const auto& [key, a] : n.attributes) {
       if (std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end()) {
@@ -317,6 +324,25 @@ class Exporter {
       }
     }
     if (act) write_activation(n, conv_out, out, out_type);
+  }
+
+  // Input i of a lowp op as a float32 operand: an fp16 / bf16 weight (passes/
+  // lower_float16.cc) stays stored in its precision behind one Cast to float, the form
+  // ONNX allows for any op (Conv has no bf16 type).
+  std::string float_input(const ir::Node& n, std::size_t i) {
+    const ir::Value* v = n.inputs[i];
+    if (!v || !v->constant || (v->constant->dtype() != DType::float16 && v->constant->dtype() != DType::bfloat16))
+      return input_name(v);
+    auto it = widened_.find(v);
+    if (it != widened_.end()) return it->second;
+    std::string name = fresh_name(v->name + "_to_float");
+    intermediates_.push_back({name, ir::TensorType{DType::float32, v->type.dims}});
+    onnx::NodeProto& p = add_node("Cast", n.name.empty() ? "" : n.name + "_weight_cast", "");
+    p.add_input(input_name(v));
+    p.add_output(name);
+    write_attribute(n, "to", ir::Attribute::of_int(1), *p.add_attribute());
+    widened_[v] = name;
+    return name;
   }
 
   // Y = X[..., K] @ W[K, N] (+ bias[N]), then the activation.
@@ -340,9 +366,10 @@ class Exporter {
     bool bias = n.has_input(2);
     bool act = activation_of(n) != "none";
     std::string product = stage_output(y->name, y->type, !bias && !act, "matmul");
+    std::string weight = float_input(n, 1);
     onnx::NodeProto& mm = add_node("MatMul", n.name, "", true);
     mm.add_input(input_name(n.inputs[0]));
-    mm.add_input(input_name(n.inputs[1]));
+    mm.add_input(weight);
     mm.add_output(product);
     std::string result = product;
     if (bias) {
@@ -357,6 +384,65 @@ class Exporter {
 
   // Attention(Q, KT, V [, mask]; scale) as MatMul, Mul by scale, [Add mask], Softmax on
   // the last axis, MatMul: the chain passes/fuse_attention.cc replaced.
+  // lowp::QGemm (passes/lower_qdq.cc) as the QDQ form it came from: DequantizeLinear of
+  // X, of W (per column) and of the int32 bias (scale x_scale * w_scales), MatMul (or
+  // Gemm with transB), Add, the activation, and QuantizeLinear when it has y_scale.
+  void write_qgemm(const ir::Node& n) {
+    for (const auto& [key, a] : n.attributes) {
+      if (key != "transB" && key != "activation") node_error(n, "attribute '{}' is not part of QGemm", key);
+    }
+    const ir::Value* y = n.outputs[0];
+    bool trans_b = n.attr_int("transB", 0) != 0;
+    bool quantized_out = n.has_input(6);
+    std::string stem = n.name.empty() ? y->name : n.name;
+    auto stage = [&](const std::string& what, DType d) {
+      std::string name = fresh_name(y->name + "_" + what);
+      intermediates_.push_back({name, ir::TensorType{d, std::nullopt}});
+      return name;
+    };
+    auto node = [&](const char* op, const std::string& suffix, std::vector<std::string> ins, const std::string& out) {
+      onnx::NodeProto& p = add_node(op, n.name.empty() ? "" : n.name + suffix, "");
+      for (const std::string& i : ins) p.add_input(i);
+      p.add_output(out);
+      return &p;
+    };
+    if (!n.inputs[1]->constant || !n.inputs[4]->constant) node_error(n, "x_scale and w_scales must be constants");
+    std::string x = stage("x_dequantized", DType::float32);
+    node("DequantizeLinear", "_x_dq", {input_name(n.inputs[0]), input_name(n.inputs[1]), input_name(n.inputs[2])}, x);
+    std::string w = stage("w_dequantized", DType::float32);
+    onnx::NodeProto* wdq = node("DequantizeLinear", "_w_dq", {input_name(n.inputs[3]), input_name(n.inputs[4])}, w);
+    write_attribute(n, "axis", ir::Attribute::of_int(trans_b ? 0 : 1), *wdq->add_attribute());
+    std::string act = activation_of(n);
+    bool more = n.has_input(5) || act != "none" || quantized_out;
+    std::string product = more ? stage("product", DType::float32) : y->name;
+    onnx::NodeProto* mm = node(trans_b ? "Gemm" : "MatMul", "", {x, w}, product);
+    if (trans_b) write_attribute(n, "transB", ir::Attribute::of_int(1), *mm->add_attribute());
+    std::string result = product;
+    if (n.has_input(5)) {
+      // The bias is int32 in the scale x_scale * w_scales[j].
+      const Tensor& ws = *n.inputs[4]->constant;
+      float xs = n.inputs[1]->constant->values<float>()[0];
+      auto bs = std::make_shared<Tensor>(DType::float32, ws.shape());
+      for (std::size_t j = 0; j < ws.elements(); ++j) bs->values<float>()[j] = xs * ws.values<float>()[j];
+      std::string bias_scale = fresh_name(stem + "_bias_scale");
+      initializers_.push_back({bias_scale, bs});
+      std::string b = stage("bias_dequantized", DType::float32);
+      onnx::NodeProto* bdq = node("DequantizeLinear", "_bias_dq", {input_name(n.inputs[5]), bias_scale}, b);
+      write_attribute(n, "axis", ir::Attribute::of_int(0), *bdq->add_attribute());
+      bool last = act == "none" && !quantized_out;
+      result = last ? y->name : stage("biased", DType::float32);
+      node("Add", "_bias", {product, b}, result);
+    }
+    if (act != "none") {
+      if (act != "relu") node_error(n, "activation '{}' has no QDQ form here", act);
+      std::string relu_out = quantized_out ? stage("relu", DType::float32) : y->name;
+      node("Relu", "_relu", {result}, relu_out);
+      result = relu_out;
+    }
+    if (quantized_out)
+      node("QuantizeLinear", "_q", {result, input_name(n.inputs[6]), input_name(n.inputs[7])}, y->name);
+  }
+
   void write_attention(const ir::Node& n) {
     for (const auto& [key, a] : n.attributes) {
       if (key != "scale") node_error(n, "attribute '{}' is not part of Attention", key);

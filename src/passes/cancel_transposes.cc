@@ -23,6 +23,16 @@ const std::set<std::string> kUnary = {
 const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Equal",
                                        "Less", "Greater", "And", "Or", "Xor", "Where"};
 
+// QuantizeLinear / DequantizeLinear with one scale (and zero point): element-wise, so a
+// transpose commutes with them.
+bool per_tensor_quantization(const ir::Node& n) {
+  if (n.op_type != "QuantizeLinear" && n.op_type != "DequantizeLinear") return false;
+  for (std::size_t i = 1; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] && (!n.inputs[i]->constant || n.inputs[i]->constant->elements() != 1)) return false;
+  }
+  return n.attr_int("block_size", 0) == 0;
+}
+
 Perm perm_of(const ir::Node& t) {
   return t.attr_ints("perm");
 }
@@ -102,7 +112,7 @@ class Mover {
   bool step(ir::Node& n, const UseMap& uses) {
     if (!n.domain.empty() || n.outputs.size() != 1 || !n.outputs[0]) return false;
     if (n.op_type == "Transpose") return compose(n, uses);
-    if (kUnary.contains(n.op_type)) {
+    if (kUnary.contains(n.op_type) || per_tensor_quantization(n)) {
       ir::Node* t = sole_transpose(g_, uses, n.inputs[0], &n);
       if (!t) return false;
       n.inputs[0] = t->inputs[0];

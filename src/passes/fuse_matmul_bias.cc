@@ -32,6 +32,22 @@ std::size_t fuse_matmul_bias(ir::Graph& graph) {
   std::size_t rewrites = 0;
   for (const auto& n : graph.nodes()) {
     ir::Node& node = *n;
+    if (node.domain == "lowp" && node.op_type == "FusedGemm" && node.inputs.size() == 2 &&
+        node.inputs[1]->constant && node.inputs[1]->constant->shape().rank() == 2 &&
+        !node.has_attribute("activation")) {
+      // A FusedGemm made earlier (fp16 / bf16 weights, passes/lower_float16.cc) takes its
+      // bias the same way.
+      ir::Node* add = sole_consumer(graph, uses, node.outputs[0]);
+      if (!add || add->op_type != "Add" || !add->domain.empty()) continue;
+      ir::Value* other = add->inputs[0] == node.outputs[0] ? add->inputs[1] : add->inputs[0];
+      std::shared_ptr<Tensor> bias = as_bias(float_constant(other), node.inputs[1]->constant->shape()[1]);
+      if (!bias) continue;
+      node.inputs.push_back(graph.add_constant(graph.unique_name(stem_of(node) + "_bias"), bias));
+      absorb_into_producer(node, *add);
+      removed.push_back(add);
+      ++rewrites;
+      continue;
+    }
     if (!node.domain.empty()) continue;
     if (node.op_type == "MatMul") {
       const Tensor* w = float_constant(node.inputs[1]);

@@ -12,12 +12,44 @@ bool is_float_rank4(const ir::Value* v) {
   return v && v->type.dtype == DType::float32 && v->type.dims && v->type.rank() == 4;
 }
 
+bool is_8bit_rank4(const ir::Value* v) {
+  return v && (v->type.dtype == DType::uint8 || v->type.dtype == DType::int8) && v->type.dims &&
+         v->type.rank() == 4;
+}
+
+bool is_constant_of(const ir::Value* v, DType d) {
+  return v && v->constant && v->constant->dtype() == d;
+}
+
+// QLinearConv that the NHWC int8 kernel runs: every parameter constant, s8 weights with
+// zero points 0 (see bind_qlinear_conv in runtime/ops/quant.cc).
+bool nhwc_int8_conv(const ir::Node& n) {
+  if (!is_8bit_rank4(n.inputs[0]) || !is_constant_of(n.inputs[3], DType::int8)) return false;
+  if (n.inputs[3]->constant->shape().rank() != 4) return false;
+  for (std::size_t i : {1, 2, 4, 5, 6, 7}) {
+    if (!n.has_input(i) || !n.inputs[i]->constant) return false;
+  }
+  for (std::int8_t z : n.inputs[5]->constant->values<std::int8_t>()) {
+    if (z != 0) return false;
+  }
+  return !n.has_input(8) || is_constant_of(n.inputs[8], DType::int32);
+}
+
 // The NHWC op name for a node, or empty when it stays.
 std::string nhwc_op(const ir::Node& n) {
-  if (n.outputs.size() != 1 || !is_float_rank4(n.inputs[0])) return {};
+  if (n.outputs.size() != 1) return {};
+  if (n.domain.empty() && n.op_type == "QLinearConv" && nhwc_int8_conv(n)) return "NhwcQLinearConv";
+  if (n.domain.empty() && n.op_type == "MaxPool" && is_8bit_rank4(n.inputs[0]) &&
+      n.attr_int("storage_order", 0) == 0 &&
+      n.attr_ints("dilations").empty()) {
+    return "NhwcMaxPool";
+  }
+  if (!is_float_rank4(n.inputs[0])) return {};
   if ((n.domain.empty() && n.op_type == "Conv") || (n.domain == "lowp" && n.op_type == "FusedConv")) {
-    const Tensor* w = float_constant(n.inputs[1]);
+    const ir::Value* wv = n.inputs[1];
+    const Tensor* w = wv && wv->constant ? wv->constant.get() : nullptr;
     if (!w || w->shape().rank() != 4) return {};
+    if (w->dtype() != DType::float32 && w->dtype() != DType::float16 && w->dtype() != DType::bfloat16) return {};
     if (n.has_input(2) && !float_constant(n.inputs[2])) return {};
     return "NhwcConv";
   }

@@ -6,7 +6,10 @@ namespace lowp::passes {
 
 std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   std::size_t total = 0;
+  total += lower_float16(graph);
   total += remove_identities(graph);
+  total += lower_qdq(graph);
+  total += lower_dynamic_quant(graph);
   total += fold_constants(graph, evaluate);
   total += eliminate_dead_nodes(graph);
   total += fold_batch_norm(graph);
@@ -18,6 +21,8 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += convert_to_nhwc(graph);
   graph.sort_topologically();
   total += cancel_transposes(graph);
+  ir::infer_types(graph);
+  total += fold_flatten_transpose(graph);
   total += eliminate_dead_nodes(graph);
   graph.sort_topologically();
   ir::infer_types(graph);

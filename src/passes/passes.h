@@ -30,6 +30,27 @@ struct FoldOptions {
 // binds concrete input shapes this folds every shape sub-graph.
 std::size_t fold_constants(ir::Graph& graph, const NodeEvaluator& evaluate, FoldOptions options = {});
 
+// QuantizeLinear / DequantizeLinear around Conv, Gemm and MatMul (QDQ models) lowered to
+// QLinearConv and lowp::QGemm, with the Q/DQ pairs around MaxPool, Reshape and the like
+// folded away, so that a quantized model runs on integer kernels. Runs before
+// fold_constants, which would turn quantized weights back into fp32.
+std::size_t lower_qdq(ir::Graph& graph);
+
+// fp16 graphs retyped to fp32 compute, and Conv / Gemm / MatMul whose weights are fp16 or
+// bf16 constants (directly or through a Cast to float) turned into lowp::FusedConv /
+// lowp::FusedGemm holding those weights, so kernels read them in low precision.
+std::size_t lower_float16(ir::Graph& graph);
+
+// DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul [-> Add bias] (dynamic int8, as
+// `lowp quantize --precision int8-dynamic` and ONNX Runtime's quantize_dynamic write it)
+// becomes one lowp::DynamicQGemm, equal to the pattern bit for bit. Runs before
+// fold_constants.
+std::size_t lower_dynamic_quant(ir::Graph& graph);
+
+// Transpose(NHWC -> NCHW) -> Flatten -> dense layer with constant weights: the transpose
+// folded into the weights' row order (passes/fold_flatten_transpose.cc).
+std::size_t fold_flatten_transpose(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 

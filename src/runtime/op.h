@@ -8,6 +8,10 @@
 // throw from it.
 #pragma once
 
+#include <atomic>
+#include <mutex>
+#include <string>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,10 +55,35 @@ struct BindArgs {
   }
 };
 
+// What an op found wrong in its inputs while running (an index out of range that only
+// the data shows): the op writes something safe and reports; Session::run then fails the
+// whole run with the node's name instead of returning numbers built on it. The first
+// report wins; reporting is thread-safe and allocates only on this error path.
+class RunErrors {
+ public:
+  void report(std::string message) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!set_.load(std::memory_order_relaxed)) message_ = std::move(message);
+    set_.store(true, std::memory_order_release);
+  }
+  bool any() const { return set_.load(std::memory_order_acquire); }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::atomic<bool> set_{false};
+  std::mutex mutex_;
+  std::string message_;
+};
+
 struct RunContext {
   std::span<const std::byte* const> inputs;
   std::span<std::byte* const> outputs;
   ThreadPool* pool = nullptr;
+  RunErrors* errors = nullptr;  // null: nothing to report to (constant folding checks at bind)
+
+  void report(std::string message) const {
+    if (errors) errors->report(std::move(message));
+  }
 
   template <class T>
   const T* in(std::size_t i) const { return reinterpret_cast<const T*>(inputs[i]); }

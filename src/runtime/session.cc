@@ -71,7 +71,9 @@ std::vector<std::shared_ptr<const Tensor>> evaluate_node(const ir::Node& node) {
     outs.push_back(std::make_shared<Tensor>(*v->type.dtype, v->type.concrete_shape()));
     out_ptrs.push_back(outs.back()->raw());
   }
-  op->run(RunContext{ins, out_ptrs, nullptr});
+  RunErrors errors;
+  op->run(RunContext{ins, out_ptrs, nullptr, &errors});
+  if (errors.any()) throw Error(fmt::format("node '{}' ({}): {}", node.label(), node.op_type, errors.message()));
   return {outs.begin(), outs.end()};
 }
 
@@ -309,13 +311,14 @@ std::vector<Tensor> Session::run(const std::vector<NamedInput>& inputs, bool pro
   }
   std::vector<const std::byte*> in_ptrs;
   std::vector<std::byte*> out_ptrs;
+  RunErrors errors;
   for (std::size_t s = 0; s < p.steps.size(); ++s) {
     PlanStep& step = p.steps[s];
     in_ptrs.clear();
     out_ptrs.clear();
     for (int id : step.inputs) in_ptrs.push_back(id < 0 ? nullptr : ptr[static_cast<std::size_t>(id)]);
     for (int id : step.outputs) out_ptrs.push_back(id < 0 ? nullptr : ptr[static_cast<std::size_t>(id)]);
-    RunContext ctx{in_ptrs, out_ptrs, pool_.get()};
+    RunContext ctx{in_ptrs, out_ptrs, pool_.get(), &errors};
     if (profile) {
       Stopwatch timer;
       step.op->run(ctx);
@@ -323,6 +326,8 @@ std::vector<Tensor> Session::run(const std::vector<NamedInput>& inputs, bool pro
     } else {
       step.op->run(ctx);
     }
+    if (errors.any())
+      throw Error(fmt::format("node '{}' ({}): {}", step.node->label(), step.node->op_type, errors.message()));
   }
   if (profile) ++p.profiled_runs;
   // Outputs that no step writes (a graph input or constant passed through), or that are

@@ -2,6 +2,7 @@
 // max is exact, and the average sums in the same (kh, kw) order and divides the same way.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "base/error.h"
@@ -44,6 +45,40 @@ TEST(Pool2d, EveryVariantBitExact) {
               << include_pad;
         }
       }
+  }
+}
+
+// The 8-bit max pool equals the float reference on the same integers (max is exact in
+// both), over batches, padding and channel counts around the vector widths.
+TEST(Pool2d, EightBitMaxEqualsReference) {
+  for (Conv2dShape s : {window(7, 7, 5, 3, 2, 1), window(8, 6, 16, 2, 2, 0), window(9, 9, 65, 3, 1, 1),
+                        window(28, 28, 32, 2, 2, 0), window(5, 5, 1, 3, 1, 1)}) {
+    s.batch = 2;
+    std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
+    std::size_t image_out = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.in_c;
+    std::vector<float> x = testing::random_floats(in_count, in_count + 1, 0.0f, 255.0f);
+    std::vector<std::uint8_t> xu(in_count);
+    std::vector<std::int8_t> xs(in_count);
+    for (std::size_t i = 0; i < in_count; ++i) {
+      x[i] = std::floor(x[i]);
+      xu[i] = static_cast<std::uint8_t>(x[i]);
+      xs[i] = static_cast<std::int8_t>(x[i] - 128.0f);
+    }
+    std::vector<std::uint8_t> got_u(image_out * 2);
+    std::vector<std::int8_t> got_s(image_out * 2);
+    max_pool2d_u8(s, xu.data(), got_u.data());
+    max_pool2d_s8(s, xs.data(), got_s.data());
+    Conv2dShape one = s;
+    one.batch = 1;
+    for (int n = 0; n < 2; ++n) {
+      std::vector<float> want(image_out);
+      Pool2dArgs args{&one, PoolKind::max, false, x.data() + n * in_count / 2, want.data(), 0, one.out_h()};
+      pool2d_ref(args);
+      for (std::size_t i = 0; i < image_out; ++i) {
+        ASSERT_EQ(got_u[n * image_out + i], static_cast<std::uint8_t>(want[i])) << "c=" << s.in_c << " i=" << i;
+        ASSERT_EQ(got_s[n * image_out + i], static_cast<std::int8_t>(want[i] - 128.0f)) << "c=" << s.in_c;
+      }
+    }
   }
 }
 

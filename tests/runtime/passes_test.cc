@@ -303,6 +303,37 @@ TEST(Passes, FoldConstantsEvaluatesConstantSubgraphsAndShapes) {
             (std::vector<std::int64_t>{2, 3}));
 }
 
+TEST(Passes, FlattenAfterNhwcTransposeFoldsIntoTheDenseWeights) {
+  Graph g;
+  g.name = "flat";
+  // x [batch, 2, 3, 4] NHWC -> Transpose to NCHW -> Flatten -> FusedGemm (24 -> 5).
+  std::vector<ir::Dim> dims = {ir::Dim::named("batch"), ir::Dim::known(2), ir::Dim::known(3), ir::Dim::known(4)};
+  ir::Value* x = g.add_value("x", TensorType{DType::float32, dims});
+  g.inputs.push_back(x);
+  ir::Value* t = g.add_value("t");
+  g.add_node("Transpose", {x}, {t}, "to_nchw")->attributes["perm"] = ir::Attribute::of_ints({0, 3, 1, 2});
+  ir::Value* f = g.add_value("f");
+  g.add_node("Flatten", {t}, {f}, "flatten");
+  ir::Value* y = g.add_value("y");
+  g.add_node("FusedGemm", {f, g.add_constant("W", random_tensor(Shape{24, 5}, 40)), g.add_constant("B", random_tensor(Shape{5}, 41))},
+             {y}, "fc", "lowp");
+  g.outputs.push_back(y);
+  ir::infer_types(g);
+  Tensor in = input(Shape{2, 2, 3, 4}, 42);
+  std::vector<Tensor> before = run(g, in);
+  EXPECT_EQ(passes::fold_flatten_transpose(g), 1u);
+  ir::infer_types(g);
+  EXPECT_EQ(ir::dump(g), R"(graph flat
+  input x: float32[batch, 2, 3, 4]
+  const W_nhwc_rows: float32[24, 5]
+  const B: float32[5]
+  flatten = Flatten(x) -> f: float32[?, 24]
+  fc = lowp::FusedGemm(f, W_nhwc_rows, B) -> y: float32[?, 5]
+  output y
+)");
+  expect_close(run(g, in), before, 1e-5f);
+}
+
 TEST(Passes, RemoveIdentitiesAndDeadNodes) {
   Graph g;
   g.name = "ids";

@@ -180,14 +180,22 @@ TEST(ShapeOps, GatherMatchesReferenceOnEveryAxis) {
   }
 }
 
-TEST(ShapeOps, GatherChecksConstantIndicesAndZeroesRunTimeOnesOutOfRange) {
+TEST(ShapeOps, GatherRefusesIndicesOutOfRangeAtBindAndAtRunTime) {
   auto x = test::floats({3, 2}, {1, 2, 3, 4, 5, 6});
   EXPECT_THROW(eval("Gather", {x, ints({0, 3})}), Error);
   EXPECT_THROW(eval("Gather", {x, ints({-4})}), Error);
-  // At run time: the out-of-range row becomes zeros, the others are gathered.
-  auto idx = test::tensor<std::int32_t>(DType::int32, {3}, {2, 7, -3});
+  auto idx = test::tensor<std::int32_t>(DType::int32, {3}, {2, 0, -3});
   auto ran = test::run_graph("Gather", {x, idx}, {}, {ir::TensorType::of(DType::float32, Shape{3, 2})});
-  EXPECT_EQ(test::values_of<float>(ran[0]), (std::vector<float>{5, 6, 0, 0, 1, 2}));
+  EXPECT_EQ(test::values_of<float>(ran[0]), (std::vector<float>{5, 6, 1, 2, 1, 2}));
+  // At run time (indices as a graph input): an error naming the index, never a read out
+  // of bounds or a silent zero (a token id past the vocabulary, say).
+  auto bad = test::tensor<std::int32_t>(DType::int32, {3}, {2, 7, -3});
+  try {
+    test::run_graph("Gather", {x, bad}, {}, {ir::TensorType::of(DType::float32, Shape{3, 2})});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("index 7"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ShapeOps, GatherElementsMatchesReference) {

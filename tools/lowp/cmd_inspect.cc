@@ -14,6 +14,7 @@
 #include "kernels/dispatch.h"
 #include "model_inputs.h"
 #include "model_report.h"
+#include "precision_plan.h"
 
 namespace lowp::cli {
 namespace {
@@ -118,8 +119,14 @@ Command add_inspect_command(CLI::App& app) {
   auto nodes = std::make_shared<bool>(false);
   sub->add_option("--dim", *dims, "NAME=VALUE for a symbolic input dim of a model (default 1)");
   sub->add_flag("--nodes", *nodes, "List every node of the optimized model with its kernel");
+  auto precision = std::make_shared<std::string>();
+  auto threads = std::make_shared<int>(1);
+  sub->add_option("--precision", *precision,
+                  "With a model: which nodes would run in int8, int8-dynamic, fp16, bf16 or int4 kernels, the "
+                  "conversions needed, and the speed-up predicted by timing the kernels on the nodes' shapes");
+  sub->add_option("--threads", *threads, "Threads for the --precision timings (default 1)")->check(CLI::Range(1, 1024));
   return {
-      sub, [sub, cpu, kernels, file, dims, nodes]() {
+      sub, [sub, cpu, kernels, file, dims, nodes, precision, threads]() {
         if (!*cpu && !*kernels && file->empty()) {
           fmt::print(
               stderr,
@@ -128,9 +135,16 @@ Command add_inspect_command(CLI::App& app) {
         }
         if (!file->empty()) {
           std::filesystem::path path(*file);
-          if (path.extension() == ".onnx") {
+          if (path.extension() == ".onnx" && !precision->empty()) {
+            PrecisionPlanOptions o;
+            o.precision = *precision;
+            o.dims = parse_dims(*dims);
+            o.threads = *threads;
+            print_precision_plan(path, plan_precision(path, o), o);
+          } else if (path.extension() == ".onnx") {
             print_model_report(path, parse_dims(*dims), *nodes);
           } else {
+            LOWP_CHECK(precision->empty(), "inspect: --precision needs an .onnx model, not {}", *file);
             LOWP_CHECK(path.extension() == ".npy",
                        "{}: unsupported file type; inspect reads .npy arrays and .onnx models", *file);
             print_npy(path);

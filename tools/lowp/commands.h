@@ -20,11 +20,15 @@ Command add_bench_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_conformance_command(CLI::App& app);
 Command add_optimize_command(CLI::App& app);
+Command add_quantize_command(CLI::App& app);
+Command add_tune_command(CLI::App& app);
+Command add_compare_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 
 inline std::vector<Command> all_commands(CLI::App& app) {
   return {add_inspect_command(app), add_demo_command(app),        add_bench_command(app),
           add_run_command(app),     add_conformance_command(app), add_optimize_command(app),
+          add_quantize_command(app), add_tune_command(app),  add_compare_command(app),
           add_train_command(app)};
 }
 

@@ -23,6 +23,19 @@ int out_size(int in, int pad_begin, int pad_end, int kernel, int stride, int dil
   return (in + pad_begin + pad_end - span) / stride + 1;
 }
 
+// Copies a tap row of a few hundred bytes at most: in 32-byte pieces the compiler turns
+// into vector moves, then the tail element by element. A call to memcpy per tap row cost
+// more than the copy (the u8 3x3 x 32-channel layer of the Fashion-MNIST CNN: 3 calls per
+// output pixel, half the layer's time).
+template <class T>
+inline void copy_run(T* dst, const T* src, std::size_t count) {
+  auto* d = reinterpret_cast<unsigned char*>(dst);
+  const auto* s = reinterpret_cast<const unsigned char*>(src);
+  std::size_t bytes = count * sizeof(T), i = 0;
+  for (; i + 32 <= bytes; i += 32) std::memcpy(d + i, s + i, 32);
+  for (; i < bytes; ++i) d[i] = s[i];
+}
+
 // Gathers the receptive fields of output pixels [first, first + rows) of image `n`, group
 // `g`, as rows of k = KH * KW * Cg elements (row stride `ldo` >= k; the elements past k are
 // zeroed), with `pad` where the window overhangs the input (0, or the zero point of u8).
@@ -49,7 +62,7 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
       }
       const T* row = image + static_cast<std::size_t>(ih) * s.in_w * s.in_c;
       if (whole_run) {
-        std::memcpy(dst, row + static_cast<std::size_t>(iw0) * s.in_c, run * sizeof(T));
+        copy_run(dst, row + static_cast<std::size_t>(iw0) * s.in_c, run);
         dst += run;
         continue;
       }
@@ -65,8 +78,7 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
         dst += cg;
       }
     }
-    std::fill(out + static_cast<std::size_t>(r) * ldo + k,
-              out + static_cast<std::size_t>(r + 1) * ldo, T{0});
+    for (T* p = out + static_cast<std::size_t>(r) * ldo + k; p < out + static_cast<std::size_t>(r + 1) * ldo; ++p) *p = T{0};
   }
 }
 

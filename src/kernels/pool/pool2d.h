@@ -35,4 +35,14 @@ void pool2d_avx512(const Pool2dArgs& args);
 void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, const float* input,
             float* output, ThreadPool* pool = nullptr);
 
+// 8-bit NHWC max pooling (quantized models: max commutes with the monotonic map from q to
+// real, so it runs on the stored integers). Padding never wins (it is not a value). One
+// loop over contiguous channel bytes, 16 at a time with SSE2's unsigned byte max (every
+// x86-64 has it; s8 goes through the order-preserving flip x ^ 0x80), the rest scalar;
+// tested against the float reference pool on the same integers.
+void max_pool2d_u8(const Conv2dShape& shape, const std::uint8_t* input, std::uint8_t* output,
+                   ThreadPool* pool = nullptr);
+void max_pool2d_s8(const Conv2dShape& shape, const std::int8_t* input, std::int8_t* output,
+                   ThreadPool* pool = nullptr);
+
 }  // namespace lowp

@@ -8,6 +8,7 @@
 #include "base/aligned_buffer.h"
 #include "ir/ops_nn.h"
 #include "kernels/conv/conv2d.h"
+#include "kernels/convert/convert.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_util.h"
 
@@ -34,7 +35,10 @@ class ConvOp final : public BoundOp {
   ConvOp(const BindArgs& a, bool nhwc) : nhwc_(nhwc) {
     const TensorInfo& x = a.in(0);
     const TensorInfo& w = a.in(1);
-    if (x.dtype != DType::float32 || w.dtype != DType::float32) {
+    // fp16 / bf16 weights: only as a constant of lowp's own conv (passes/lower_float16.cc).
+    bool low_weights = (w.dtype == DType::float16 || w.dtype == DType::bfloat16) && w.constant &&
+                       a.node.domain == "lowp";
+    if (x.dtype != DType::float32 || (w.dtype != DType::float32 && !low_weights)) {
       a.fail("only float32 is supported (input {}, weight {})", dtype_name(x.dtype), dtype_name(w.dtype));
     }
     std::size_t rank = x.shape.rank();
@@ -71,7 +75,19 @@ class ConvOp final : public BoundOp {
     s_.groups = narrow(a.node.attr_int("group", 1));
     s_.validate();
     act_ = a.node.domain == "lowp" ? fused_activation(a) : ActivationParams(Activation::none);
-    if (w.constant) {
+    if (w.constant && w.dtype == DType::bfloat16) {
+      // bf16 x bf16 products, fp32 sums: the input is rounded to bf16 as it is read.
+      packed_bf16_ = pack_conv2d_bf16(s_, w.constant->values<std::uint16_t>().data());
+      in_bf16_ = AlignedBuffer<std::uint16_t>(std::max<std::size_t>(1, x.shape.elements()));
+      bf16_ = packed_ok_ = true;
+    } else if (w.constant && w.dtype == DType::float16) {
+      // fp16 storage, fp32 arithmetic: the weights widen exactly once, here.
+      auto bits = w.constant->values<std::uint16_t>();
+      std::vector<float> wf(bits.size());
+      convert_f16_to_f32(bits.data(), wf.data(), bits.size());
+      packed_ = pack_conv2d_f32(s_, wf.data());
+      packed_ok_ = true;
+    } else if (w.constant) {
       packed_ = pack_conv2d_f32(s_, w.constant->values<float>().data());
       packed_ok_ = true;
     }
@@ -94,7 +110,10 @@ class ConvOp final : public BoundOp {
       out = out_nhwc_.data();
     }
     const float* bias = has_bias_ ? ctx.in<float>(2) : nullptr;
-    if (packed_ok_) {
+    if (bf16_) {
+      convert_f32_to_bf16(in, in_bf16_.data(), b * static_cast<std::size_t>(s_.in_c) * pixels_in_);
+      conv2d_bf16(packed_bf16_, in_bf16_.data(), bias, act_, out, scratch_bf16_, ctx.pool);
+    } else if (packed_ok_) {
       conv2d_f32(packed_, in, bias, act_, out, scratch_, ctx.pool);
     } else {
       conv2d_f32_ref(s_, in, ctx.in<float>(1), bias, act_, out);
@@ -106,6 +125,7 @@ class ConvOp final : public BoundOp {
 
   std::string kernel() const override {
     if (!packed_ok_) return "conv2d_f32_ref";
+    if (bf16_) return nhwc_ ? "conv2d_bf16 nhwc" : "conv2d_bf16 (nchw<->nhwc)";
     std::string k = s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
     return nhwc_ ? k + " nhwc" : k + " (nchw<->nhwc)";
   }
@@ -114,6 +134,10 @@ class ConvOp final : public BoundOp {
   bool nhwc_;
   Conv2dShape s_;
   PackedConv2dWeights packed_;
+  PackedConv2dBf16Weights packed_bf16_;
+  AlignedBuffer<std::uint16_t> in_bf16_;
+  Conv2dBf16Scratch scratch_bf16_;
+  bool bf16_ = false;
   bool packed_ok_ = false;
   bool has_bias_ = false;
   ActivationParams act_;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/activate/activate.h"
 #include "runtime/op.h"
 #include "runtime/ops/op_util.h"
 
@@ -146,6 +147,12 @@ std::unique_ptr<BoundOp> bind_gelu(const BindArgs& a) {
     });
   }
   if (approximate != "none") a.fail("approximate '{}' is not 'none' or 'tanh'", approximate);
+  if (a.in(0).dtype == DType::float32) {  // the epilogues' vector GELU (kernels/activate)
+    std::size_t n = a.out(0).shape.elements();
+    return std::make_unique<FunctionOp>("activate:gelu", [n](const RunContext& ctx) {
+      activate(ctx.in<float>(0), n, Activation::gelu, ctx.out<float>(0));
+    });
+  }
   return float_unary(a, [](auto x) {
     using V = decltype(x);
     return V(0.5) * x * (V(1) + std::erf(x * V(0.7071067811865476)));

@@ -5,12 +5,14 @@
 // Pure data movement is written per element width (any dtype of that width); arithmetic
 // (CumSum, the scatter reductions, Hardmax, TopK's comparisons) per dtype.
 //
-// Indices that arrive at run time can be out of range, and run() cannot report: a gathered
-// element with such an index is zero (GatherND), a scattered update with one is skipped
-// (ScatterElements, ScatterND, MaxUnpool), a OneHot index outside [-depth, depth) gives a
-// row of off values (as ONNX says), sequence lengths are clamped into [0, time steps]
-// (ReverseSequence), and a run-time K or axis that does not give the bound shape writes
-// zeros (TopK, CumSum). Constant indices are checked at bind and give an error.
+// Indices that arrive at run time can be out of range. Nothing is read or written out of
+// bounds: a gathered element with such an index is zero (GatherND), a scattered update is
+// skipped (ScatterElements, ScatterND, MaxUnpool), a run-time K or axis that does not give
+// the bound shape writes zeros (TopK, CumSum), and each of these reports through
+// RunContext::report, which fails the run naming the node. ONNX defines two cases, which
+// are not errors: a OneHot index outside [-depth, depth) gives a row of off values, and
+// ReverseSequence's lengths are clamped into [0, time steps]. Constant indices are checked
+// at bind.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -154,7 +156,8 @@ std::unique_ptr<BoundOp> bind_cumsum(const BindArgs& a) {
       Index axis = read_int(ctx.inputs[1], at);
       auto r = static_cast<Index>(rank);
       if (axis < -r || axis >= r) {
-        std::fill(y, y + total, T{});  // an axis out of range at run time: zeros
+        std::fill(y, y + total, T{});
+        ctx.report(fmt::format("axis {} is out of range for rank {}", axis, rank));
         return;
       }
       if (axis < 0) axis += r;
@@ -240,9 +243,10 @@ class TopKOp final : public BoundOp {
     T* values = ctx.out<T>(0);
     auto* indices = ctx.out<std::int64_t>(1);
     std::size_t count = static_cast<std::size_t>(outer_ * k_ * inner_);
-    if (ctx.in<std::int64_t>(1)[0] != k_) {  // K at run time that breaks the bound shape: zeros
+    if (ctx.in<std::int64_t>(1)[0] != k_) {  // K at run time that breaks the bound shape
       std::fill(values, values + count, T{});
       std::fill(indices, indices + count, 0);
+      ctx.report(fmt::format("K = {} at run time, but the plan was made for K = {}", ctx.in<std::int64_t>(1)[0], k_));
       return;
     }
     using C = compute_t<T>;
@@ -360,10 +364,12 @@ std::unique_ptr<BoundOp> bind_scatter_elements(const BindArgs& a) {
         for (std::size_t e = 0; e < count; ++e) {
           auto k = static_cast<Index>(idx[e]);
           if (k < 0) k += n;
-          if (k >= 0 && k < n) {  // out of range at run time: skipped
+          if (k >= 0 && k < n) {
             Index off = 0;
             for (std::size_t d = 0; d < r; ++d) off += (d == axis ? k : pos[d]) * ds[d];
             combine(y[off], upd[e], red);
+          } else {
+            ctx.report(fmt::format("index {} is out of range for an axis of size {}", static_cast<Index>(idx[e]), n));
           }
           for (std::size_t d = r; d-- > 0;) {
             if (++pos[d] < id[d]) break;
@@ -415,7 +421,10 @@ std::unique_ptr<BoundOp> bind_scatter_nd(const BindArgs& a) {
           ok = ok && v >= 0 && v < dd[j];
           off += v * ds[j];
         }
-        if (!ok) continue;  // out of range at run time: skipped
+        if (!ok) {
+          ctx.report(fmt::format("index tuple {} is out of range of the data", t));
+          continue;
+        }
         for (Index s = 0; s < slice; ++s) combine(y[off + s], upd[t * slice + s], red);
       }
     });
@@ -470,7 +479,8 @@ std::unique_ptr<BoundOp> bind_gather_nd(const BindArgs& a) {
         if (ok) {
           std::memcpy(dst, ctx.inputs[0] + static_cast<std::size_t>(off) * width, slice_bytes);
         } else {
-          std::memset(dst, 0, slice_bytes);  // out of range at run time: zeros
+          std::memset(dst, 0, slice_bytes);
+          ctx.report("an index tuple is out of range of the data");
         }
       }
     }
@@ -652,7 +662,10 @@ std::unique_ptr<BoundOp> bind_max_unpool(const BindArgs& a) {
       std::fill(y, y + total, T{});
       for (std::size_t i = 0; i < count; ++i) {
         Index v = idx[i];
-        if (v < 0 || v >= limit) continue;  // out of range at run time: skipped
+        if (v < 0 || v >= limit) {
+          ctx.report(fmt::format("index {} is out of range for an output of {} elements", v, limit));
+          continue;
+        }
         Index off = 0;
         bool inside = true;
         for (std::size_t d = pooled.size(); d-- > 0;) {

@@ -6,8 +6,11 @@
 // a copy of 16-float rows, cheap next to the multiply. Types other than float32 run one
 // plain reference loop (conformance tests use int32 / int64 / double MatMul).
 #include <cstring>
+#include <limits>
 
 #include "base/aligned_buffer.h"
+#include "kernels/bf16dot/bf16dot.h"
+#include "kernels/convert/convert.h"
 #include "kernels/gemm/gemm.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_util.h"
@@ -323,9 +326,99 @@ std::unique_ptr<BoundOp> bind_gemm(const BindArgs& a) {
   });
 }
 
+// lowp::FusedGemm with fp16 or bf16 weights W[K, N] (passes/lower_float16.cc), fp32
+// activations and output. fp16: the fp32 GEMM reading fp16 weights (converted exactly in
+// its inner loop), so the result equals fp32 arithmetic on the fp16 weights. bf16: the
+// bf16 dot-product kernels (vdpbf16ps where present), each activation row rounded to bf16
+// as it is read: the arithmetic of bf16 autocast, the same at every batch size.
+class LowPrecisionGemm final : public BoundOp {
+ public:
+  LowPrecisionGemm(const BindArgs& a, ActivationParams act) : act_(act) {
+    const Tensor& w = *a.in(1).constant;
+    k_ = narrow(a, w.shape()[0]);
+    n_ = narrow(a, w.shape()[1]);
+    if (k_ < 1 || n_ < 1) a.fail("empty weights are not supported");
+    rows_ = a.in(0).shape.elements() / static_cast<std::size_t>(k_);
+    if (rows_ > static_cast<std::size_t>(std::numeric_limits<int>::max())) a.fail("too many rows");
+    auto src = w.values<std::uint16_t>();
+    std::vector<std::uint16_t> nk(src.size());  // [n][k]
+    for (int kk = 0; kk < k_; ++kk)
+      for (int j = 0; j < n_; ++j) nk[static_cast<std::size_t>(j) * k_ + kk] = src[static_cast<std::size_t>(kk) * n_ + j];
+    bf16_ = w.dtype() == DType::bfloat16;
+    if (bf16_) {
+      dot_ = pack_bf16dot(nk.data(), n_, k_);
+      rows_bf16_ = AlignedBuffer<std::uint16_t>(std::max<std::size_t>(1, rows_ * static_cast<std::size_t>(dot_.padded_k())));
+    } else if (rows_ < kWidenFp16Rows) {
+      packed_ = pack_gemm_f16(nk.data(), n_, k_);
+    } else {
+      // Enough rows to make the GEMM compute-bound: converting in the inner loop would
+      // cost more than the bytes it saves, so widen once (exactly) and run the fp32
+      // kernel; same arithmetic, same results.
+      std::vector<float> wide(nk.size());
+      convert_f16_to_f32(nk.data(), wide.data(), nk.size());
+      packed_ = pack_gemm_f32(wide.data(), n_, k_);
+    }
+  }
+  // At batch 1 to 15 a layer streams its weights: fp16 halves the bytes.
+  static constexpr std::size_t kWidenFp16Rows = 16;
+  static int narrow(const BindArgs& a, std::int64_t v) {
+    if (v > std::numeric_limits<int>::max()) a.fail("dimension {} is too large", v);
+    return static_cast<int>(v);
+  }
+
+  void run(const RunContext& ctx) override {
+    if (rows_ == 0) return;
+    const float* bias = bias_index_ >= 0 ? ctx.in<float>(static_cast<std::size_t>(bias_index_)) : nullptr;
+    if (bf16_) {
+      const auto lda = static_cast<std::size_t>(dot_.padded_k());
+      bf16dot_convert_rows(ctx.in<float>(0), static_cast<int>(rows_), static_cast<std::size_t>(k_), k_, rows_bf16_.data(), lda);
+      Bf16DotArgs args;
+      args.m = static_cast<int>(rows_);
+      args.a = rows_bf16_.data();
+      args.lda = lda;
+      args.w = &dot_;
+      args.bias = bias;
+      args.act = act_;
+      args.c = ctx.out<float>(0);
+      args.ldc = static_cast<std::size_t>(n_);
+      bf16dot_gemm(args, ctx.pool);
+      return;
+    }
+    GemmArgs args;
+    args.m = static_cast<int>(rows_);
+    args.a = ctx.in<float>(0);
+    args.lda = static_cast<std::size_t>(k_);
+    args.w = &packed_;
+    args.bias = bias;
+    args.act = act_;
+    args.c = ctx.out<float>(0);
+    args.ldc = static_cast<std::size_t>(n_);
+    gemm(args, ctx.pool);
+  }
+  std::string kernel() const override {
+    return bf16_ ? std::string("bf16dot:") + bf16dot_kernel_name() : gemm_kernel_name(packed_.type);
+  }
+  int bias_index_ = -1;
+
+ private:
+  ActivationParams act_;
+  int k_ = 0, n_ = 0;
+  std::size_t rows_ = 0;
+  bool bf16_ = false;
+  PackedGemmWeights packed_;
+  PackedBf16DotWeights dot_;
+  AlignedBuffer<std::uint16_t> rows_bf16_;
+};
+
 std::unique_ptr<BoundOp> bind_fused_gemm(const BindArgs& a) {
   if (a.in(0).dtype != DType::float32) a.fail("only float32 is supported");
   if (!a.in(1).constant || a.in(1).shape.rank() != 2) a.fail("the weight must be a constant 2-D tensor");
+  DType w = a.in(1).dtype;
+  if (w == DType::float16 || w == DType::bfloat16) {
+    auto op = std::make_unique<LowPrecisionGemm>(a, fused_activation(a));
+    if (a.has(2)) op->bias_index_ = 2;
+    return op;
+  }
   return std::make_unique<MatMulF32>(a, fused_activation(a), a.has(2));
 }
 

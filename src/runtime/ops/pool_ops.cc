@@ -215,7 +215,9 @@ std::unique_ptr<BoundOp> bind_global(const BindArgs& a, bool max) {
 // NHWC pools: the kernels' own layout, channels in the vector lanes.
 std::unique_ptr<BoundOp> bind_nhwc_pool(const BindArgs& a, bool max) {
   const TensorInfo& x = a.in(0);
-  if (x.dtype != DType::float32 || x.shape.rank() != 4) a.fail("needs a float32 NHWC input");
+  bool int8 = max && (x.dtype == DType::uint8 || x.dtype == DType::int8);
+  if ((x.dtype != DType::float32 && !int8) || x.shape.rank() != 4)
+    a.fail("needs a float32 (or, for MaxPool, 8-bit) NHWC input");
   std::vector<ir::Dim> dims = {ir::Dim::known(x.shape[0]), ir::Dim::known(x.shape[3]), ir::Dim::known(x.shape[1]),
                                ir::Dim::known(x.shape[2])};
   ir::InferContext ctx(a.node);
@@ -239,6 +241,16 @@ std::unique_ptr<BoundOp> bind_nhwc_pool(const BindArgs& a, bool max) {
   // counted (count_include_pad 0), so the windows see only real cells, as ONNX says.
   while (s.out_h() < g.output[0].value) ++s.pad_bottom;
   while (s.out_w() < g.output[1].value) ++s.pad_right;
+  if (int8 && x.dtype == DType::uint8) {
+    return std::make_unique<FunctionOp>("max_pool2d_u8 nhwc", [s](const RunContext& ctx) {
+      max_pool2d_u8(s, ctx.in<std::uint8_t>(0), ctx.out<std::uint8_t>(0), ctx.pool);
+    });
+  }
+  if (int8) {
+    return std::make_unique<FunctionOp>("max_pool2d_s8 nhwc", [s](const RunContext& ctx) {
+      max_pool2d_s8(s, ctx.in<std::int8_t>(0), ctx.out<std::int8_t>(0), ctx.pool);
+    });
+  }
   return std::make_unique<FunctionOp>(max ? "pool2d max nhwc" : "pool2d average nhwc", [s, max](const RunContext& ctx) {
     pool2d(s, max ? PoolKind::max : PoolKind::average, false, ctx.in<float>(0), ctx.out<float>(0), ctx.pool);
   });

@@ -365,12 +365,35 @@ struct DynamicQuantParams {
   float scale = 1.0f;
   std::uint8_t zero_point = 0;
 };
+// The range: 16 independent lanes in four generic 4-float vectors (GCC's vector extension:
+// SSE2 here, NEON on ARM, no ISA-specific code), each `v < lo ? v : lo`, false for NaN, so
+// NaN is skipped without a branch. The minimum and maximum of a set do not depend on the
+// order they are taken in; signed zeros cannot differ either, since every lane starts at +0
+// and a -0 never replaces it. So this equals the plain sequential loop.
 DynamicQuantParams dynamic_quant_params(const float* x, std::size_t n) {
+  using V4 = float __attribute__((vector_size(16)));
+  constexpr std::size_t kLanes = 16;
+  V4 lo4[4] = {}, hi4[4] = {};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::size_t l = 0; l < 4; ++l) {
+      V4 v;
+      std::memcpy(&v, x + i + 4 * l, sizeof v);
+      lo4[l] = v < lo4[l] ? v : lo4[l];
+      hi4[l] = v > hi4[l] ? v : hi4[l];
+    }
+  }
+  float los[kLanes], his[kLanes];
+  std::memcpy(los, lo4, sizeof los);
+  std::memcpy(his, hi4, sizeof his);
+  for (; i < n; ++i) {
+    los[0] = x[i] < los[0] ? x[i] : los[0];
+    his[0] = x[i] > his[0] ? x[i] : his[0];
+  }
   float lo = 0.0f, hi = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) continue;
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
+  for (std::size_t l = 0; l < kLanes; ++l) {
+    lo = los[l] < lo ? los[l] : lo;
+    hi = his[l] > hi ? his[l] : hi;
   }
   DynamicQuantParams p;
   p.scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
@@ -603,7 +626,8 @@ bool fits_fp32_exactly(const std::vector<std::int8_t>& w, std::size_t n, std::si
   return true;
 }
 
-enum class IntOutput { int32, u8, s8 };
+// int32: exact accumulators; u8 / s8: requantized; real: fp32 dequantized (lowp::QGemm).
+enum class IntOutput { int32, u8, s8, real };
 
 // A [rows, K] (u8, or s8 moved to u8 by adding 128) times packed s8 weights on the int8
 // GEMM. int32 output goes through the fp32 epilogue with scale 1 (exact: see
@@ -614,16 +638,18 @@ class QGemmMatmulOp final : public BoundOp {
  public:
   QGemmMatmulOp(std::size_t rows, const std::vector<std::int8_t>& w, std::size_t n, std::size_t k,
                 bool a_signed, std::int32_t a_zero_point, const std::vector<float>& scales,
-                IntOutput output, std::int32_t y_zero_point, bool runtime_zero_point = false)
+                IntOutput output, std::int32_t y_zero_point, bool runtime_zero_point = false,
+                const std::int32_t* bias = nullptr, ActivationParams act = Activation::none)
       : rows_(rows),
         n_(n),
         k_(k),
         a_signed_(a_signed),
         output_(output),
-        runtime_zero_point_(runtime_zero_point) {
+        runtime_zero_point_(runtime_zero_point),
+        act_(act) {
     w_ = pack_qgemm(w.data(), static_cast<int>(n), static_cast<int>(k));
     za_ = a_signed ? a_zero_point + 128 : a_zero_point;
-    offsets_ = qgemm_column_offsets(w_, za_, nullptr);
+    offsets_ = qgemm_column_offsets(w_, za_, bias);
     scales_ = AlignedBuffer<float>(static_cast<std::size_t>(w_.panels()) * kGemmPanel);
     for (std::size_t j = 0; j < scales_.size(); ++j)
       scales_[j] = j < n ? scales[scales.size() == 1 ? 0 : j] : 0.0f;
@@ -663,7 +689,8 @@ class QGemmMatmulOp final : public BoundOp {
     args.offset = offsets_.data();
     args.scale = scales_.data();
     args.ldc = n_;
-    if (output_ == IntOutput::int32) {
+    args.act = act_;
+    if (output_ == IntOutput::int32 || output_ == IntOutput::real) {
       args.output = QGemmOutput::f32;
       args.c_f32 = reinterpret_cast<float*>(ctx.outputs[0]);
     } else {
@@ -693,6 +720,7 @@ class QGemmMatmulOp final : public BoundOp {
   bool a_signed_;
   IntOutput output_;
   bool runtime_zero_point_;
+  ActivationParams act_;
   std::int32_t za_ = 0;  // in the u8 domain
   PackedQGemmWeights w_;
   AlignedBuffer<std::int32_t> offsets_;
@@ -856,12 +884,174 @@ std::unique_ptr<BoundOp> bind_qlinear_matmul(const BindArgs& a) {
   });
 }
 
+// lowp::QGemm (passes/lower_qdq.cc): X [..., K] u8/s8 with constant per-tensor x_scale and
+// x_zero_point, W s8 constant [K, N] ([N, K] with transB), w_scales [N], optional int32 bias
+// [N] in the scale x_scale * w_scales, then the activation; y_scale and y_zero_point
+// present: requantized u8/s8 output, absent: fp32.
+std::unique_ptr<BoundOp> bind_lowp_qgemm(const BindArgs& a) {
+  const TensorInfo& x = a.in(0);
+  const TensorInfo& w = a.in(3);
+  require_8bit(a, x.dtype, "X");
+  if (x.shape.rank() < 1) a.fail("X must have rank >= 1");
+  if (!w.constant || w.dtype != DType::int8 || w.shape.rank() != 2)
+    a.fail("W must be a constant int8 matrix");
+  bool trans_b = a.node.attr_int("transB", 0) != 0;
+  std::size_t k = static_cast<std::size_t>(w.shape[trans_b ? 1 : 0]);
+  std::size_t n = static_cast<std::size_t>(w.shape[trans_b ? 0 : 1]);
+  if (static_cast<std::size_t>(x.shape[x.shape.rank() - 1]) != k)
+    a.fail("X has {} columns but W has {} rows", x.shape[x.shape.rank() - 1], k);
+  auto sx = constant_real(a, 1);
+  auto zx = constant_int(a, 2);
+  if (!sx || !usable_scale(*sx) || !zx) a.fail("x_scale and x_zero_point must be constant scalars");
+  if (!a.in(4).constant || a.in(4).shape.elements() != n)
+    a.fail("w_scales must be a constant of {} values", n);
+  std::vector<float> ws = real_values(*a.in(4).constant);
+  std::vector<std::int32_t> bias;
+  if (a.has(5)) {
+    if (!a.in(5).constant || a.in(5).dtype != DType::int32 || a.in(5).shape.elements() != n)
+      a.fail("B must be a constant int32 vector of {} values", n);
+    bias = int_values(*a.in(5).constant);
+  }
+  bool quantized_out = a.has(6);
+  std::optional<float> sy;
+  std::optional<std::int32_t> zy;
+  if (quantized_out) {
+    sy = constant_real(a, 6);
+    zy = constant_int(a, 7);
+    if (!sy || !usable_scale(*sy) || !zy) a.fail("y_scale and y_zero_point must be constant scalars");
+    require_8bit(a, a.out(0).dtype, "Y");
+  }
+  std::vector<float> mult(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!usable_scale(ws[j])) a.fail("w_scales[{}] = {} is not a finite positive scale", j, ws[j]);
+    mult[j] = quantized_out ? requant_multiplier(*sx, ws[j], *sy)
+                            : static_cast<float>(static_cast<double>(*sx) * ws[j]);
+    if (!usable_scale(mult[j])) a.fail("the scale product for column {} under- or overflows", j);
+  }
+  std::vector<std::int32_t> wv = int_values(*w.constant);
+  std::vector<std::int8_t> packed(n * k);
+  for (std::size_t kk = 0; kk < k; ++kk)
+    for (std::size_t j = 0; j < n; ++j)
+      packed[j * k + kk] = static_cast<std::int8_t>(trans_b ? wv[j * k + kk] : wv[kk * n + j]);
+  std::string act_name = a.node.attr_string("activation", "none");
+  ActivationParams act = Activation::none;
+  if (act_name == "relu") act = Activation::relu;
+  else if (act_name != "none") a.fail("activation '{}' is not supported", act_name);
+  IntOutput out = !quantized_out ? IntOutput::real
+                  : a.out(0).dtype == DType::int8 ? IntOutput::s8 : IntOutput::u8;
+  std::size_t rows = x.shape.elements() / k;
+  if (rows == 0 || n == 0 || k == 0) a.fail("empty matrices are not supported");
+  return std::make_unique<QGemmMatmulOp>(rows, packed, n, k, x.dtype == DType::int8, *zx, mult, out,
+                                         zy.value_or(0), false, bias.empty() ? nullptr : bias.data(),
+                                         act);
+}
+
+// lowp::DynamicQGemm (passes/lower_dynamic_quant.cc): DynamicQuantizeLinear(X) ->
+// MatMulInteger -> Cast -> Mul(x_scale * w_scales) [-> Add(bias)] as one op. Each run:
+// X's range and parameters exactly as DynamicQuantizeLinear (dynamic_quant_params), X
+// quantized row by row into the GEMM's padded rows (quantize_u8, the one rule), the column
+// offsets -x_zp * sum_k W recomputed when x_zp changes, scale[j] = x_scale * w_scales[j]
+// (one fp32 multiply, as the Mul node), then the int8 GEMM's epilogue
+// float(acc + offset) * scale[j] + bias[j]: the pattern's Cast, Mul and Add in its order.
+class DynamicQGemmOp final : public BoundOp {
+ public:
+  DynamicQGemmOp(std::size_t rows, const std::vector<std::int8_t>& w, std::size_t n, std::size_t k,
+                 std::vector<float> w_scales, std::vector<float> bias)
+      : rows_(rows), n_(n), k_(k), w_scales_(std::move(w_scales)), bias_(std::move(bias)) {
+    w_ = pack_qgemm(w.data(), static_cast<int>(n), static_cast<int>(k));
+    offsets_ = qgemm_column_offsets(w_, 0, nullptr);
+    scales_ = AlignedBuffer<float>(static_cast<std::size_t>(w_.panels()) * kGemmPanel);
+    for (std::size_t j = 0; j < scales_.size(); ++j) scales_[j] = 0.0f;
+    const auto stride = static_cast<std::size_t>(w_.padded_k());
+    rows_buf_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(1, rows * stride));
+    std::fill(rows_buf_.data(), rows_buf_.data() + rows_buf_.size(), std::uint8_t{0});
+  }
+
+  void run(const RunContext& ctx) override {
+    const float* x = ctx.in<float>(0);
+    const std::size_t count = rows_ * k_;
+    DynamicQuantParams p = dynamic_quant_params(x, count);
+    const auto stride = static_cast<std::size_t>(w_.padded_k());
+    std::uint8_t* q = rows_buf_.data();
+    for (std::size_t r = 0; r < rows_; ++r) {  // padding past k stays 0 (meets zero weights)
+      if (usable_scale(p.scale)) {
+        quantize_u8(x + r * k_, k_, p.scale, p.zero_point, q + r * stride);
+      } else {
+        for (std::size_t kk = 0; kk < k_; ++kk)
+          q[r * stride + kk] = quantize_one<std::uint8_t>(x[r * k_ + kk], p.scale, p.zero_point, true);
+      }
+    }
+    const std::int32_t za = p.zero_point;
+    if (za != za_) {  // |255 x column sum| < 2^31 (K bounded by the pass): no overflow
+      for (std::size_t j = 0; j < offsets_.size(); ++j) offsets_[j] = -za * w_.column_sums[j];
+      za_ = za;
+    }
+    for (std::size_t j = 0; j < n_; ++j) scales_[j] = p.scale * w_scales_[j];
+    QGemmArgs args;
+    args.m = static_cast<int>(rows_);
+    args.a = q;
+    args.lda = stride;
+    args.w = &w_;
+    args.offset = offsets_.data();
+    args.scale = scales_.data();
+    args.bias_f32 = bias_.empty() ? nullptr : bias_.data();
+    args.output = QGemmOutput::f32;
+    args.c_f32 = ctx.out<float>(0);
+    args.ldc = n_;
+    qgemm(args, ctx.pool);
+  }
+  std::string kernel() const override { return std::string("qgemm:") + qgemm_kernel_name(); }
+
+ private:
+  std::size_t rows_, n_, k_;
+  std::vector<float> w_scales_, bias_;
+  PackedQGemmWeights w_;
+  AlignedBuffer<std::int32_t> offsets_;
+  AlignedBuffer<float> scales_;
+  AlignedBuffer<std::uint8_t> rows_buf_;
+  std::int32_t za_ = 0;
+};
+
+std::unique_ptr<BoundOp> bind_lowp_dynamic_qgemm(const BindArgs& a) {
+  const TensorInfo& x = a.in(0);
+  const TensorInfo& w = a.in(1);
+  if (x.dtype != DType::float32) a.fail("X must be float32, is {}", dtype_name(x.dtype));
+  if (x.shape.rank() < 1) a.fail("X must have rank >= 1");
+  if (!w.constant || w.dtype != DType::int8 || w.shape.rank() != 2)
+    a.fail("W must be a constant int8 matrix [K, N]");
+  const auto k = static_cast<std::size_t>(w.shape[0]), n = static_cast<std::size_t>(w.shape[1]);
+  if (static_cast<std::size_t>(x.shape[x.shape.rank() - 1]) != k)
+    a.fail("X has {} columns but W has {} rows", x.shape[x.shape.rank() - 1], k);
+  if (k == 0 || n == 0) a.fail("empty matrices are not supported");
+  if (k >= (std::size_t{1} << 31) / (255 * 128))
+    a.fail("K = {} could overflow the int32 accumulator; the pass keeps such layers unfused", k);
+  if (!a.in(2).constant || a.in(2).dtype != DType::float32 || a.in(2).shape.elements() != n)
+    a.fail("w_scales must be a float32 constant of {} values", n);
+  std::vector<float> ws = real_values(*a.in(2).constant);
+  std::vector<float> bias;
+  if (a.has(3)) {
+    if (!a.in(3).constant || a.in(3).dtype != DType::float32 || a.in(3).shape.elements() != n)
+      a.fail("bias must be a float32 constant of {} values", n);
+    bias = real_values(*a.in(3).constant);
+  }
+  std::size_t rows = x.shape.elements() / k;
+  if (rows > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    a.fail("X has {} rows, more than the GEMM takes", rows);
+  std::vector<std::int32_t> wv = int_values(*w.constant);
+  std::vector<std::int8_t> packed(n * k);
+  for (std::size_t kk = 0; kk < k; ++kk)
+    for (std::size_t j = 0; j < n; ++j) packed[j * k + kk] = static_cast<std::int8_t>(wv[kk * n + j]);
+  return std::make_unique<DynamicQGemmOp>(rows, packed, n, k, std::move(ws), std::move(bias));
+}
+
 // ---- convolutions ----
 
 // ConvInteger / QLinearConv geometry, 1-D (as H = 1) or 2-D, NCHW, from the node's
 // attributes as the schemas read them (ir::window_geometry).
-Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw) {
-  const Shape& x = a.in(ix).shape;
+Conv2dShape conv_shape(const BindArgs& a, std::size_t ix, std::size_t iw, bool nhwc = false) {
+  const Shape& given_x = a.in(ix).shape;
+  if (nhwc && given_x.rank() != 4) a.fail("an NHWC input must have rank 4, is {}", given_x.str());
+  const Shape x = nhwc ? Shape{given_x[0], given_x[3], given_x[1], given_x[2]} : given_x;
   const Shape& w = a.in(iw).shape;
   if (x.rank() != 3 && x.rank() != 4)
     a.fail("input {} must be 3-D or 4-D (N, C, [H,] W); lowp runs 1-D and 2-D convolutions",
@@ -973,12 +1163,19 @@ std::optional<std::vector<std::int8_t>> conv_weights(const BindArgs& a, std::siz
 // exact below 2^24) NHWC result back to NCHW.
 class Int8ConvOp final : public BoundOp {
  public:
+  // nhwc: input and output are NHWC already (lowp::NhwcQLinearConv): no layout copies,
+  // only the s8 <-> u8 flips.
   Int8ConvOp(const Conv2dShape& s, const std::vector<std::int8_t>& w, bool x_signed,
-             QConv2dParams params, IntOutput output)
-      : s_(s), x_signed_(x_signed), output_(output) {
+             QConv2dParams params, IntOutput output, bool nhwc = false)
+      : s_(s), x_signed_(x_signed), output_(output), nhwc_(nhwc) {
     w_ = pack_conv2d_int8(s, w.data(), params);
     std::size_t in = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
     std::size_t out = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c;
+    if (nhwc) {
+      LOWP_CHECK(output != IntOutput::int32, "NHWC int8 convolution has 8-bit outputs");
+      if (x_signed) nhwc_in_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(in, 1));
+      return;
+    }
     nhwc_in_ = AlignedBuffer<std::uint8_t>(std::max<std::size_t>(in, 1));
     if (output == IntOutput::int32) {
       nhwc_f32_ = AlignedBuffer<float>(std::max<std::size_t>(out, 1));
@@ -988,6 +1185,7 @@ class Int8ConvOp final : public BoundOp {
   }
 
   void run(const RunContext& ctx) override {
+    if (nhwc_) return run_nhwc(ctx);
     const auto* x = ctx.in<std::uint8_t>(0);
     const std::size_t hw = static_cast<std::size_t>(s_.in_h) * s_.in_w,
                       c = static_cast<std::size_t>(s_.in_c);
@@ -1018,12 +1216,27 @@ class Int8ConvOp final : public BoundOp {
       }
     }
   }
-  std::string kernel() const override { return "conv2d_int8 (NHWC)"; }
+  std::string kernel() const override { return nhwc_ ? "conv2d_int8" : "conv2d_int8 (NCHW via NHWC copies)"; }
 
  private:
+  void run_nhwc(const RunContext& ctx) {
+    const auto* x = ctx.in<std::uint8_t>(0);
+    if (x_signed_) {
+      for (std::size_t i = 0; i < nhwc_in_.size(); ++i) nhwc_in_[i] = x[i] ^ 0x80;
+      x = nhwc_in_.data();
+    }
+    std::uint8_t* y = ctx.out<std::uint8_t>(0);
+    conv2d_int8(w_, x, nullptr, y, scratch_, ctx.pool);
+    if (output_ == IntOutput::s8) {
+      const std::size_t count = static_cast<std::size_t>(s_.batch) * s_.out_h() * s_.out_w() * s_.out_c;
+      for (std::size_t i = 0; i < count; ++i) y[i] ^= 0x80;
+    }
+  }
+
   Conv2dShape s_;
   bool x_signed_;
   IntOutput output_;
+  bool nhwc_ = false;
   PackedConv2dInt8Weights w_;
   Conv2dInt8Scratch scratch_;
   AlignedBuffer<std::uint8_t> nhwc_in_, nhwc_u8_;
@@ -1086,12 +1299,12 @@ std::unique_ptr<BoundOp> bind_conv_integer(const BindArgs& a) {
 }
 
 // QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
-std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
+std::unique_ptr<BoundOp> bind_qlinear_conv_layout(const BindArgs& a, bool nhwc) {
   check_qlinear_inputs(a, "x_zero_point", "w_zero_point");
   DType yt = a.out(0).dtype;
   if (a.has(8) && a.in(8).dtype != DType::int32)
     a.fail("B must be int32, is {}", dtype_name(a.in(8).dtype));
-  Conv2dShape s = conv_shape(a, 0, 3);
+  Conv2dShape s = conv_shape(a, 0, 3, nhwc);
   require_scalar(a, 1, "x_scale");
   require_scalar(a, 2, "x_zero_point");
   require_scalar(a, 6, "y_scale");
@@ -1126,9 +1339,11 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
       params.output_scale = *sy;
       params.output_zero_point = yt == DType::int8 ? *zy + 128 : *zy;
       return std::make_unique<Int8ConvOp>(s, *w, x_signed, params,
-                                          yt == DType::int8 ? IntOutput::s8 : IntOutput::u8);
+                                          yt == DType::int8 ? IntOutput::s8 : IntOutput::u8, nhwc);
     }
   }
+  if (nhwc)
+    a.fail("the NHWC int8 convolution needs constant, usable scales and zero points and s8-range weights");
 
   return dispatch_8bit(a.in(0).dtype, a, "x", [&]<class TX>() -> std::unique_ptr<BoundOp> {
     return dispatch_8bit(a.in(3).dtype, a, "w", [&]<class TW>() -> std::unique_ptr<BoundOp> {
@@ -1159,6 +1374,13 @@ std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
       });
     });
   });
+}
+
+std::unique_ptr<BoundOp> bind_qlinear_conv(const BindArgs& a) {
+  return bind_qlinear_conv_layout(a, false);
+}
+std::unique_ptr<BoundOp> bind_nhwc_qlinear_conv(const BindArgs& a) {
+  return bind_qlinear_conv_layout(a, true);
 }
 
 // ---- com.microsoft MatMulNBits ----
@@ -1341,6 +1563,9 @@ constexpr OpBinding kBindings[] = {
     {"", "ConvInteger", bind_conv_integer},
     {"", "QLinearConv", bind_qlinear_conv},
     {"com.microsoft", "MatMulNBits", bind_matmul_nbits},
+    {"lowp", "QGemm", bind_lowp_qgemm},
+    {"lowp", "NhwcQLinearConv", bind_nhwc_qlinear_conv},
+    {"lowp", "DynamicQGemm", bind_lowp_dynamic_qgemm},
 };
 
 }  // namespace

@@ -18,9 +18,10 @@
 // it, so a Slice of rows or a Transpose that keeps the innermost axis becomes a loop of
 // memcpy. A Transpose that moves the innermost axis runs a blocked 2-D kernel instead.
 //
-// Out-of-range indices that arrive at run time (Gather, GatherElements) cannot be
-// reported, since run() never throws: their output elements are written as zeros, never
-// read out of bounds. Constant indices are checked at bind and give an error.
+// Out-of-range indices that arrive at run time (Gather, GatherElements) are never read
+// out of bounds: the element is written as zero and the op reports the index
+// (RunContext::report), which fails the run naming the node. Constant indices are checked
+// at bind.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -595,7 +596,9 @@ std::unique_ptr<BoundOp> bind_gather(const BindArgs& a) {
           if (k >= 0 && k < n) {
             std::memcpy(dst, src + static_cast<std::size_t>(k) * row, row);
           } else {
-            std::memset(dst, 0, row);  // out of range at run time: zeros (see the top)
+            std::memset(dst, 0, row);  // never read out of bounds; the run fails below
+            ctx.report(fmt::format("index {} at position {} is out of range for an axis of size {}",
+                                   static_cast<Index>(idx[j]), j, n));
           }
         }
       }
@@ -641,7 +644,8 @@ std::unique_ptr<BoundOp> bind_gather_elements(const BindArgs& a) {
             auto k = static_cast<Index>(ir[j]);
             if (k < 0) k += n;
             if (k < 0 || k >= n) {
-              orow[j] = T{};  // out of range at run time: zero
+              orow[j] = T{};  // never read out of bounds; the run fails
+              ctx.report(fmt::format("index {} is out of range for an axis of size {}", static_cast<Index>(ir[j]), n));
               continue;
             }
             Index off = base + k * along + (axis == rank - 1 ? 0 : j * inner_stride);
