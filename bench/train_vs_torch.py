@@ -149,7 +149,8 @@ def run_lowp(lowp, model, threads, rows):
     out, others = timed_child(cmd)
     report = json.loads(out)
     epoch = report["epochs"][0]
-    return epoch["seconds"], epoch["cpu_seconds"], others, " ".join(cmd[:1] + cmd[1:-2]) + " --out <tmp>/M.onnx"
+    shown = [("T" if i > 0 and cmd[i - 1] == "--threads" else c) for i, c in enumerate(cmd[:-2])]
+    return epoch["seconds"], epoch["cpu_seconds"], others, " ".join(shown) + " --out <tmp>/M.onnx"
 
 
 def run_torch(model, threads, rows):
