@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <bit>
 #include <cctype>
 #include <cerrno>
@@ -502,6 +503,42 @@ Tensor read_npy(const std::filesystem::path& path) {
   LOWP_CHECK(file.read(std::span(&extra, 1)) == 0,
              "{}: trailing bytes after the .npy data: the file grew while it was being read", name);
   return tensor;
+}
+
+NpyHeader read_npy_header(const std::filesystem::path& path) {
+  std::string name = path.string();
+  InputFile file(path);
+  std::size_t file_size = file.regular_file_size();
+  std::byte first[kMaxPreambleBytes];
+  std::size_t got = file.read(std::span(first, std::min(file_size, kMaxPreambleBytes)));
+  Preamble p = parse_preamble(std::span(first, got), file_size, name);
+  std::string header(p.header_bytes, '\0');
+  std::size_t early = got - std::min(got, p.header_offset);
+  early = std::min(early, p.header_bytes);
+  std::memcpy(header.data(), first + p.header_offset, early);
+  std::size_t rest = p.header_bytes - early;
+  LOWP_CHECK(file.read(std::as_writable_bytes(std::span(header.data() + early, rest))) == rest,
+             "{}: file shrank while reading the .npy header", name);
+  Layout layout = parse_layout(p, header, file_size, name);
+  return NpyHeader{layout.type, std::move(layout.shape), layout.data_offset};
+}
+
+Tensor read_npy_rows(const std::filesystem::path& path, const NpyHeader& header, std::size_t first, std::size_t count) {
+  std::string name = path.string();
+  LOWP_CHECK(header.shape.rank() >= 1, "{}: a scalar .npy has no rows", name);
+  auto rows = static_cast<std::size_t>(header.shape[0]);
+  LOWP_CHECK(first <= rows && count <= rows - first, "{}: rows [{}, {}) of {}", name, first, first + count, rows);
+  std::vector<std::int64_t> dims = header.shape.dims();
+  std::size_t row_bytes = rows == 0 ? 0 : header.shape.elements() / rows * (dtype_bits(header.dtype) / 8);
+  dims[0] = static_cast<std::int64_t>(count);
+  Tensor out(header.dtype, Shape(dims), Tensor::Uninitialized{});
+  if (count == 0 || row_bytes == 0) return out;
+  std::ifstream in(path, std::ios::binary);
+  LOWP_CHECK(in.good(), "{}: cannot open", name);
+  in.seekg(static_cast<std::streamoff>(header.data_offset + first * row_bytes));
+  in.read(reinterpret_cast<char*>(out.raw()), static_cast<std::streamsize>(count * row_bytes));
+  LOWP_CHECK(in.gcount() == static_cast<std::streamsize>(count * row_bytes), "{}: the file shrank while it was read", name);
+  return out;
 }
 
 std::vector<std::byte> serialize_npy(const Tensor& tensor) {
