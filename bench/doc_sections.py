@@ -17,7 +17,7 @@ Standard library only.
 
 import os
 
-SECTION_ORDER = ["simplenet", "kernels", "conv", "models", "quant_cnn"]
+SECTION_ORDER = ["simplenet", "kernels", "conv", "models", "quant_cnn", "quant_minilm"]
 
 HEADER = """# Benchmarks
 
