@@ -471,31 +471,46 @@ Tensor parse_npy(std::span<const std::byte> bytes, std::string_view name_for_err
   return tensor;
 }
 
+namespace {
+
+// The preamble and header of an open .npy file, checked, and the preamble bytes read
+// (which may run into the data: version 1.0 has a 10-byte preamble).
+struct OpenedNpy {
+  Preamble preamble;
+  Layout layout;
+  std::byte first[kMaxPreambleBytes];
+  std::size_t got = 0;
+};
+
+void read_header(InputFile& file, std::size_t file_size, const std::string& name, OpenedNpy& o) {
+  o.got = file.read(std::span(o.first, std::min(file_size, kMaxPreambleBytes)));
+  o.preamble = parse_preamble(std::span(o.first, o.got), file_size, name);
+  const Preamble& p = o.preamble;
+  std::string header(p.header_bytes, '\0');
+  std::size_t early = o.got - std::min(o.got, p.header_offset);
+  early = std::min(early, p.header_bytes);
+  std::memcpy(header.data(), o.first + p.header_offset, early);
+  std::size_t rest = p.header_bytes - early;
+  LOWP_CHECK(file.read(std::as_writable_bytes(std::span(header.data() + early, rest))) == rest,
+             "{}: file shrank while reading the .npy header", name);
+  o.layout = parse_layout(p, header, file_size, name);
+}
+
+}  // namespace
+
 Tensor read_npy(const std::filesystem::path& path) {
   std::string name = path.string();
   InputFile file(path);
   std::size_t file_size = file.regular_file_size();
-
-  std::byte first[kMaxPreambleBytes];
-  std::size_t got = file.read(std::span(first, std::min(file_size, kMaxPreambleBytes)));
-  Preamble p = parse_preamble(std::span(first, got), file_size, name);
-
-  // The preamble read may have taken bytes of the header (version 1.0 has a 10-byte preamble).
-  std::string header(p.header_bytes, '\0');
-  std::size_t early = got - std::min(got, p.header_offset);
-  early = std::min(early, p.header_bytes);
-  std::memcpy(header.data(), first + p.header_offset, early);
-  std::size_t rest = p.header_bytes - early;
-  LOWP_CHECK(file.read(std::as_writable_bytes(std::span(header.data() + early, rest))) == rest,
-             "{}: file shrank while reading the .npy header", name);
-
-  Layout layout = parse_layout(p, header, file_size, name);
+  OpenedNpy o;
+  read_header(file, file_size, name, o);
+  Layout& layout = o.layout;
   // Any preamble bytes read past the header are data bytes.
-  std::size_t consumed = std::max(got, layout.data_offset) - layout.data_offset;
+  std::size_t consumed = std::max(o.got, layout.data_offset) - layout.data_offset;
   Tensor tensor(layout.type, std::move(layout.shape));
   std::span<std::byte> data(tensor.raw(), layout.data_bytes);
   LOWP_CHECK(consumed <= data.size(), "{}: file changed while reading", name);
-  if (consumed > 0) std::memcpy(data.data(), first + layout.data_offset, consumed);
+  if (consumed > 0) std::memcpy(data.data(), o.first + layout.data_offset, consumed);
   std::size_t want = data.size() - consumed;
   LOWP_CHECK(file.read(data.subspan(consumed)) == want,
              "{}: .npy data ended early: the file shrank while it was being read", name);
@@ -506,21 +521,10 @@ Tensor read_npy(const std::filesystem::path& path) {
 }
 
 NpyHeader read_npy_header(const std::filesystem::path& path) {
-  std::string name = path.string();
   InputFile file(path);
-  std::size_t file_size = file.regular_file_size();
-  std::byte first[kMaxPreambleBytes];
-  std::size_t got = file.read(std::span(first, std::min(file_size, kMaxPreambleBytes)));
-  Preamble p = parse_preamble(std::span(first, got), file_size, name);
-  std::string header(p.header_bytes, '\0');
-  std::size_t early = got - std::min(got, p.header_offset);
-  early = std::min(early, p.header_bytes);
-  std::memcpy(header.data(), first + p.header_offset, early);
-  std::size_t rest = p.header_bytes - early;
-  LOWP_CHECK(file.read(std::as_writable_bytes(std::span(header.data() + early, rest))) == rest,
-             "{}: file shrank while reading the .npy header", name);
-  Layout layout = parse_layout(p, header, file_size, name);
-  return NpyHeader{layout.type, std::move(layout.shape), layout.data_offset};
+  OpenedNpy o;
+  read_header(file, file.regular_file_size(), path.string(), o);
+  return NpyHeader{o.layout.type, std::move(o.layout.shape), o.layout.data_offset};
 }
 
 Tensor read_npy_rows(const std::filesystem::path& path, const NpyHeader& header, std::size_t first, std::size_t count) {
