@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <bit>
 #include <cctype>
 #include <cerrno>
@@ -470,31 +471,46 @@ Tensor parse_npy(std::span<const std::byte> bytes, std::string_view name_for_err
   return tensor;
 }
 
+namespace {
+
+// The preamble and header of an open .npy file, checked, and the preamble bytes read
+// (which may run into the data: version 1.0 has a 10-byte preamble).
+struct OpenedNpy {
+  Preamble preamble;
+  Layout layout;
+  std::byte first[kMaxPreambleBytes];
+  std::size_t got = 0;
+};
+
+void read_header(InputFile& file, std::size_t file_size, const std::string& name, OpenedNpy& o) {
+  o.got = file.read(std::span(o.first, std::min(file_size, kMaxPreambleBytes)));
+  o.preamble = parse_preamble(std::span(o.first, o.got), file_size, name);
+  const Preamble& p = o.preamble;
+  std::string header(p.header_bytes, '\0');
+  std::size_t early = o.got - std::min(o.got, p.header_offset);
+  early = std::min(early, p.header_bytes);
+  std::memcpy(header.data(), o.first + p.header_offset, early);
+  std::size_t rest = p.header_bytes - early;
+  LOWP_CHECK(file.read(std::as_writable_bytes(std::span(header.data() + early, rest))) == rest,
+             "{}: file shrank while reading the .npy header", name);
+  o.layout = parse_layout(p, header, file_size, name);
+}
+
+}  // namespace
+
 Tensor read_npy(const std::filesystem::path& path) {
   std::string name = path.string();
   InputFile file(path);
   std::size_t file_size = file.regular_file_size();
-
-  std::byte first[kMaxPreambleBytes];
-  std::size_t got = file.read(std::span(first, std::min(file_size, kMaxPreambleBytes)));
-  Preamble p = parse_preamble(std::span(first, got), file_size, name);
-
-  // The preamble read may have taken bytes of the header (version 1.0 has a 10-byte preamble).
-  std::string header(p.header_bytes, '\0');
-  std::size_t early = got - std::min(got, p.header_offset);
-  early = std::min(early, p.header_bytes);
-  std::memcpy(header.data(), first + p.header_offset, early);
-  std::size_t rest = p.header_bytes - early;
-  LOWP_CHECK(file.read(std::as_writable_bytes(std::span(header.data() + early, rest))) == rest,
-             "{}: file shrank while reading the .npy header", name);
-
-  Layout layout = parse_layout(p, header, file_size, name);
+  OpenedNpy o;
+  read_header(file, file_size, name, o);
+  Layout& layout = o.layout;
   // Any preamble bytes read past the header are data bytes.
-  std::size_t consumed = std::max(got, layout.data_offset) - layout.data_offset;
+  std::size_t consumed = std::max(o.got, layout.data_offset) - layout.data_offset;
   Tensor tensor(layout.type, std::move(layout.shape));
   std::span<std::byte> data(tensor.raw(), layout.data_bytes);
   LOWP_CHECK(consumed <= data.size(), "{}: file changed while reading", name);
-  if (consumed > 0) std::memcpy(data.data(), first + layout.data_offset, consumed);
+  if (consumed > 0) std::memcpy(data.data(), o.first + layout.data_offset, consumed);
   std::size_t want = data.size() - consumed;
   LOWP_CHECK(file.read(data.subspan(consumed)) == want,
              "{}: .npy data ended early: the file shrank while it was being read", name);
@@ -502,6 +518,31 @@ Tensor read_npy(const std::filesystem::path& path) {
   LOWP_CHECK(file.read(std::span(&extra, 1)) == 0,
              "{}: trailing bytes after the .npy data: the file grew while it was being read", name);
   return tensor;
+}
+
+NpyHeader read_npy_header(const std::filesystem::path& path) {
+  InputFile file(path);
+  OpenedNpy o;
+  read_header(file, file.regular_file_size(), path.string(), o);
+  return NpyHeader{o.layout.type, std::move(o.layout.shape), o.layout.data_offset};
+}
+
+Tensor read_npy_rows(const std::filesystem::path& path, const NpyHeader& header, std::size_t first, std::size_t count) {
+  std::string name = path.string();
+  LOWP_CHECK(header.shape.rank() >= 1, "{}: a scalar .npy has no rows", name);
+  auto rows = static_cast<std::size_t>(header.shape[0]);
+  LOWP_CHECK(first <= rows && count <= rows - first, "{}: rows [{}, {}) of {}", name, first, first + count, rows);
+  std::vector<std::int64_t> dims = header.shape.dims();
+  std::size_t row_bytes = rows == 0 ? 0 : header.shape.elements() / rows * (dtype_bits(header.dtype) / 8);
+  dims[0] = static_cast<std::int64_t>(count);
+  Tensor out(header.dtype, Shape(dims), Tensor::Uninitialized{});
+  if (count == 0 || row_bytes == 0) return out;
+  std::ifstream in(path, std::ios::binary);
+  LOWP_CHECK(in.good(), "{}: cannot open", name);
+  in.seekg(static_cast<std::streamoff>(header.data_offset + first * row_bytes));
+  in.read(reinterpret_cast<char*>(out.raw()), static_cast<std::streamsize>(count * row_bytes));
+  LOWP_CHECK(in.gcount() == static_cast<std::streamsize>(count * row_bytes), "{}: the file shrank while it was read", name);
+  return out;
 }
 
 std::vector<std::byte> serialize_npy(const Tensor& tensor) {

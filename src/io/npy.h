@@ -47,6 +47,18 @@ Tensor read_npy(const std::filesystem::path& path);
 // Parses .npy bytes held in memory; `name_for_errors` stands for the file in messages.
 Tensor parse_npy(std::span<const std::byte> bytes, std::string_view name_for_errors);
 
+// The header of a .npy file, checked like read_npy checks it (the data must be exactly
+// the size the shape implies), without reading the data.
+struct NpyHeader {
+  DType dtype;
+  Shape shape;
+  std::size_t data_offset = 0;
+};
+NpyHeader read_npy_header(const std::filesystem::path& path);
+// Rows [first, first + count) along axis 0 of a .npy file whose header is `header`: for
+// streaming a large file a batch at a time (calibration sets). Errors name the path.
+Tensor read_npy_rows(const std::filesystem::path& path, const NpyHeader& header, std::size_t first, std::size_t count);
+
 // Writes `tensor` to `path` atomically (temporary file, fsync, rename).
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);
 

@@ -64,37 +64,41 @@ CalibrationSet CalibrationSet::open(const std::string& spec, const ir::Graph& mo
     for (const fs::path& f : files) set.batches_.push_back({f, 0, 0});
   } else {
     if (!fs::exists(path, ec)) throw Error(fmt::format("calibration data '{}' does not exist", path));
-    Tensor all = set.load_checked(path);
-    std::size_t rows = static_cast<std::size_t>(all.shape()[0]);
+    NpyHeader h = read_npy_header(path);
+    set.check(path, h.dtype, h.shape);
+    std::size_t rows = static_cast<std::size_t>(h.shape[0]);
     if (max_samples) rows = std::min(rows, max_samples);
     for (std::size_t r = 0; r < rows; r += batch_rows)
       set.batches_.push_back({path, r, std::min(batch_rows, rows - r)});
-    set.cached_path_ = path;
-    set.cached_ = std::move(all);
+    set.header_ = std::move(h);
   }
   if (set.batches_.empty()) throw Error(fmt::format("calibration data '{}' holds no samples", path));
   set.counted_.assign(set.batches_.size(), false);
   return set;
 }
 
-Tensor CalibrationSet::load_checked(const fs::path& file) {
-  Tensor t = read_npy(file);
-  if (t.dtype() != DType::float32)
+void CalibrationSet::check(const fs::path& file, DType dtype, const Shape& shape) const {
+  if (dtype != DType::float32)
     throw Error(fmt::format("calibration file '{}' holds {}, input '{}' takes float32", file.string(),
-                            dtype_name(t.dtype()), input_));
+                            dtype_name(dtype), input_));
   if (input_type_.dims) {
     const auto& dims = *input_type_.dims;
-    if (t.shape().rank() != dims.size())
-      throw Error(fmt::format("calibration file '{}' has shape {}, input '{}' is {}", file.string(),
-                              t.shape().str(), input_, input_type_.str()));
+    if (shape.rank() != dims.size())
+      throw Error(fmt::format("calibration file '{}' has shape {}, input '{}' is {}", file.string(), shape.str(),
+                              input_, input_type_.str()));
     for (std::size_t d = 1; d < dims.size(); ++d) {
-      if (dims[d].is_known() && dims[d].value != t.shape()[d])
+      if (dims[d].is_known() && dims[d].value != shape[d])
         throw Error(fmt::format("calibration file '{}' has shape {}, input '{}' is {}: dimension {} differs",
-                                file.string(), t.shape().str(), input_, input_type_.str(), d));
+                                file.string(), shape.str(), input_, input_type_.str(), d));
     }
   }
-  if (t.shape().rank() == 0 || t.shape()[0] == 0)
-    throw Error(fmt::format("calibration file '{}' holds no samples (shape {})", file.string(), t.shape().str()));
+  if (shape.rank() == 0 || shape[0] == 0)
+    throw Error(fmt::format("calibration file '{}' holds no samples (shape {})", file.string(), shape.str()));
+}
+
+Tensor CalibrationSet::load_checked(const fs::path& file) {
+  Tensor t = read_npy(file);
+  check(file, t.dtype(), t.shape());
   return t;
 }
 
@@ -125,15 +129,7 @@ Tensor CalibrationSet::batch(std::size_t i) {
   if (ref.count == 0) {
     out = load_checked(ref.file);
   } else {
-    if (!cached_path_ || *cached_path_ != ref.file) {
-      cached_ = load_checked(ref.file);
-      cached_path_ = ref.file;
-    }
-    std::vector<std::int64_t> dims = cached_.shape().dims();
-    std::size_t width = cached_.elements() / static_cast<std::size_t>(dims[0]);
-    dims[0] = static_cast<std::int64_t>(ref.count);
-    out = Tensor(DType::float32, Shape(dims), Tensor::Uninitialized{});
-    std::memcpy(out.raw(), cached_.raw() + ref.first * width * sizeof(float), out.bytes());
+    out = read_npy_rows(ref.file, *header_, ref.first, ref.count);
   }
   std::size_t before = static_cast<std::size_t>(out.shape()[0]);
   out = drop_non_finite(std::move(out));

@@ -1,9 +1,10 @@
 // quant/calibration_set.h: the calibration samples of one model input, streamed in
 // batches.
 //
-// `--calib FILE.npy` holds samples along axis 0 and is cut into batches of `batch_rows`;
-// `--calib DIR` holds one .npy per batch (any number of rows each), read one at a time in
-// name order, so a calibration folder of any size is never in memory at once. Each batch
+// `--calib FILE.npy` holds samples along axis 0 and is read a batch of `batch_rows` at a
+// time (io/npy.h read_npy_rows); `--calib DIR` holds one .npy per batch (any number of
+// rows each), read one at a time in name order. Either way one batch is in memory at
+// once, whatever the size of the calibration set. Each batch
 // is checked against the model input it feeds (float32, the input's rank, every fixed
 // dimension but the batch) with an error that names the file and the rule. Rows holding
 // NaN or Inf are left out and counted: one bad sample must not set a scale.
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/npy.h"
 #include "ir/graph.h"
 
 namespace lowp::quant {
@@ -42,13 +44,13 @@ class CalibrationSet {
     std::size_t first = 0, count = 0;  // rows of `file`; count 0: all of it
   };
   Tensor load_checked(const std::filesystem::path& file);
+  void check(const std::filesystem::path& file, DType dtype, const Shape& shape) const;
   Tensor drop_non_finite(Tensor batch);
 
   std::string input_;
   ir::TensorType input_type_;
   std::vector<BatchRef> batches_;
-  std::optional<std::filesystem::path> cached_path_;
-  Tensor cached_;
+  std::optional<NpyHeader> header_;  // the single-file form
   std::size_t non_finite_rows_ = 0, rows_ = 0;
   std::vector<bool> counted_;
   std::filesystem::path source_;

@@ -115,6 +115,34 @@ TEST(Npy, RoundTripsEveryDtypeAndShapeThroughFiles) {
   EXPECT_EQ(dir.entries(), std::set<std::string>{"t.npy"});
 }
 
+// Streaming rows (calibration sets): any slice of axis 0 equals the same rows of the
+// whole array, for every dtype; the header is checked as read_npy checks it.
+TEST(Npy, ReadsRowsWithoutTheRestOfTheFile) {
+  TempDir dir;
+  for (const Tensor& t : tensors_of_every_dtype(Shape{7, 3, 2})) {
+    SCOPED_TRACE(dtype_name(t.dtype()));
+    std::filesystem::path path = dir / "rows.npy";
+    write_npy(path, t);
+    NpyHeader h = read_npy_header(path);
+    EXPECT_EQ(h.dtype, t.dtype());
+    EXPECT_EQ(h.shape, t.shape());
+    std::size_t row_bytes = t.bytes() / 7;
+    for (auto [first, count] : {std::pair<std::size_t, std::size_t>{0, 7}, {2, 3}, {6, 1}, {7, 0}}) {
+      Tensor rows = read_npy_rows(path, h, first, count);
+      EXPECT_EQ(rows.shape()[0], static_cast<std::int64_t>(count));
+      if (count) {
+        EXPECT_EQ(0, std::memcmp(rows.raw(), t.raw() + first * row_bytes, count * row_bytes));
+      }
+    }
+    EXPECT_THROW(read_npy_rows(path, h, 5, 3), Error);
+  }
+  std::filesystem::path bad = dir / "bad.npy";
+  std::vector<std::byte> bytes = serialize_npy(tensors_of_every_dtype(Shape{4, 2})[0]);
+  bytes.pop_back();  // shorter than the shape says
+  testing::write_bytes(bad, bytes);
+  EXPECT_THROW(read_npy_header(bad), Error);
+}
+
 TEST(Npy, ScalarHasOneElement) {
   Tensor scalar = make_tensor<float>(DType::float32, Shape{}, {2.5f});
   Tensor back = parse_npy(serialize_npy(scalar), "scalar.npy");

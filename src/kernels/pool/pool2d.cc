@@ -2,6 +2,7 @@
 #include "kernels/pool/pool2d.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -80,51 +81,61 @@ void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, con
 
 namespace {
 
-// dst[i] = max(dst[i], src[i]) over n bytes, unsigned. SSE2 (every x86-64) has the
-// unsigned byte max; s8 data is flipped to u8 order by the caller (x ^ 0x80 preserves
-// order between the two encodings), so one loop serves both.
-inline void max_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) {
+// SSE2 (every x86-64) has the unsigned byte max; s8 data is flipped to u8 order by the
+// caller (x ^ 0x80 preserves order between the two encodings), so one loop serves both.
+// out[i] = max(a[i], b[i]) over n bytes.
+inline void max_bytes3(std::uint8_t* out, const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
   std::size_t i = 0;
 #if defined(__SSE2__)
   for (; i + 16 <= n; i += 16) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dst + i));
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_max_epu8(a, b));
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
+    __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_max_epu8(x, y));
   }
 #endif
-  for (; i < n; ++i) dst[i] = std::max(dst[i], src[i]);
+  for (; i < n; ++i) out[i] = std::max(a[i], b[i]);
 }
 
-// u8 max pooling; `flip` (0x80 for s8) maps each byte to and from u8 order.
+// u8 max pooling; `flip` (0x80 for s8) maps each byte to and from u8 order. Each output
+// pixel starts as a copy of its first valid cell (every window holds one: the geometry
+// guarantees it), then takes the max with the others.
 void max_pool2d_bytes(const Conv2dShape& s, const std::uint8_t* input, std::uint8_t* output,
                       std::uint8_t flip, ThreadPool* pool) {
   s.validate();
   const auto c = static_cast<std::size_t>(s.in_c);
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * c;
   const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
+  const int out_w = s.out_w();
   for (int n = 0; n < s.batch; ++n) {
     const std::uint8_t* in = input + n * in_image;
     std::uint8_t* out_n = output + n * out_image;
     split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
       std::vector<std::uint8_t> flipped(flip ? c : 0);
       for (auto oh = static_cast<int>(begin); oh < static_cast<int>(end); ++oh) {
-        for (int ow = 0; ow < s.out_w(); ++ow) {
-          std::uint8_t* out = out_n + (static_cast<std::size_t>(oh) * s.out_w() + ow) * c;
-          std::fill(out, out + c, std::uint8_t{0});  // below every value (padding never wins)
+        for (int ow = 0; ow < out_w; ++ow) {
+          std::uint8_t* out = out_n + (static_cast<std::size_t>(oh) * out_w + ow) * c;
+          bool first = true;
           for (int kh = 0; kh < s.kernel_h; ++kh) {
             int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
             if (ih < 0 || ih >= s.in_h) continue;
+            const std::uint8_t* row = in + static_cast<std::size_t>(ih) * s.in_w * c;
             for (int kw = 0; kw < s.kernel_w; ++kw) {
               int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
               if (iw < 0 || iw >= s.in_w) continue;
-              const std::uint8_t* cell = in + (static_cast<std::size_t>(ih) * s.in_w + iw) * c;
+              const std::uint8_t* cell = row + static_cast<std::size_t>(iw) * c;
               if (flip) {
                 for (std::size_t ch = 0; ch < c; ++ch) flipped[ch] = cell[ch] ^ flip;
                 cell = flipped.data();
               }
-              max_bytes(out, cell, c);
+              if (first) {
+                std::memcpy(out, cell, c);
+                first = false;
+              } else {
+                max_bytes3(out, out, cell, c);
+              }
             }
           }
+          if (first) std::fill(out, out + c, std::uint8_t{0});  // no valid cell: cannot happen
           if (flip) {
             for (std::size_t ch = 0; ch < c; ++ch) out[ch] ^= flip;
           }
