@@ -232,6 +232,7 @@ class Exporter {
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
     if (n.op_type == "Attention") return write_attention(n);
     if (n.op_type == "QGemm") return write_qgemm(n);
+    if (n.op_type == "DynamicQGemm") return write_dynamic_qgemm(n);
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kNhwc = {{
         {"NhwcConv", "Conv"},
         {"NhwcQLinearConv", "QLinearConv"},
@@ -441,6 +442,40 @@ class Exporter {
     }
     if (quantized_out)
       node("QuantizeLinear", "_q", {result, input_name(n.inputs[6]), input_name(n.inputs[7])}, y->name);
+  }
+
+  // lowp::DynamicQGemm (passes/lower_dynamic_quant.cc) as the pattern it came from:
+  // DynamicQuantizeLinear(X), MatMulInteger(x_q, W, x_zp), Cast to float, Mul by
+  // x_scale * w_scales, [Add bias]: the same numbers, op by op.
+  void write_dynamic_qgemm(const ir::Node& n) {
+    if (!n.attributes.empty()) node_error(n, "DynamicQGemm takes no attributes");
+    if (!n.has_input(1) || !n.has_input(2)) node_error(n, "inputs W and w_scales are missing");
+    const ir::Value* y = n.outputs[0];
+    auto stage = [&](const std::string& what, DType d) {
+      std::string name = fresh_name(y->name + "_" + what);
+      intermediates_.push_back({name, ir::TensorType{d, std::nullopt}});
+      return name;
+    };
+    auto node = [&](const char* op, const std::string& suffix, std::vector<std::string> ins, std::vector<std::string> outs) {
+      onnx::NodeProto& p = add_node(op, n.name.empty() ? "" : n.name + suffix, "");
+      for (const std::string& i : ins) p.add_input(i);
+      for (const std::string& o : outs) p.add_output(o);
+      return &p;
+    };
+    std::string xq = stage("x_quantized", DType::uint8), xs = stage("x_scale", DType::float32),
+                xz = stage("x_zero_point", DType::uint8);
+    node("DynamicQuantizeLinear", "_quantize", {input_name(n.inputs[0])}, {xq, xs, xz});
+    std::string acc = stage("acc", DType::int32);
+    node("MatMulInteger", "", {xq, input_name(n.inputs[1]), xz}, {acc});
+    std::string accf = stage("acc_float", DType::float32);
+    onnx::NodeProto* cast = node("Cast", "_cast", {acc}, {accf});
+    write_attribute(n, "to", ir::Attribute::of_int(1), *cast->add_attribute());
+    std::string scale = stage("scale", DType::float32);
+    node("Mul", "_scale", {xs, input_name(n.inputs[2])}, {scale});
+    bool bias = n.has_input(3);
+    std::string scaled = bias ? stage("scaled", DType::float32) : y->name;
+    node("Mul", "_dequantize", {accf, scale}, {scaled});
+    if (bias) node("Add", "_bias", {scaled, input_name(n.inputs[3])}, {y->name});
   }
 
   void write_attention(const ir::Node& n) {

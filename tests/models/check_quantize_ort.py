@@ -96,6 +96,12 @@ def check_dynamic(lowp, models, work, c):
     c.expect("minilm int8-dynamic, ORT vs fp32 cosine", cosine(ort_q, ref), lambda v, l: v >= l, 0.99)
     c.expect("minilm int8-dynamic, lowp vs fp32 cosine", cosine(lowp_q, ref), lambda v, l: v >= l, 0.99)
     c.expect("minilm int8-dynamic, lowp vs ORT cosine", cosine(lowp_q, ort_q), lambda v, l: v >= l, 0.999)
+    # lowp optimize writes the fused lowp::DynamicQGemm back as the standard pattern: ORT
+    # computes the very same numbers on it.
+    opt = os.path.join(work, "minilm.int8dyn.optimized.onnx")
+    subprocess.run([lowp, "optimize", q, "-o", opt], check=True, stdout=subprocess.DEVNULL)
+    c.expect("minilm int8-dynamic, ORT on lowp-optimized vs ORT on the original, max |diff|",
+             float(np.abs(ort_run(opt, feeds) - ort_q).max()), lambda v, l: v <= l, 1e-6)
     from onnxruntime.quantization import quantize_dynamic
     theirs = os.path.join(work, "minilm.ort_dynamic.onnx")
     quantize_dynamic(fp32, theirs)
