@@ -151,7 +151,9 @@ void set_nhwc_output(InferContext& ctx, std::optional<DType> dtype, const std::o
 
 void infer_nhwc_conv(InferContext& ctx) {
   const TensorType* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-  set_nhwc_output(ctx, ctx.input_dtype(0), conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(1), bias));
+  // With "quantize_scale" (passes/fuse_conv_quantize.cc) the conv writes u8.
+  DType out = ctx.node().has_attribute("quantize_scale") ? DType::uint8 : ctx.input_dtype(0);
+  set_nhwc_output(ctx, out, conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(1), bias));
 }
 
 void infer_nhwc_qlinear_conv(InferContext& ctx) {

@@ -246,6 +246,10 @@ class Exporter {
       intermediates_.push_back({x, permuted(n.inputs[0]->type, kNhwcToNchw)});
       write_transpose(n, input_name(n.inputs[0]), x, kNhwcToNchw, "_to_nchw");
       ir::TensorType out_type = permuted(y->type, kNhwcToNchw);
+      // A conv that quantizes its output (passes/fuse_conv_quantize.cc): the float result,
+      // then QuantizeLinear.
+      bool quantized = n.op_type == "NhwcConv" && n.has_attribute("quantize_scale");
+      if (quantized) out_type.dtype = DType::float32;
       std::string out = fresh_name(y->name + "_nchw");
       intermediates_.push_back({out, out_type});
       if (onnx_op == "Conv") {
@@ -258,7 +262,23 @@ class Exporter {
         p.add_output(out);
         for (const auto& [key, a] : n.attributes) write_attribute(n, key, a, *p.add_attribute());
       }
-      write_transpose(n, out, y->name, kNchwToNhwc, "_to_nhwc");
+      if (!quantized) {
+        write_transpose(n, out, y->name, kNchwToNhwc, "_to_nhwc");
+        return;
+      }
+      std::string back = fresh_name(y->name + "_float");
+      intermediates_.push_back({back, ir::TensorType{DType::float32, y->type.dims}});
+      write_transpose(n, out, back, kNchwToNhwc, "_to_nhwc");
+      std::string scale = fresh_name(y->name + "_scale"), zero = fresh_name(y->name + "_zero_point");
+      initializers_.push_back({scale, float_scalar(DType::float32, n.attr_float("quantize_scale", 1.0f), n)});
+      auto zp = std::make_shared<Tensor>(DType::uint8, Shape{});
+      zp->values<std::uint8_t>()[0] = static_cast<std::uint8_t>(n.attr_int("quantize_zero_point", 0));
+      initializers_.push_back({zero, zp});
+      onnx::NodeProto& q = add_node("QuantizeLinear", n.name.empty() ? "" : n.name + "_quantize", "");
+      q.add_input(back);
+      q.add_input(scale);
+      q.add_input(zero);
+      q.add_output(y->name);
       return;
     }
     node_error(n, "lowp's own op has no standard ONNX form to export");
@@ -307,7 +327,8 @@ class Exporter {
       bool known =
           std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end() ||
           std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) !=
-              kActivationAttributes.end();
+              kActivationAttributes.end() ||
+          key == "quantize_scale" || key == "quantize_zero_point";  // written as a Q after
       if (!known) node_error(n, "attribute '{}' has no meaning in Conv or its activation", key);
     }
     if (!n.has_input(1)) node_error(n, "input W is missing");

@@ -23,6 +23,7 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += cancel_transposes(graph);
   ir::infer_types(graph);
   total += fold_flatten_transpose(graph);
+  total += fuse_conv_quantize(graph);
   total += eliminate_dead_nodes(graph);
   graph.sort_topologically();
   ir::infer_types(graph);

@@ -51,6 +51,10 @@ std::size_t lower_dynamic_quant(ir::Graph& graph);
 // folded into the weights' row order (passes/fold_flatten_transpose.cc).
 std::size_t fold_flatten_transpose(ir::Graph& graph);
 
+// lowp::NhwcConv (fp32) whose only reader is a per-tensor QuantizeLinear to u8 writes the
+// u8 tensor itself (passes/fuse_conv_quantize.cc).
+std::size_t fuse_conv_quantize(ir::Graph& graph);
+
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);
 

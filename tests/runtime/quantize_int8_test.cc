@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -322,6 +323,45 @@ TEST_F(QuantizeInt8, TuneAlwaysAnswersAndSaysWhenTheBudgetIsMissed) {
     EXPECT_FALSE(r.sensitivity.empty());
     EXPECT_TRUE(std::any_of(r.candidates.begin(), r.candidates.end(), [](const auto& c) { return c.pareto; }));
   }
+}
+
+// An fp32 conv whose only reader quantizes to u8 writes the u8 tensor itself
+// (passes/fuse_conv_quantize.cc): the same bytes as the unfused ops, whatever the batch.
+TEST(FuseConvQuantize, SameBytesAsConvThenQuantize) {
+  Graph g;
+  g.name = "stem";
+  std::vector<ir::Dim> dims = {ir::Dim::named("batch"), ir::Dim::known(1), ir::Dim::known(8), ir::Dim::known(8)};
+  ir::Value* x = g.add_value("x", TensorType{DType::float32, dims});
+  g.inputs.push_back(x);
+  ir::Value* c = g.add_value("c");
+  ir::Node* conv = g.add_node("Conv", {x, g.add_constant("W", random_tensor(Shape{4, 1, 3, 3}, 50)),
+                                        g.add_constant("B", random_tensor(Shape{4}, 51, 0.1f))},
+                              {c}, "stem");
+  conv->attributes["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
+  ir::Value* r = g.add_value("r");
+  g.add_node("Relu", {c}, {r}, "relu");
+  auto scale = std::make_shared<Tensor>(DType::float32, Shape{});
+  scale->values<float>()[0] = 0.01f;
+  auto zp = std::make_shared<Tensor>(DType::uint8, Shape{});
+  zp->values<std::uint8_t>()[0] = 0;
+  ir::Value* q = g.add_value("q");
+  g.add_node("QuantizeLinear", {r, g.add_constant("s", scale), g.add_constant("z", zp)}, {q}, "quantize");
+  g.outputs.push_back(q);
+  ir::infer_types(g);
+  for (std::int64_t batch : {1, 3}) {
+    Tensor in = *random_tensor(Shape{batch, 1, 8, 8}, 52);
+    Tensor fused = run(g, in, true)[0];
+    Tensor plain = run(g, in, false)[0];
+    ASSERT_EQ(fused.dtype(), DType::uint8);
+    ASSERT_EQ(fused.bytes(), plain.bytes());
+    EXPECT_EQ(0, std::memcmp(fused.raw(), plain.raw(), fused.bytes())) << "batch " << batch;
+  }
+  runtime::Session s(g.clone(), {});
+  Tensor in = *random_tensor(Shape{2, 1, 8, 8}, 53);
+  const runtime::Plan& plan = s.plan_for({{"x", &in}});
+  bool fused = false;
+  for (const auto& step : plan.steps) fused = fused || step.op->kernel().find("quantize_u8") != std::string::npos;
+  EXPECT_TRUE(fused);
 }
 
 TEST(RangeEstimator, MethodsClipOutliersOfAGaussian) {

@@ -5,10 +5,13 @@
 // at the op's boundary: input NCHW -> NHWC, convolution, output NHWC -> NCHW, in buffers
 // the op owns. Weights packed once when constant; a weight that is a graph input (ONNX's
 // conformance tests do that) runs the reference loops.
+#include <cmath>
+
 #include "base/aligned_buffer.h"
 #include "ir/ops_nn.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/convert/convert.h"
+#include "kernels/quantize/quantize.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_util.h"
 
@@ -87,10 +90,28 @@ class ConvOp final : public BoundOp {
       convert_f16_to_f32(bits.data(), wf.data(), bits.size());
       packed_ = pack_conv2d_f32(s_, wf.data());
       packed_ok_ = true;
+    } else if (w.constant && nhwc && a.node.has_attribute("quantize_scale")) {
+      // u8 output (passes/fuse_conv_quantize.cc): one image at a time into a buffer that
+      // stays in cache, quantized from there.
+      quantize_scale_ = a.node.attr_float("quantize_scale", 1.0f);
+      quantize_zero_point_ = static_cast<std::int32_t>(a.node.attr_int("quantize_zero_point", 0));
+      if (!(quantize_scale_ > 0.0f) || !std::isfinite(quantize_scale_) || quantize_zero_point_ < 0 ||
+          quantize_zero_point_ > 255) {
+        a.fail("quantize_scale {} / quantize_zero_point {} are not a u8 quantization", quantize_scale_,
+               quantize_zero_point_);
+      }
+      if (a.out(0).dtype != DType::uint8) a.fail("a quantizing conv writes uint8");
+      Conv2dShape one = s_;
+      one.batch = 1;
+      packed_ = pack_conv2d_f32(one, w.constant->values<float>().data());
+      image_out_ = AlignedBuffer<float>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
+      quantize_ = packed_ok_ = true;
     } else if (w.constant) {
       packed_ = pack_conv2d_f32(s_, w.constant->values<float>().data());
       packed_ok_ = true;
     }
+    if (a.node.has_attribute("quantize_scale") && !quantize_)
+      a.fail("quantize_scale needs an NHWC fp32 convolution with constant fp32 weights");
     pixels_in_ = static_cast<std::size_t>(s_.in_h) * static_cast<std::size_t>(s_.in_w);
     pixels_out_ = static_cast<std::size_t>(s_.out_h()) * static_cast<std::size_t>(s_.out_w());
     if (!nhwc_) {
@@ -103,6 +124,17 @@ class ConvOp final : public BoundOp {
   void run(const RunContext& ctx) override {
     auto b = static_cast<std::size_t>(s_.batch);
     const float* in = ctx.in<float>(0);
+    if (quantize_) {
+      const float* bias = has_bias_ ? ctx.in<float>(2) : nullptr;
+      const std::size_t in_image = pixels_in_ * static_cast<std::size_t>(s_.in_c);
+      const std::size_t out_image = image_out_.size();
+      auto* y = ctx.out<std::uint8_t>(0);
+      for (std::size_t n = 0; n < b; ++n) {
+        conv2d_f32(packed_, in + n * in_image, bias, act_, image_out_.data(), scratch_, ctx.pool);
+        quantize_u8(image_out_.data(), out_image, quantize_scale_, quantize_zero_point_, y + n * out_image);
+      }
+      return;
+    }
     float* out = ctx.out<float>(0);
     if (!nhwc_) {
       transpose_planes_f32(in, in_nhwc_.data(), b, static_cast<std::size_t>(s_.in_c), pixels_in_);
@@ -126,6 +158,7 @@ class ConvOp final : public BoundOp {
   std::string kernel() const override {
     if (!packed_ok_) return "conv2d_f32_ref";
     if (bf16_) return nhwc_ ? "conv2d_bf16 nhwc" : "conv2d_bf16 (nchw<->nhwc)";
+    if (quantize_) return std::string(s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32") + " nhwc + quantize_u8";
     std::string k = s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
     return nhwc_ ? k + " nhwc" : k + " (nchw<->nhwc)";
   }
@@ -138,6 +171,10 @@ class ConvOp final : public BoundOp {
   AlignedBuffer<std::uint16_t> in_bf16_;
   Conv2dBf16Scratch scratch_bf16_;
   bool bf16_ = false;
+  bool quantize_ = false;
+  float quantize_scale_ = 1.0f;
+  std::int32_t quantize_zero_point_ = 0;
+  AlignedBuffer<float> image_out_;
   bool packed_ok_ = false;
   bool has_bias_ = false;
   ActivationParams act_;
