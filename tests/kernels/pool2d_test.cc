@@ -51,8 +51,12 @@ TEST(Pool2d, EveryVariantBitExact) {
 // The 8-bit max pool equals the float reference on the same integers (max is exact in
 // both), over batches, padding and channel counts around the vector widths.
 TEST(Pool2d, EightBitMaxEqualsReference) {
+  // 2x2 / stride 2 windows take a fast path (odd sizes, channels around 16 included).
+  Conv2dShape ceil_like = window(7, 7, 17, 2, 2, 0);
+  ceil_like.pad_bottom = ceil_like.pad_right = 1;  // ceil_mode's extra far padding
   for (Conv2dShape s : {window(7, 7, 5, 3, 2, 1), window(8, 6, 16, 2, 2, 0), window(9, 9, 65, 3, 1, 1),
-                        window(28, 28, 32, 2, 2, 0), window(5, 5, 1, 3, 1, 1)}) {
+                        window(28, 28, 32, 2, 2, 0), window(5, 5, 1, 3, 1, 1), window(7, 9, 33, 2, 2, 0),
+                        ceil_like}) {
     s.batch = 2;
     std::size_t in_count = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
     std::size_t image_out = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.in_c;
