@@ -38,6 +38,7 @@ expect_error "unknown flag" "--frobnicate" -- "$lowp" demo --frobnicate
 expect_error "unknown precision" "unknown precision 'fp64'" -- "$lowp" demo --precision fp32,fp64
 expect_error "bad epochs" "--epochs" -- "$lowp" demo --epochs -3
 expect_error "bad threads" "--threads" -- "$lowp" demo --threads 0
+expect_error "bench conv dtype" "--dtype must be fp32, bf16 or int8" -- "$lowp" bench conv --dtype fp8
 expect_error "missing dataset" "dataset-fashion-mnist" -- "$lowp" demo --data "$work/no-such-dir"
 LOWP_FASHION_MNIST_DIR="$work/nowhere" expect_error "missing dataset (env)" "dataset-fashion-mnist" -- "$lowp" demo
 expect_error "LOWP_ISA unknown" "LOWP_ISA=avx9000" -- env LOWP_ISA=avx9000 "$lowp" inspect --cpu

@@ -47,9 +47,10 @@ Command add_bench_command(CLI::App& app) {
                  "Cycle weight copies totalling 8x the last-level cache");
   gemm->add_flag("--json", f->json, "Print JSON instead of text");
   CLI::App* conv = bench->add_subcommand(
-      "conv", "Time the fp32 NHWC convolution on the layers of ResNet-18 or MobileNetV2 (batch 1)");
+      "conv", "Time the NHWC convolution (fp32, bf16, int8) on the layers of ResNet-18 or MobileNetV2 (batch 1)");
   struct ConvFlags {
     std::string model = "resnet18";
+    std::string dtype = "fp32";
     int threads = 1;
     bool json = false;
     bool cpu_time = false;
@@ -57,6 +58,7 @@ Command add_bench_command(CLI::App& app) {
   auto cf = std::make_shared<ConvFlags>();
   conv->add_option("--model", cf->model, "resnet18 or mobilenetv2");
   conv->add_option("--threads", cf->threads, "Threads")->check(CLI::Range(1, 256));
+  conv->add_option("--dtype", cf->dtype, "fp32 (default), bf16 (bf16 in, fp32 out) or int8 (u8 in, s8 weights, u8 out)");
   conv->add_flag("--json", cf->json, "Print one JSON object per layer");
   conv->add_flag("--cpu-time", cf->cpu_time,
                  "Time with the thread's CPU clock (1 thread): on a shared machine, the time given "
@@ -67,7 +69,7 @@ Command add_bench_command(CLI::App& app) {
     std::vector<ConvBenchCase> cases = conv_bench_cases(cf->model);
     double total = 0.0;
     for (const ConvBenchCase& c : cases) {
-      ConvBenchResult r = run_conv_bench(c, cf->threads, 0.2, cf->cpu_time);
+      ConvBenchResult r = run_conv_bench(c, cf->threads, 0.2, cf->cpu_time, cf->dtype);
       total += r.seconds;
       const Conv2dShape& s = r.shape;
       if (cf->json) {
@@ -75,10 +77,12 @@ Command add_bench_command(CLI::App& app) {
                             {"threads", cf->threads}, {"in", {s.in_h, s.in_w, s.in_c}},
                             {"out_c", s.out_c},       {"kernel", s.kernel_h},
                             {"stride", s.stride_h},   {"groups", s.groups},
-                            {"ms", r.seconds * 1e3},  {"gflops", r.gflops}};
+                            {"ms", r.seconds * 1e3},  {"gflops", r.gflops},
+                            {"dtype", cf->dtype},     {"kernel", r.kernel}};
         fmt::print("{}\n", j.dump());
       } else {
-        fmt::print("{:<32} {:>8.3f} ms {:>7.1f} GFLOP/s\n", r.name, r.seconds * 1e3, r.gflops);
+        fmt::print("{:<32} {:>8.3f} ms {:>7.1f} {} ({})\n", r.name, r.seconds * 1e3, r.gflops,
+                   cf->dtype == "int8" ? "GOP/s" : "GFLOP/s", r.kernel);
       }
     }
     if (!cf->json)

@@ -1,12 +1,14 @@
 // tools/lowp/conv_bench.cc
 #include "conv_bench.h"
 
+#include <cmath>
 #include <vector>
 
 #include "base/error.h"
 #include "base/random.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "kernels/convert/convert.h"
 
 namespace lowp::cli {
 namespace {
@@ -54,7 +56,9 @@ std::vector<ConvBenchCase> conv_bench_cases(const std::string& model) {
 }
 
 ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_seconds,
-                               bool cpu_time) {
+                               bool cpu_time, const std::string& dtype) {
+  if (dtype != "fp32" && dtype != "bf16" && dtype != "int8")
+    fail("bench conv: --dtype must be fp32, bf16 or int8, not '{}'", dtype);
   LOWP_CHECK(!cpu_time || threads == 1, "bench conv: CPU time measures one thread only");
   const Conv2dShape& s = c.shape;
   s.validate();
@@ -66,13 +70,57 @@ ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_s
   for (float& v : weights) v = rng.uniform(-0.1f, 0.1f);
   std::vector<float> bias(static_cast<std::size_t>(s.out_c), 0.01f);
   std::vector<float> output(static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w() * s.out_c);
-  PackedConv2dWeights packed = pack_conv2d_f32(s, weights.data());
-  Conv2dScratch scratch;
   ThreadPool pool(threads);
   ThreadPool* maybe_pool = threads > 1 ? &pool : nullptr;
+  // Only the chosen dtype's buffers are filled.
+  PackedConv2dWeights packed;
+  Conv2dScratch scratch;
+  PackedConv2dBf16Weights packed_bf16;
+  Conv2dBf16Scratch scratch_bf16;
+  std::vector<std::uint16_t> input_bf16;
+  PackedConv2dInt8Weights packed_int8;
+  Conv2dInt8Scratch scratch_int8;
+  std::vector<std::uint8_t> input_u8, output_u8;
+  std::vector<float> weight_scales(static_cast<std::size_t>(s.out_c), 0.01f);
+  std::vector<std::int32_t> bias_q(static_cast<std::size_t>(s.out_c), 100);
+  std::string kernel;
+  if (dtype == "fp32") {
+    packed = pack_conv2d_f32(s, weights.data());
+    kernel = s.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
+  } else if (dtype == "bf16") {
+    std::vector<std::uint16_t> wb(weights.size());
+    convert_f32_to_bf16(weights.data(), wb.data(), wb.size());
+    packed_bf16 = pack_conv2d_bf16(s, wb.data());
+    input_bf16.resize(input.size());
+    convert_f32_to_bf16(input.data(), input_bf16.data(), input.size());
+    kernel = "conv2d_bf16";
+  } else {
+    std::vector<std::int8_t> wq(weights.size());
+    for (std::size_t i = 0; i < wq.size(); ++i) wq[i] = static_cast<std::int8_t>(std::lround(weights[i] * 1270.0f));
+    QConv2dParams params;
+    params.input_zero_point = 128;
+    params.input_scale = 0.01f;
+    params.weight_scales = weight_scales.data();
+    params.bias = bias_q.data();
+    params.output = QGemmOutput::u8;
+    params.output_scale = 0.05f;
+    params.output_zero_point = 0;
+    params.act = Activation::relu;
+    packed_int8 = pack_conv2d_int8(s, wq.data(), params);
+    input_u8.resize(input.size());
+    for (std::size_t i = 0; i < input.size(); ++i) input_u8[i] = static_cast<std::uint8_t>(128.0f + 127.0f * input[i]);
+    output_u8.resize(output.size());
+    kernel = s.is_depthwise() ? "qdepthwise" : "conv2d_int8";
+  }
   auto call = [&] {
-    conv2d_f32(packed, input.data(), bias.data(), Activation::relu, output.data(), scratch,
-               maybe_pool);
+    if (dtype == "fp32") {
+      conv2d_f32(packed, input.data(), bias.data(), Activation::relu, output.data(), scratch, maybe_pool);
+    } else if (dtype == "bf16") {
+      conv2d_bf16(packed_bf16, input_bf16.data(), bias.data(), Activation::relu, output.data(), scratch_bf16,
+                  maybe_pool);
+    } else {
+      conv2d_int8(packed_int8, input_u8.data(), nullptr, output_u8.data(), scratch_int8, maybe_pool);
+    }
   };
   call();
   std::vector<double> per_call;
@@ -91,6 +139,7 @@ ConvBenchResult run_conv_bench(const ConvBenchCase& c, int threads, double min_s
   r.shape = s;
   r.seconds = median(per_call);
   r.gflops = 2.0 * static_cast<double>(output.size()) * s.gemm_k() / r.seconds * 1e-9;
+  r.kernel = kernel;
   return r;
 }
 

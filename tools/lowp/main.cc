@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "lowp: error: %s (see lowp --help)\n", e.what());
     return 2;
+  } catch (const lowp::Error& e) {  // a subcommand that runs in its parse callback (bench conv)
+    std::fprintf(stderr, "lowp: error: %s\n", e.what());
+    return 1;
   }
   try {
     for (const lowp::cli::Command& command : commands) {
