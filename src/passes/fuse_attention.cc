@@ -9,10 +9,6 @@
 namespace lowp::passes {
 namespace {
 
-bool is_op(const ir::Node* n, const char* op) {
-  return n && n->domain.empty() && n->op_type == op;
-}
-
 bool float_rank(const ir::Value* v, std::size_t min_rank) {
   return v && v->type.dtype == DType::float32 && v->type.dims && v->type.rank() >= min_rank;
 }

@@ -20,10 +20,6 @@ bool is_scalar(const ir::Value* v, double value, double tol = 1e-6) {
   return t && t->elements() == 1 && std::abs(t->values<float>()[0] - value) <= tol * std::max(1.0, std::abs(value));
 }
 
-bool is_op(const ir::Node* n, const char* op) {
-  return n && n->domain.empty() && n->op_type == op;
-}
-
 // The operand of a binary node that is not `v` (nullptr when v is not an operand).
 ir::Value* other(const ir::Node& n, const ir::Value* v) {
   if (n.inputs.size() != 2) return nullptr;

@@ -10,10 +10,6 @@
 namespace lowp::passes {
 namespace {
 
-bool is_op(const ir::Node* n, const char* op) {
-  return n && n->domain.empty() && n->op_type == op;
-}
-
 // ReduceMean over the last axis only, keeping dims.
 bool is_last_axis_mean(const ir::Node* n) {
   if (!is_op(n, "ReduceMean") || n->attr_int("keepdims", 1) == 0 || !n->has_input(1)) return false;

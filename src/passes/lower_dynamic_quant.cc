@@ -33,10 +33,6 @@
 namespace lowp::passes {
 namespace {
 
-bool is_op(const ir::Node* n, const char* op) {
-  return n && n->domain.empty() && n->op_type == op;
-}
-
 // The integer values of a constant int8 / uint8 tensor.
 std::optional<std::vector<std::int32_t>> int8_values(const ir::Value* v) {
   if (!v || !v->constant) return std::nullopt;
@@ -168,12 +164,7 @@ std::size_t lower_dynamic_quant(ir::Graph& graph) {
   bool any = false;
   for (const auto& n : graph.nodes()) any = any || is_op(n.get(), "MatMulInteger");
   if (!any) return 0;
-  for (const auto& n : graph.nodes()) {
-    try {
-      ir::infer_node(*n);
-    } catch (const Error&) {
-    }
-  }
+  infer_types_where_possible(graph);
   std::size_t rewrites = 0;
   std::vector<ir::Node*> removed;
   std::set<const ir::Node*> gone;

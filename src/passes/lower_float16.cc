@@ -42,10 +42,6 @@ std::shared_ptr<Tensor> to_fp32(const Tensor& t) {
   return out;
 }
 
-bool is_op(const ir::Node* n, const char* op) {
-  return n && n->domain.empty() && n->op_type == op;
-}
-
 // The fp16 / bf16 constant behind input `i` of `n`: the input itself, or the constant a
 // Cast(to=float) reads.
 const ir::Value* low_float_weight(const ir::Node& n, std::size_t i) {

@@ -36,10 +36,6 @@
 namespace lowp::passes {
 namespace {
 
-bool is_op(const ir::Node* n, const char* op) {
-  return n && n->domain.empty() && n->op_type == op;
-}
-
 // A constant with one element, as a float.
 std::optional<double> scalar_of(const ir::Value* v) {
   if (!v || !v->constant || v->constant->elements() != 1) return std::nullopt;
@@ -363,7 +359,6 @@ bool same_parameters(const ActivationDq& x, const OutputQ& q) {
   return x.scale_value == q.scale && x.zero_point_value == q.zero_point && *x.q->type.dtype == q.dtype;
 }
 
-const std::set<std::string> kCommuting = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
 
 bool lower_commuting(ir::Graph& graph, const UseMap& uses, ir::Node& op, std::vector<ir::Node*>& removed) {
   if (op.outputs.size() != 1) return false;
@@ -423,19 +418,17 @@ void check_constant_scales(const ir::Graph& graph) {
 
 }  // namespace
 
+bool commutes_with_quantization(const std::string& op_type) {
+  static const std::set<std::string> ops = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
+  return ops.contains(op_type);
+}
+
 std::size_t lower_qdq(ir::Graph& graph) {
   check_constant_scales(graph);
   bool any = false;
   for (const auto& n : graph.nodes()) any = any || is_op(n.get(), "DequantizeLinear");
   if (!any) return 0;
-  // The patterns read the types of quantized values; infer what can be inferred (a node
-  // without a schema is reported later, by the session, with all the others).
-  for (const auto& n : graph.nodes()) {
-    try {
-      ir::infer_node(*n);
-    } catch (const Error&) {
-    }
-  }
+  infer_types_where_possible(graph);
   std::size_t rewrites = 0;
   std::vector<ir::Node*> removed;
   std::set<const ir::Node*> gone;
@@ -447,7 +440,7 @@ std::size_t lower_qdq(ir::Graph& graph) {
     bool done = false;
     if (node.op_type == "Conv") done = lower_conv(graph, uses, node, removed);
     else if (node.op_type == "Gemm" || node.op_type == "MatMul") done = lower_gemm(graph, uses, node, removed);
-    else if (kCommuting.contains(node.op_type)) done = lower_commuting(graph, uses, node, removed);
+    else if (commutes_with_quantization(node.op_type)) done = lower_commuting(graph, uses, node, removed);
     else if (node.op_type == "Concat") done = lower_concat(graph, uses, node, removed);
     if (!done) continue;
     ++rewrites;

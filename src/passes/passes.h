@@ -36,6 +36,12 @@ std::size_t fold_constants(ir::Graph& graph, const NodeEvaluator& evaluate, Fold
 // fold_constants, which would turn quantized weights back into fp32.
 std::size_t lower_qdq(ir::Graph& graph);
 
+// The ai.onnx ops a per-tensor quantization passes through unchanged (they move or take
+// the max of values, and q -> real is monotonic): Q(op(DQ(x))) == op(x) with one set of
+// parameters. lower_qdq runs them on bytes; the int8 quantizer gives their output the
+// parameters of their input; `lowp inspect --precision int8` counts no Q/DQ around them.
+bool commutes_with_quantization(const std::string& op_type);
+
 // fp16 graphs retyped to fp32 compute, and Conv / Gemm / MatMul whose weights are fp16 or
 // bf16 constants (directly or through a Cast to float) turned into lowp::FusedConv /
 // lowp::FusedGemm holding those weights, so kernels read them in low precision.

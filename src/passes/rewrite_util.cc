@@ -1,6 +1,9 @@
 // passes/rewrite_util.cc
 #include "passes/rewrite_util.h"
 
+#include "base/error.h"
+#include "ir/schema.h"
+
 namespace lowp::passes {
 
 ir::Node* sole_consumer(const ir::Graph& graph, const UseMap& uses, const ir::Value* v) {
@@ -17,6 +20,15 @@ void absorb_into_producer(ir::Node& producer, ir::Node& absorbed) {
   new_out->producer = &producer;
   producer.outputs[0] = new_out;
   absorbed.outputs[0] = nullptr;
+}
+
+void infer_types_where_possible(ir::Graph& graph) {
+  for (const auto& n : graph.nodes()) {
+    try {
+      ir::infer_node(*n);
+    } catch (const Error&) {
+    }
+  }
 }
 
 const Tensor* float_constant(const ir::Value* v) {

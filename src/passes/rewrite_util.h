@@ -18,6 +18,17 @@ ir::Node* sole_consumer(const ir::Graph& graph, const UseMap& uses, const ir::Va
 // survive. The caller removes `absorbed` afterwards.
 void absorb_into_producer(ir::Node& producer, ir::Node& absorbed);
 
+// Whether `n` is the ai.onnx op `op` (null-safe).
+inline bool is_op(const ir::Node* n, const char* op) {
+  return n && n->domain.empty() && n->op_type == op;
+}
+
+// Infers the types of every node whose inputs allow it, in node order, leaving the others
+// unknown (a node without a schema is reported later by the session, with all the others):
+// the lowering passes, which run before constant folding, read the types of quantized
+// values.
+void infer_types_where_possible(ir::Graph& graph);
+
 // The float32 values of a constant, or nullptr when `v` is not a float32 constant.
 const Tensor* float_constant(const ir::Value* v);
 

@@ -8,21 +8,16 @@
 #include "base/error.h"
 #include "ir/schema.h"
 #include "kernels/quantize/quantize.h"
+#include "passes/passes.h"
+#include "passes/rewrite_util.h"
 #include "quant/observer.h"
 #include "quant/weight_quant.h"
 
 namespace lowp::quant {
 namespace {
 
-const std::set<std::string> kCommuting = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
 
-const Tensor* float_constant(const ir::Value* v) {
-  return v && v->constant && v->constant->dtype() == DType::float32 ? v->constant.get() : nullptr;
-}
-
-std::string label(const ir::Node& n) {
-  return n.name.empty() ? n.op_type + " " + n.outputs[0]->name : n.name;
-}
+using passes::float_constant;
 
 // Why `n` cannot be quantized, or empty when it can.
 std::string unquantizable(const ir::Node& n) {
@@ -40,7 +35,7 @@ std::string unquantizable(const ir::Node& n) {
     if (w->shape().rank() != 2) return "weights are not 2-D";
   }
   for (float x : w->values<float>()) {
-    if (!std::isfinite(x)) throw Error(fmt::format("node '{}': weight '{}' holds NaN or Inf", label(n), n.inputs[1]->name));
+    if (!std::isfinite(x)) throw Error(fmt::format("node '{}': weight '{}' holds NaN or Inf", n.label(), n.inputs[1]->name));
   }
   return {};
 }
@@ -123,7 +118,7 @@ std::shared_ptr<Tensor> vector_f32(const std::vector<float>& v) {
 
 // The single data input of a commuting op (MaxPool's X, Reshape's data...).
 ir::Value* commuting_source(const ir::Value* v) {
-  if (!v || !v->producer || !v->producer->domain.empty() || !kCommuting.contains(v->producer->op_type))
+  if (!v || !v->producer || !v->producer->domain.empty() || !passes::commutes_with_quantization(v->producer->op_type))
     return nullptr;
   const ir::Node* p = v->producer;
   if (p->op_type == "MaxPool" && p->outputs.size() > 1 && p->outputs[1]) return nullptr;
@@ -310,7 +305,7 @@ std::unique_ptr<ir::Graph> quantize_int8_with(const ir::Graph& model, const std:
       const Tensor& b = *n->inputs[2]->constant;
       auto bv = b.values<float>();
       if (bv.size() != static_cast<std::size_t>(channels))
-        throw Error(fmt::format("node '{}': bias '{}' has {} values for {} output channels", label(*n),
+        throw Error(fmt::format("node '{}': bias '{}' has {} values for {} output channels", n->label(),
                                 n->inputs[2]->name, bv.size(), channels));
       auto bq = std::make_shared<Tensor>(DType::int32, Shape{channels});
       std::vector<float> bscale(static_cast<std::size_t>(channels));
@@ -319,7 +314,7 @@ std::unique_ptr<ir::Graph> quantize_int8_with(const ir::Graph& model, const std:
         bscale[c] = layer_input[li].scale * qw.scales[c];
         double q = std::nearbyint(static_cast<double>(bv[c]) / bscale[c]);
         if (!std::isfinite(bv[c]) || std::fabs(q) > 2147483647.0)
-          throw Error(fmt::format("node '{}': bias '{}'[{}] = {} does not fit int32 at scale {}", label(*n),
+          throw Error(fmt::format("node '{}': bias '{}'[{}] = {} does not fit int32 at scale {}", n->label(),
                                   n->inputs[2]->name, c, bv[c], bscale[c]));
         bqv[c] = static_cast<std::int32_t>(q);
       }

@@ -11,6 +11,7 @@
 #include "base/random.h"
 #include "base/timer.h"
 #include "gemm_bench.h"
+#include "passes/passes.h"
 #include "ir/ops_nn.h"
 #include "ir/schema.h"
 #include "kernels/conv/conv2d.h"
@@ -108,7 +109,6 @@ std::size_t elements(const ir::Value* v) {
   return v && v->type.is_concrete() ? v->type.concrete_shape().elements() : 0;
 }
 
-const std::set<std::string> kInt8Commuting = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
 
 // A layer's shapes, when it has constant float weights lowp's kernels take.
 struct Layer {
@@ -280,7 +280,7 @@ PrecisionPlan plan_precision(const std::filesystem::path& path, const PrecisionP
       const ir::Node* p = v ? v->producer : nullptr;
       if (!p) return false;
       if (low.contains(p)) return true;
-      if (p->domain.empty() && (kInt8Commuting.contains(p->op_type) || p->op_type == "Relu"))
+      if (p->domain.empty() && (passes::commutes_with_quantization(p->op_type) || p->op_type == "Relu"))
         return from_int8(p->inputs[0]);
       // A Concat of int8 tensors runs on bytes (its inputs share its parameters).
       if (p->domain.empty() && p->op_type == "Concat")
@@ -295,7 +295,7 @@ PrecisionPlan plan_precision(const std::filesystem::path& path, const PrecisionP
       for (const ir::Use& u : it->second) {
         const ir::Node* c = u.node;
         if (low.contains(c) && u.input == 0) continue;
-        if (c->domain.empty() && (((kInt8Commuting.contains(c->op_type) || c->op_type == "Relu") && u.input == 0) ||
+        if (c->domain.empty() && (((passes::commutes_with_quantization(c->op_type) || c->op_type == "Relu") && u.input == 0) ||
                                   c->op_type == "Concat")) {
           if (float_reader(c->outputs[0])) return true;
           continue;
