@@ -13,7 +13,6 @@ Usage: .venv/bin/python bench/quant_cnn.py [--dir build/fmnist] [--rounds 3] [--
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -24,16 +23,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import doc_sections  # noqa: E402
+from bench_util import cpu_model_name, run_json  # noqa: E402
 
 LOWP = "build/release/tools/lowp/lowp"
 PY = ".venv/bin/python"
 
 
-def run_json(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"quant_cnn: {' '.join(cmd)} failed:\n{out.stderr}")
-    return json.loads(out.stdout[out.stdout.index("{"):])
 
 
 def lowp_accuracy(model, d, y):
@@ -83,10 +78,10 @@ def main():
         for r in range(a.rounds):
             print(f"quant_cnn: batch {batch} round {r + 1}/{a.rounds}", file=sys.stderr)
             for p, m in models.items():
-                j = run_json([LOWP, "bench", m, "--batch", str(batch), "--threads", "1", "--min-time", a.min_time, "--json"])
+                j = run_json([LOWP, "bench", m, "--batch", str(batch), "--threads", "1", "--min-time", a.min_time, "--json"], "quant_cnn")
                 runs.setdefault(p, []).append(j["latency_us_median"])
             for p, m in (("ort fp32", fp32), ("ort int8", ort_int8)):
-                j = run_json([PY, "bench/ort_bench.py", m, "--batch", str(batch), "--threads", "1", "--min-time", a.min_time, "--json"])
+                j = run_json([PY, "bench/ort_bench.py", m, "--batch", str(batch), "--threads", "1", "--min-time", a.min_time, "--json"], "quant_cnn")
                 runs.setdefault(p, []).append(j["latency_us_median"])
         lat[batch] = {p: statistics.median(v) for p, v in runs.items()}
     # lowp tune with a 0.5-point budget (issue 5: within budget, no slower than all-int8,
@@ -94,7 +89,7 @@ def main():
     tuned = os.path.join(d, "cnn_tuned.onnx")
     t0 = time.time()
     tune = run_json([LOWP, "tune", fp32, "-o", tuned, "--calib", calib, "--eval-input", os.path.join(d, "test_x.npy"),
-                     "--eval-labels", os.path.join(d, "test_y.npy"), "--max-drop", "0.5", "--json"])
+                     "--eval-labels", os.path.join(d, "test_y.npy"), "--max-drop", "0.5", "--json"], "quant_cnn")
     tune_seconds = time.time() - t0
     tune_best = tune["candidates"][tune["best"]]
     tune_int8 = next(c for c in tune["candidates"] if c["label"] == "all int8")
@@ -102,8 +97,7 @@ def main():
     sizes["ort int8"] = os.path.getsize(ort_int8)
     sizes["ort fp32"] = sizes["fp32"]
 
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    cpu_name = next((l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("Model name")), "?")
+    cpu_name = cpu_model_name()
     lines = [
         "## Quantization: the Fashion-MNIST CNN in every precision",
         "",

@@ -16,7 +16,6 @@ Usage: .venv/bin/python bench/run_models.py [--rounds 3] [--threads 1,2] [--only
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -25,19 +24,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import doc_sections  # noqa: E402
+from bench_util import cpu_model_name, run_json  # noqa: E402
 
 LOWP = "build/release/tools/lowp/lowp"
 PY = ".venv/bin/python"
 MODELS = ["simplenet", "squeezenet1_1", "mobilenet_v2", "resnet18", "minilm"]
 
 
-def run_json(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"run_models: {' '.join(cmd)} failed:\n{out.stderr}")
-    # ort_bench prints a JSON object (maybe pretty); lowp one line.
-    text = out.stdout[out.stdout.index("{"):]
-    return json.loads(text)
 
 
 def main():
@@ -60,8 +53,8 @@ def main():
             lowp_runs, ort_runs = [], []
             for r in range(args.rounds):
                 print(f"run_models: {name} threads {t} round {r + 1}/{args.rounds}", file=sys.stderr)
-                lowp_runs.append(run_json([LOWP, "bench", model, "--threads", str(t), "--min-time", args.min_time, "--json"]))
-                ort_runs.append(run_json([PY, "bench/ort_bench.py", model, "--threads", str(t), "--min-time", args.min_time, "--json"]))
+                lowp_runs.append(run_json([LOWP, "bench", model, "--threads", str(t), "--min-time", args.min_time, "--json"], "run_models"))
+                ort_runs.append(run_json([PY, "bench/ort_bench.py", model, "--threads", str(t), "--min-time", args.min_time, "--json"], "run_models"))
             pick = statistics.median if t == 1 else min
             def agg(runs, key):
                 return pick([x[key] for x in runs])
@@ -77,8 +70,7 @@ def main():
                 "ort_version": ort_runs[0].get("onnxruntime_version", "?"),
             }
             rows.append(row)
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model_name = next((l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("Model name")), "?")
+    model_name = cpu_model_name()
     lines = [
         "## Models: lowp against ONNX Runtime",
         "",
