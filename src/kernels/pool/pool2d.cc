@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -81,24 +80,37 @@ void pool2d(const Conv2dShape& shape, PoolKind kind, bool count_include_pad, con
 
 namespace {
 
-// SSE2 (every x86-64) has the unsigned byte max; s8 data is flipped to u8 order by the
-// caller (x ^ 0x80 preserves order between the two encodings), so one loop serves both.
-// out[i] = max(a[i], b[i]) over n bytes.
-inline void max_bytes3(std::uint8_t* out, const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
-  std::size_t i = 0;
+// The larger of two bytes in u8 order (flip 0) or s8 order (flip 0x80: x ^ 0x80 maps s8
+// order onto u8 order), returned in the bytes' own encoding. SSE2, which every x86-64 has,
+// has the unsigned byte max; flipping in registers keeps one loop for both and needs no
+// buffer.
 #if defined(__SSE2__)
-  for (; i + 16 <= n; i += 16) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
-    __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_max_epu8(x, y));
-  }
+inline __m128i max16(__m128i a, __m128i b, __m128i flip) {
+  return _mm_xor_si128(_mm_max_epu8(_mm_xor_si128(a, flip), _mm_xor_si128(b, flip)), flip);
+}
 #endif
-  for (; i < n; ++i) out[i] = std::max(a[i], b[i]);
+inline std::uint8_t max1(std::uint8_t a, std::uint8_t b, std::uint8_t flip) {
+  return static_cast<std::uint8_t>(std::max<std::uint8_t>(a ^ flip, b ^ flip) ^ flip);
 }
 
-// u8 max pooling; `flip` (0x80 for s8) maps each byte to and from u8 order. Each output
-// pixel starts as a copy of its first valid cell (every window holds one: the geometry
-// guarantees it), then takes the max with the others.
+// out[i] = max(out[i], b[i]) over n bytes.
+inline void max_into(std::uint8_t* out, const std::uint8_t* b, std::size_t n, std::uint8_t flip) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i f = _mm_set1_epi8(static_cast<char>(flip));
+  for (; i + 16 <= n; i += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(out + i));
+    __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), max16(x, y, f));
+  }
+#endif
+  for (; i < n; ++i) out[i] = max1(out[i], b[i], flip);
+}
+
+// 8-bit max pooling in u8 (flip 0) or s8 (flip 0x80) order. Each output pixel starts as a
+// copy of its first valid cell (every window holds one: the geometry guarantees it), then
+// takes the max with the others; a 2x2 / stride-2 window wholly inside takes four loads,
+// three maxes and one store per 16 channels.
 void max_pool2d_bytes(const Conv2dShape& s, const std::uint8_t* input, std::uint8_t* output,
                       std::uint8_t flip, ThreadPool* pool) {
   s.validate();
@@ -106,7 +118,6 @@ void max_pool2d_bytes(const Conv2dShape& s, const std::uint8_t* input, std::uint
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * c;
   const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * c;
   const int out_w = s.out_w();
-  // Every window a full 2x2 block at stride 2: no padding that a window reaches.
   const bool window2x2 = s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 &&
                          s.dilation_h == 1 && s.dilation_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
                          2 * s.out_h() <= s.in_h && 2 * out_w <= s.in_w;
@@ -114,11 +125,8 @@ void max_pool2d_bytes(const Conv2dShape& s, const std::uint8_t* input, std::uint
     const std::uint8_t* in = input + n * in_image;
     std::uint8_t* out_n = output + n * out_image;
     split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
-      std::vector<std::uint8_t> flipped(flip ? c : 0);
       for (auto oh = static_cast<int>(begin); oh < static_cast<int>(end); ++oh) {
-        if (window2x2 && !flip) {
-          // The common 2x2 / stride 2 window, wholly inside: four loads, three maxes, one
-          // store per 16 channels.
+        if (window2x2) {
           const std::uint8_t* r0 = in + static_cast<std::size_t>(2 * oh) * s.in_w * c;
           const std::uint8_t* r1 = r0 + static_cast<std::size_t>(s.in_w) * c;
           std::uint8_t* out = out_n + static_cast<std::size_t>(oh) * out_w * c;
@@ -127,13 +135,14 @@ void max_pool2d_bytes(const Conv2dShape& s, const std::uint8_t* input, std::uint
             const std::uint8_t* b = r1 + static_cast<std::size_t>(2 * ow) * c;
             std::size_t ch = 0;
 #if defined(__SSE2__)
+            const __m128i f = _mm_set1_epi8(static_cast<char>(flip));
             for (; ch + 16 <= c; ch += 16) {
               auto ld = [&](const std::uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + ch)); };
-              __m128i m = _mm_max_epu8(_mm_max_epu8(ld(a), ld(a + c)), _mm_max_epu8(ld(b), ld(b + c)));
+              __m128i m = max16(max16(ld(a), ld(a + c), f), max16(ld(b), ld(b + c), f), f);
               _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ch), m);
             }
 #endif
-            for (; ch < c; ++ch) out[ch] = std::max(std::max(a[ch], a[c + ch]), std::max(b[ch], b[c + ch]));
+            for (; ch < c; ++ch) out[ch] = max1(max1(a[ch], a[c + ch], flip), max1(b[ch], b[c + ch], flip), flip);
           }
           continue;
         }
@@ -148,22 +157,15 @@ void max_pool2d_bytes(const Conv2dShape& s, const std::uint8_t* input, std::uint
               int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
               if (iw < 0 || iw >= s.in_w) continue;
               const std::uint8_t* cell = row + static_cast<std::size_t>(iw) * c;
-              if (flip) {
-                for (std::size_t ch = 0; ch < c; ++ch) flipped[ch] = cell[ch] ^ flip;
-                cell = flipped.data();
-              }
               if (first) {
                 std::memcpy(out, cell, c);
                 first = false;
               } else {
-                max_bytes3(out, out, cell, c);
+                max_into(out, cell, c, flip);
               }
             }
           }
-          if (first) std::fill(out, out + c, std::uint8_t{0});  // no valid cell: cannot happen
-          if (flip) {
-            for (std::size_t ch = 0; ch < c; ++ch) out[ch] ^= flip;
-          }
+          if (first) std::fill(out, out + c, flip);  // no valid cell (cannot happen): the type's lowest value
         }
       }
     });
