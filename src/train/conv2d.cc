@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "kernels/convert/convert.h"
 #include "kernels/transpose/transpose.h"
 
 namespace lowp::train {
@@ -68,32 +69,54 @@ std::vector<int> Conv2d::output_shape(std::span<const int> in) const {
 void Conv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
   Conv2dShape s = shape_for(x.shape);
   y.resize({s.batch, s.out_h(), s.out_w(), s.out_c});
+  const float* bias = o_.bias ? bias_.value.data() : nullptr;
+  if (ctx.matrix == MatrixPrecision::bf16) {
+    conv_bf16(s, weight_.value.data(), x.data.data(), input_bf16_, bias, y.data.data(), ctx.pool);
+    return;
+  }
   packed_ = pack_conv2d_f32(s, weight_.value.data());
   conv2d_f32(packed_, x.data.data(), o_.bias ? bias_.value.data() : nullptr, Activation::none,
              y.data.data(), conv_scratch_, ctx.pool);
 }
 
+void Conv2d::conv_bf16(const Conv2dShape& s, const float* weights, const float* x,
+                       std::vector<std::uint16_t>& x_bf16, const float* bias, float* y,
+                       ThreadPool* pool) {
+  weight_bf16_.resize(shape_elements(weight_.shape));
+  convert_f32_to_bf16(weights, weight_bf16_.data(), weight_bf16_.size());
+  packed_bf16_ = pack_conv2d_bf16(s, weight_bf16_.data());
+  const std::size_t in_elements = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
+  x_bf16.resize(in_elements);
+  parallel_elements(pool, in_elements, [&](std::size_t b, std::size_t e) {
+    convert_f32_to_bf16(x + b, x_bf16.data() + b, e - b);
+  });
+  conv2d_bf16(packed_bf16_, x_bf16.data(), bias, Activation::none, y, bf16_scratch_, pool);
+}
+
 void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols) {
+  im2col_rows(s, group, x, 0, s.batch * s.out_h() * s.out_w(), cols);
+}
+
+void im2col_rows(const Conv2dShape& s, int group, const float* x, int first_pixel, int rows,
+                 float* cols) {
   const int oh_n = s.out_h(), ow_n = s.out_w(), gc = s.group_in_c();
+  const int per_image = oh_n * ow_n;
   const std::size_t k = static_cast<std::size_t>(s.gemm_k());
-  std::size_t row = 0;
-  for (int n = 0; n < s.batch; ++n) {
+  for (int r = 0; r < rows; ++r) {
+    const int p = first_pixel + r;
+    const int n = p / per_image, oh = (p % per_image) / ow_n, ow = p % ow_n;
     const float* image = x + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
-    for (int oh = 0; oh < oh_n; ++oh) {
-      for (int ow = 0; ow < ow_n; ++ow, ++row) {
-        float* dst = cols + row * k;
-        for (int kh = 0; kh < s.kernel_h; ++kh) {
-          const int ih = oh * s.stride_h - s.pad_top + kh;
-          for (int kw = 0; kw < s.kernel_w; ++kw, dst += gc) {
-            const int iw = ow * s.stride_w - s.pad_left + kw;
-            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-              std::fill(dst, dst + gc, 0.0f);
-            } else {
-              const float* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
-                                 static_cast<std::size_t>(group) * gc;
-              std::copy(src, src + gc, dst);
-            }
-          }
+    float* dst = cols + static_cast<std::size_t>(r) * k;
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      const int ih = oh * s.stride_h - s.pad_top + kh;
+      for (int kw = 0; kw < s.kernel_w; ++kw, dst += gc) {
+        const int iw = ow * s.stride_w - s.pad_left + kw;
+        if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
+          std::fill(dst, dst + gc, 0.0f);
+        } else {
+          const float* src = image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
+                             static_cast<std::size_t>(group) * gc;
+          std::copy(src, src + gc, dst);
         }
       }
     }
@@ -153,12 +176,54 @@ void im2col_packed(const Conv2dShape& s, int group, const float* x, int first_pi
   }
 }
 
+void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x, int first_pixel,
+                        int rows, PackedBf16DotWeights& out) {
+  const int k = s.gemm_k();
+  if (out.n != k || out.k != rows || out.data.size() == 0) {
+    out = PackedBf16DotWeights{};
+    out.n = k;
+    out.k = rows;
+    // Zero-filled: lanes past k in the last panel, and the pixel that pads an odd count,
+    // stay zero.
+    out.data = AlignedBuffer<std::uint16_t>(static_cast<std::size_t>(out.panels()) *
+                                            out.panel_elements());
+  }
+  const std::size_t panel_elements = out.panel_elements();
+  const int oh_n = s.out_h(), ow_n = s.out_w(), gc = s.group_in_c();
+  const int per_image = oh_n * ow_n;
+  for (int r = 0; r < rows; ++r) {
+    const int p = first_pixel + r;
+    const int n = p / per_image, oh = (p % per_image) / ow_n, ow = p % ow_n;
+    const std::uint16_t* image = x + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
+    // Pixel r is the (r % 2) half of pair r / 2 in every column's 32-bit lane.
+    std::uint16_t* lanes = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2 +
+                           static_cast<std::size_t>(r % 2);
+    int col = 0;  // (kh, kw, c)
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      const int ih = oh * s.stride_h - s.pad_top + kh;
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        const int iw = ow * s.stride_w - s.pad_left + kw;
+        const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+        const std::uint16_t* src =
+            inside ? image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
+                         static_cast<std::size_t>(group) * gc
+                   : nullptr;
+        for (int c = 0; c < gc; ++c, ++col) {
+          lanes[static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
+                static_cast<std::size_t>(col % kGemmPanel) * 2] = inside ? src[c] : 0;
+        }
+      }
+    }
+  }
+}
+
 void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
                       const Context& ctx) {
   const Conv2dShape s = shape_for(x.shape);
   const int pixels = s.batch * s.out_h() * s.out_w();
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const std::size_t out_c = static_cast<std::size_t>(s.out_c);
+  const bool bf16 = ctx.matrix == MatrixPrecision::bf16;
   if (weight_.trainable) {
     const std::size_t mat = static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k);
     const int chunks = (pixels + kPixelChunk - 1) / kPixelChunk;
@@ -178,13 +243,24 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
         for (std::size_t chunk = c0; chunk < c1; ++chunk) {
           const int p0 = static_cast<int>(chunk) * kPixelChunk;
           const int rows = std::min(kPixelChunk, pixels - p0);
-          im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
+          if (bf16) {
+            // The input in bf16 as forward() rounded it.
+            im2col_packed_bf16(s, g, input_bf16_.data(), p0, rows, scratch.cols_bf16);
+          } else {
+            im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
+          }
           transpose_x32(
               reinterpret_cast<const std::uint32_t*>(dy.data.data() +
                                                      static_cast<std::size_t>(p0) * out_c +
                                                      static_cast<std::size_t>(g) * ogc),
               reinterpret_cast<std::uint32_t*>(scratch.dy_t.data()), static_cast<std::size_t>(rows),
               static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
+          if (bf16) {
+            matmul_packed_bf16(ogc, scratch.dy_t.data(), static_cast<std::size_t>(rows),
+                               scratch.cols_bf16, nullptr, partials_.data() + chunk * mat,
+                               static_cast<std::size_t>(k), scratch.matmul, nullptr);
+            continue;
+          }
           GemmArgs args;
           args.m = ogc;
           args.a = scratch.dy_t.data();
@@ -222,14 +298,14 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   if (dx == nullptr) return;
   dx->resize(x.shape);
   if (o_.stride == 1 && o_.padding <= o_.kernel - 1) {
-    input_gradient_by_conv(s, dy, *dx, ctx.pool);
+    input_gradient_by_conv(s, dy, *dx, ctx);
   } else {
-    input_gradient_by_col2im(s, dy, *dx, ctx.pool);
+    input_gradient_by_col2im(s, dy, *dx, ctx);
   }
 }
 
 void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                                    ThreadPool* pool) {
+                                    const Context& ctx) {
   const int igc = s.group_in_c(), ogc = s.group_out_c(), kn = o_.kernel, kk = kn * kn;
   // flipped[g * igc + c][o][kh][kw] = W[g * ogc + o][c][kn - 1 - kh][kn - 1 - kw]
   flipped_.resize(weight_.value.size());
@@ -252,13 +328,17 @@ void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch
   t.kernel_h = t.kernel_w = kn;
   t.pad_top = t.pad_left = t.pad_bottom = t.pad_right = kn - 1 - o_.padding;
   t.groups = s.groups;
+  if (ctx.matrix == MatrixPrecision::bf16) {
+    conv_bf16(t, flipped_.data(), dy.data.data(), grad_bf16_, nullptr, dx.data.data(), ctx.pool);
+    return;
+  }
   PackedConv2dWeights packed = pack_conv2d_f32(t, flipped_.data());
   conv2d_f32(packed, dy.data.data(), nullptr, Activation::none, dx.data.data(), conv_scratch_,
-             pool);
+             ctx.pool);
 }
 
 void Conv2d::input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                                      ThreadPool* pool) {
+                                      const Context& ctx) {
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const int oh_n = s.out_h(), ow_n = s.out_w();
   const int pixels = s.batch * oh_n * ow_n;
@@ -277,7 +357,7 @@ void Conv2d::input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Bat
     // dcols[p][(kh, kw, c)] = sum_o dy[p][g * ogc + o] weight_mat[o][(kh, kw, c)]
     matmul_ab(pixels, ogc, k, dy.data.data() + static_cast<std::size_t>(g) * ogc,
               static_cast<std::size_t>(s.out_c), weight_mat_.data(), static_cast<std::size_t>(k),
-              cols_.data(), static_cast<std::size_t>(k), matmul_, pool);
+              cols_.data(), static_cast<std::size_t>(k), matmul_, ctx.pool, ctx.matrix);
     // col2im, pixels in order.
     std::size_t row = 0;
     for (int n = 0; n < s.batch; ++n) {

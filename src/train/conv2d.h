@@ -18,6 +18,9 @@
 //    pixel's row back into the input positions it was gathered from, in pixel order.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "base/random.h"
 #include "kernels/conv/conv2d.h"
 #include "train/layer.h"
@@ -53,13 +56,25 @@ class Conv2d final : public Layer {
 
  private:
   Conv2dShape shape_for(std::span<const int> in) const;
-  void input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx, ThreadPool* pool);
-  void input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx, ThreadPool* pool);
+  void input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx,
+                              const Context& ctx);
+  void input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
+                                const Context& ctx);
+  // y = conv(x) on the bf16 kernels: weights (ONNX layout, fp32) and x rounded to bf16,
+  // x's bf16 copy left in x_bf16.
+  void conv_bf16(const Conv2dShape& s, const float* weights, const float* x,
+                 std::vector<std::uint16_t>& x_bf16, const float* bias, float* y,
+                 ThreadPool* pool);
 
   Conv2dOptions o_;
   Param weight_, bias_;
   PackedConv2dWeights packed_;
   Conv2dScratch conv_scratch_;
+  // bf16: the weights, the input (kept from forward for the weight gradient) and the
+  // output gradient rounded for the kernels.
+  std::vector<std::uint16_t> weight_bf16_, input_bf16_, grad_bf16_;
+  PackedConv2dBf16Weights packed_bf16_;
+  Conv2dBf16Scratch bf16_scratch_;
   // Pixels per chunk of the weight gradient: the chunk's packed im2col rows (at most
   // 64 x 9 x 256 floats for a 3x3 layer of 64 channels, 590 KB) stay in L2 while the GEMM
   // reads them once per tile of rows.
@@ -67,6 +82,8 @@ class Conv2d final : public Layer {
   struct ChunkScratch {  // one per thread
     PackedGemmWeights cols;
     std::vector<float> dy_t;
+    PackedBf16DotWeights cols_bf16;  // bf16: the chunk's im2col rows, packed
+    MatmulScratch matmul;
   };
   std::vector<ChunkScratch> chunk_scratch_;
   std::vector<float> cols_, grad_mat_, partials_, weight_mat_, flipped_;
@@ -77,6 +94,13 @@ class Conv2d final : public Layer {
 // field of p in (kh, kw, c) order, zeros where it falls in the padding. cols: [pixels][k].
 // The reference of im2col_packed.
 void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols);
+// Rows [first_pixel, first_pixel + rows) of that matrix: cols [rows][k].
+void im2col_rows(const Conv2dShape& s, int group, const float* x, int first_pixel, int rows,
+                 float* cols);
+// The same rows from a bf16 input, packed as the B operand of the bf16 kernels
+// (pack_bf16dot_from_f32_kn's layout: pixels in pairs, k columns).
+void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x, int first_pixel,
+                        int rows, PackedBf16DotWeights& out);
 // Rows [first_pixel, first_pixel + rows) of that matrix written straight into the GEMM's
 // panel layout, as pack_gemm_f32_kn would pack them (n = k columns, k = rows): the B
 // operand of the weight gradient without a copy in between.

@@ -63,6 +63,13 @@ struct StateTensor {
   std::vector<float> value;
 };
 
+// The precision of the matrix work (Linear and Conv2d, forward and both gradients).
+// bf16: both operands rounded to bf16 (nearest even), products summed in fp32 on the
+// bf16 kernels (kernels/bf16dot: vdpbf16ps where the CPU has it); the master weights,
+// the values passed between layers, the optimizer and every reduction (BatchNorm
+// statistics, bias gradients, loss) stay fp32: PyTorch's bf16 autocast, on lowp's kernels.
+enum class MatrixPrecision { fp32, bf16 };
+
 struct Context {
   ThreadPool* pool = nullptr;  // null: the calling thread alone
   bool training = true;        // BatchNorm batch statistics, Dropout masks
@@ -72,6 +79,7 @@ struct Context {
   // Values passed between layers rounded to fp16 (train/loss_scaler.h), checked for
   // overflow.
   bool fp16_storage = false;
+  MatrixPrecision matrix = MatrixPrecision::fp32;
 };
 
 class Layer {

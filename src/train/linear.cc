@@ -32,17 +32,10 @@ std::vector<int> Linear::output_shape(std::span<const int> in) const {
 
 void Linear::forward(const Batch& x, Batch& y, const Context& ctx) {
   y.resize(output_shape(x.shape));
-  packed_ = pack_gemm_f32(weight_.value.data(), out_, in_);
-  GemmArgs args;
-  args.m = x.rows();
-  args.a = x.data.data();
-  args.lda = static_cast<std::size_t>(in_);
-  args.w = &packed_;
-  args.bias = has_bias_ ? bias_.value.data() : nullptr;
-  args.c = y.data.data();
-  args.ldc = static_cast<std::size_t>(out_);
-  gemm(args, pool_for_gemm(ctx.pool, static_cast<std::size_t>(x.rows()),
-                           static_cast<std::size_t>(out_), static_cast<std::size_t>(in_)));
+  matmul_abt(x.rows(), in_, out_, x.data.data(), static_cast<std::size_t>(in_),
+             weight_.value.data(), static_cast<std::size_t>(in_),
+             has_bias_ ? bias_.value.data() : nullptr, y.data.data(),
+             static_cast<std::size_t>(out_), scratch_, ctx.pool, ctx.matrix);
 }
 
 void Linear::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
@@ -52,14 +45,14 @@ void Linear::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   if (weight_.trainable) {
     // dW[o][i] = sum_r dy[r][o] x[r][i]
     matmul_atb(out_, rows, in_, dy.data.data(), out, x.data.data(), in, weight_.grad.data(), in,
-               scratch_, ctx.pool);
+               scratch_, ctx.pool, ctx.matrix);
     if (has_bias_) sum_rows(rows, out_, dy.data.data(), out, bias_.grad.data(), ctx.pool);
   }
   if (dx != nullptr) {
     // dx[r][i] = sum_o dy[r][o] W[o][i]
     dx->resize(x.shape);
     matmul_ab(rows, out_, in_, dy.data.data(), out, weight_.value.data(), in, dx->data.data(), in,
-              scratch_, ctx.pool);
+              scratch_, ctx.pool, ctx.matrix);
   }
 }
 

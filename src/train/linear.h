@@ -32,7 +32,6 @@ class Linear final : public Layer {
   int in_, out_;
   bool has_bias_;
   Param weight_, bias_;
-  PackedGemmWeights packed_;
   MatmulScratch scratch_;
 };
 

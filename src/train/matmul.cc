@@ -4,13 +4,59 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/error.h"
 #include "kernels/transpose/transpose.h"
 
 namespace lowp::train {
 
+void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16DotWeights& w,
+                        const float* bias, float* c, std::size_t ldc, MatmulScratch& scratch,
+                        ThreadPool* pool) {
+  const std::size_t padded_k = static_cast<std::size_t>(w.padded_k());
+  scratch.rows_bf16.resize(static_cast<std::size_t>(m) * padded_k);
+  bf16dot_convert_rows(a, m, lda, w.k, scratch.rows_bf16.data(), padded_k);
+  Bf16DotArgs args;
+  args.m = m;
+  args.a = scratch.rows_bf16.data();
+  args.lda = padded_k;
+  args.w = &w;
+  args.bias = bias;
+  args.c = c;
+  args.ldc = ldc;
+  bf16dot_gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m),
+                                   static_cast<std::size_t>(w.n), static_cast<std::size_t>(w.k)));
+}
+
+void matmul_abt(int m, int k, int n, const float* a, std::size_t lda, const float* w,
+                std::size_t ldw, const float* bias, float* c, std::size_t ldc,
+                MatmulScratch& scratch, ThreadPool* pool, MatrixPrecision precision) {
+  if (precision == MatrixPrecision::bf16) {
+    pack_bf16dot_from_f32_nk(w, ldw, n, k, scratch.packed_bf16);
+    matmul_packed_bf16(m, a, lda, scratch.packed_bf16, bias, c, ldc, scratch, pool);
+    return;
+  }
+  LOWP_CHECK(ldw == static_cast<std::size_t>(k), "matmul_abt: fp32 weights must be dense rows");
+  scratch.packed = pack_gemm_f32(w, n, k);
+  GemmArgs args;
+  args.m = m;
+  args.a = a;
+  args.lda = lda;
+  args.w = &scratch.packed;
+  args.bias = bias;
+  args.c = c;
+  args.ldc = ldc;
+  gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n),
+                           static_cast<std::size_t>(k)));
+}
+
 void matmul_ab(int m, int k, int n, const float* a, std::size_t lda, const float* b,
                std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
-               ThreadPool* pool) {
+               ThreadPool* pool, MatrixPrecision precision) {
+  if (precision == MatrixPrecision::bf16) {
+    pack_bf16dot_from_f32_kn(b, ldb, k, n, scratch.packed_bf16);
+    matmul_packed_bf16(m, a, lda, scratch.packed_bf16, nullptr, c, ldc, scratch, pool);
+    return;
+  }
   pack_gemm_f32_kn(b, ldb, k, n, scratch.packed);
   GemmArgs args;
   args.m = m;
@@ -25,7 +71,7 @@ void matmul_ab(int m, int k, int n, const float* a, std::size_t lda, const float
 
 void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const float* b,
                 std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
-                ThreadPool* pool) {
+                ThreadPool* pool, MatrixPrecision precision) {
   // A^T as a row-major [m][k] copy; the sum over k then runs in the GEMM in k order.
   scratch.transposed.resize(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
   transpose_x32(reinterpret_cast<const std::uint32_t*>(a),
@@ -33,7 +79,7 @@ void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const floa
                 static_cast<std::size_t>(k), static_cast<std::size_t>(m), lda,
                 static_cast<std::size_t>(k));
   matmul_ab(m, k, n, scratch.transposed.data(), static_cast<std::size_t>(k), b, ldb, c, ldc,
-            scratch, pool);
+            scratch, pool, precision);
 }
 
 void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool) {

@@ -9,9 +9,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/bf16dot/bf16dot.h"
 #include "kernels/gemm/gemm.h"
 #include "train/layer.h"
 
@@ -30,18 +32,32 @@ inline ThreadPool* pool_for_gemm(ThreadPool* pool, std::size_t m, std::size_t n,
 struct MatmulScratch {
   PackedGemmWeights packed;
   std::vector<float> transposed;
+  PackedBf16DotWeights packed_bf16;
+  std::vector<std::uint16_t> rows_bf16;  // A's rows in bf16, padded to whole pairs
 };
+
+// C[m][n] = A[m][k] W^T + bias, W [n][k] (ldw): the forward product of a dense layer.
+void matmul_abt(int m, int k, int n, const float* a, std::size_t lda, const float* w,
+                std::size_t ldw, const float* bias, float* c, std::size_t ldc,
+                MatmulScratch& scratch, ThreadPool* pool,
+                MatrixPrecision precision = MatrixPrecision::fp32);
 
 // C[m][n] = A[m][k] B[k][n] (row-major, leading dimensions lda, ldb, ldc).
 void matmul_ab(int m, int k, int n, const float* a, std::size_t lda, const float* b,
                std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
-               ThreadPool* pool);
+               ThreadPool* pool, MatrixPrecision precision = MatrixPrecision::fp32);
 
 // C[m][n] = A^T B with A stored [k][m] (lda) and B [k][n] (ldb): the weight gradient,
 // k being the batch (or pixel) axis that is summed over, in order.
 void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const float* b,
                 std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
-                ThreadPool* pool);
+                ThreadPool* pool, MatrixPrecision precision = MatrixPrecision::fp32);
+
+// C = A W with W already packed for the bf16 kernels (B side), A fp32 [m][k] rounded
+// to bf16 on the way in: the shared last step of the bf16 products.
+void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16DotWeights& w,
+                        const float* bias, float* c, std::size_t ldc, MatmulScratch& scratch,
+                        ThreadPool* pool);
 
 // out[j] = sum over rows r of a[r][j], a [rows][cols] with leading dimension lda: bias
 // gradients. In double, in fixed blocks of rows (blocked_sums in train/layer.h): the same

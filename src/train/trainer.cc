@@ -95,7 +95,8 @@ std::string run_config(Model& model, const TrainOptions& o, std::size_t train_ro
       opt.weight_decay, opt.momentum, opt.nesterov, opt.beta1, opt.beta2, opt.eps,
       schedule_name(s.kind), s.warmup_steps, s.step_size, s.gamma,
       s.kind == ScheduleKind::cosine ? s.total_steps : 0, s.min_lr, o.clip_norm, o.label_smoothing,
-      o.fp16, o.loss_scaler.initial_scale, o.loss_scaler.growth_interval);
+      o.fp16, o.loss_scaler.initial_scale, o.loss_scaler.growth_interval) +
+         (o.matrix == MatrixPrecision::bf16 ? ";matrix=bf16" : "");
 }
 
 Evaluation evaluate(Model& model, const Dataset& data, int batch, ThreadPool* pool) {
@@ -204,6 +205,7 @@ TrainResult train_model(Model& model, const Dataset& train_raw, const Dataset& t
   ctx.pool = pool;
   ctx.training = true;
   ctx.fp16_storage = o.fp16;
+  ctx.matrix = o.matrix;
   Batch x, grad;
   std::vector<std::int32_t> labels;
   std::vector<std::uint32_t> order(rows);

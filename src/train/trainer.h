@@ -49,6 +49,9 @@ struct TrainOptions {
   long stop_after_steps = 0;  // > 0: stop after this global step without saving (a kill)
   long progress_every = 100;  // steps between progress reports
   bool fp16 = false;          // fp16 activations and gradients with dynamic loss scaling
+  // bf16: matrix work on the bf16 kernels (Context::matrix); evaluation stays fp32, as
+  // the exported model runs.
+  MatrixPrecision matrix = MatrixPrecision::fp32;
   LossScalerOptions loss_scaler;
 };
 

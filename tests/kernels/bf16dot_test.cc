@@ -101,3 +101,43 @@ TEST(Bf16Dot, ThreadsGiveTheSameBits) {
 
 }  // namespace
 }  // namespace lowp
+
+namespace lowp {
+namespace {
+
+// The fp32 packers must give pack_bf16dot's bytes for the same matrix rounded to bf16,
+// from either layout, with strides, odd k and partial last panels, and when the buffer is
+// reused from an earlier call of another size.
+TEST(Bf16Dot, PackingFromFp32MatchesPackingBf16) {
+  PackedBf16DotWeights nk, kn;
+  for (int n : {1, 15, 16, 17, 40}) {
+    for (int k : {1, 2, 7, 32, 33}) {
+      const std::size_t ld_nk = static_cast<std::size_t>(k) + 3, ld_kn = static_cast<std::size_t>(n) + 5;
+      std::vector<float> w_nk = testing::random_floats(static_cast<std::size_t>(n) * ld_nk, n * 31 + k);
+      std::vector<float> w_kn(static_cast<std::size_t>(k) * ld_kn, 99.0f);
+      std::vector<std::uint16_t> plain(static_cast<std::size_t>(n) * k);
+      for (int j = 0; j < n; ++j) {
+        for (int p = 0; p < k; ++p) {
+          const float v = w_nk[static_cast<std::size_t>(j) * ld_nk + p];
+          w_kn[static_cast<std::size_t>(p) * ld_kn + j] = v;
+          plain[static_cast<std::size_t>(j) * k + p] = bfloat16::from_float(v).bits();
+        }
+      }
+      const PackedBf16DotWeights want = pack_bf16dot(plain.data(), n, k);
+      pack_bf16dot_from_f32_nk(w_nk.data(), ld_nk, n, k, nk);
+      pack_bf16dot_from_f32_kn(w_kn.data(), ld_kn, k, n, kn);
+      for (const PackedBf16DotWeights* got : {&nk, &kn}) {
+        ASSERT_EQ(got->n, n);
+        ASSERT_EQ(got->k, k);
+        ASSERT_EQ(got->data.size(), want.data.size());
+        EXPECT_EQ(std::memcmp(got->data.data(), want.data.data(),
+                              want.data.size() * sizeof(std::uint16_t)),
+                  0)
+            << (got == &nk ? "nk" : "kn") << " n " << n << " k " << k;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowp

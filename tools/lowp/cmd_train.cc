@@ -156,11 +156,6 @@ std::size_t runtime_agreement(const std::filesystem::path& onnx_path, const trai
 int run_train(const TrainFlags& f) {
   LOWP_CHECK(f.precision == "fp32" || f.precision == "bf16" || f.precision == "fp16",
              "--precision '{}' is not fp32, bf16 or fp16", f.precision);
-  if (f.precision == "bf16") {
-    fail_unsupported(
-        "--precision bf16: bf16 training (matrix work in bf16 kernels) is not implemented "
-        "yet; use fp32, or fp16 (fp16 activations and gradients with loss scaling)");
-  }
   LOWP_CHECK(!f.out.empty() || f.stop_after > 0, "--out model.onnx is required");
   LOWP_CHECK(f.classes >= 2, "--classes {} must be at least 2", f.classes);
   // Progress goes to stderr when stdout carries JSON.
@@ -199,6 +194,7 @@ int run_train(const TrainFlags& f) {
   o.stop_after_steps = f.stop_after;
   o.resume = f.resume;
   o.fp16 = f.precision == "fp16";
+  if (f.precision == "bf16") o.matrix = train::MatrixPrecision::bf16;
   o.loss_scaler.initial_scale = f.loss_scale;
   o.loss_scaler.growth_interval = f.loss_scale_growth;
   parse_save_every(f.save_every, o);
@@ -327,8 +323,8 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option(
          "--precision", f->precision,
-         "fp32 | fp16 (fp16 activations and gradients, fp32 master weights, dynamic loss scaling; "
-         "bf16: not yet)")
+         "fp32 | bf16 (matrix work in bf16 kernels, fp32 master weights and reductions) | fp16 "
+         "(fp16 activations and gradients, fp32 master weights, dynamic loss scaling)")
       ->capture_default_str();
   sub->add_option("--loss-scale", f->loss_scale, "fp16: initial loss scale")->capture_default_str();
   sub->add_option("--loss-scale-growth", f->loss_scale_growth,

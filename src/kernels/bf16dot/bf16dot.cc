@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <vector>
 
 #include "base/error.h"
 #include "kernels/convert/convert.h"
 #include "kernels/parallel.h"
+#include "kernels/transpose/transpose.h"
 
 namespace lowp {
 namespace {
@@ -43,6 +45,72 @@ PackedBf16DotWeights pack_bf16dot(const std::uint16_t* w_bits, int n, int k) {
     }
   }
   return w;
+}
+
+namespace {
+
+// Sizes `out` for n x k (zeroed: lanes past n in the last panel and the pair past an odd k
+// must hold zero weights), reusing its buffer when the size is unchanged.
+void shape_packed(PackedBf16DotWeights& out, int n, int k) {
+  LOWP_CHECK(n >= 1 && k >= 1, "bf16 weights: n = {} and k = {} must be at least 1", n, k);
+  const bool same = out.n == n && out.k == k && out.data.size() != 0;
+  out.n = n;
+  out.k = k;
+  if (!same) {
+    out.data = AlignedBuffer<std::uint16_t>(
+        checked_mul(static_cast<std::size_t>(out.panels()), out.panel_elements(), "bf16 weights"));
+  }
+}
+
+}  // namespace
+
+void pack_bf16dot_from_f32_nk(const float* w, std::size_t ldw, int n, int k,
+                              PackedBf16DotWeights& out) {
+  shape_packed(out, n, k);
+  const std::size_t pairs = static_cast<std::size_t>(out.padded_k() / 2);
+  // One panel's rows in bf16, padded to whole pairs, then transposed as 32-bit pairs:
+  // panel[q][j] = row j's pair q.
+  std::vector<std::uint16_t> rows(static_cast<std::size_t>(kGemmPanel) * pairs * 2, 0);
+  for (int p = 0; p < out.panels(); ++p) {
+    const int first = p * kGemmPanel;
+    const int count = std::min(kGemmPanel, n - first);
+    for (int j = 0; j < count; ++j) {
+      convert_f32_to_bf16(w + static_cast<std::size_t>(first + j) * ldw, rows.data() + j * pairs * 2,
+                          static_cast<std::size_t>(k));
+    }
+    std::uint16_t* panel = out.data.data() + static_cast<std::size_t>(p) * out.panel_elements();
+    if (count < kGemmPanel) std::fill(panel, panel + out.panel_elements(), std::uint16_t{0});
+    transpose_x32(reinterpret_cast<const std::uint32_t*>(rows.data()),
+                  reinterpret_cast<std::uint32_t*>(panel), static_cast<std::size_t>(count), pairs,
+                  pairs, kGemmPanel);
+  }
+}
+
+void pack_bf16dot_from_f32_kn(const float* b, std::size_t ldb, int k, int n,
+                              PackedBf16DotWeights& out) {
+  shape_packed(out, n, k);
+  const std::size_t width = static_cast<std::size_t>(out.panels()) * kGemmPanel;
+  std::vector<std::uint16_t> even(width, 0), odd(width, 0);
+  for (int q = 0; q < out.padded_k() / 2; ++q) {
+    convert_f32_to_bf16(b + static_cast<std::size_t>(2 * q) * ldb, even.data(),
+                        static_cast<std::size_t>(n));
+    if (2 * q + 1 < k) {
+      convert_f32_to_bf16(b + static_cast<std::size_t>(2 * q + 1) * ldb, odd.data(),
+                          static_cast<std::size_t>(n));
+    } else {
+      std::fill(odd.begin(), odd.end(), std::uint16_t{0});
+    }
+    for (int p = 0; p < out.panels(); ++p) {
+      std::uint16_t* __restrict dst = out.data.data() + static_cast<std::size_t>(p) * out.panel_elements() +
+                                      static_cast<std::size_t>(q) * kGemmPanel * 2;
+      const std::uint16_t* __restrict e = even.data() + static_cast<std::size_t>(p) * kGemmPanel;
+      const std::uint16_t* __restrict o = odd.data() + static_cast<std::size_t>(p) * kGemmPanel;
+      for (int j = 0; j < kGemmPanel; ++j) {
+        dst[2 * j] = e[j];
+        dst[2 * j + 1] = o[j];
+      }
+    }
+  }
 }
 
 void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::uint16_t* out,

@@ -56,6 +56,19 @@ const char* bf16dot_kernel_name();
 void bf16dot_gemm(const Bf16DotArgs& args, ThreadPool* pool = nullptr);
 void bf16dot_gemm_with(Bf16DotFn fn, const Bf16DotArgs& args, ThreadPool* pool = nullptr);
 
+// The same packing straight from fp32 matrices, rounding to bf16 (nearest even) on the
+// way, into `out` (its buffer reused when the size allows). For operands that change at
+// every call, as in training, where both the weights and the activations take the
+// "weights" side in turn:
+//   _nk: w is [n][k] (row j is output j's weights), ldw >= k: the 32-bit pairs of a row
+//        are already the kernel's lanes, so packing is a transpose of 32-bit elements.
+//   _kn: b is [k][n] (row p is input p for every output), ldb >= n: rows 2q and 2q+1
+//        interleave into pair q.
+void pack_bf16dot_from_f32_nk(const float* w, std::size_t ldw, int n, int k,
+                              PackedBf16DotWeights& out);
+void pack_bf16dot_from_f32_kn(const float* b, std::size_t ldb, int k, int n,
+                              PackedBf16DotWeights& out);
+
 // fp32 activation rows to the padded bf16 rows the kernel reads (round to nearest even;
 // the padding element is set to 0).
 void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::uint16_t* out,

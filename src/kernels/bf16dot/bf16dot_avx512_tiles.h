@@ -57,10 +57,24 @@ struct Bf16Tiles {
   };
 };
 
+// Tiles of 16 to 24 accumulators whatever the width: vdpbf16ps has a latency of several
+// cycles on two pipes, so a tile needs about a dozen independent sums in flight. Four
+// panels (64 outputs) take 4 rows; narrower layers (a convolution of 32 channels, a
+// classifier of 10 outputs) take taller tiles instead of running 4 x 2 or 4 x 1 tiles at a
+// fraction of the rate.
 template <class Dot>
 void run_bf16dot(const Bf16DotArgs& args) {
-  static constexpr TileTable<Bf16DotArgs, Bf16Tiles<Dot>::template Tile, 4, 4> table;
-  for_each_tile<4, 4>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
+  static constexpr TileTable<Bf16DotArgs, Bf16Tiles<Dot>::template Tile, 4, 4> wide;
+  static constexpr TileTable<Bf16DotArgs, Bf16Tiles<Dot>::template Tile, 8, 3> three;
+  static constexpr TileTable<Bf16DotArgs, Bf16Tiles<Dot>::template Tile, 12, 2> two;
+  static constexpr TileTable<Bf16DotArgs, Bf16Tiles<Dot>::template Tile, 16, 1> one;
+  const int begin = args.panels.begin, end = args.panels.end_or(args.w->panels());
+  switch (end - begin) {
+    case 1: for_each_tile<16, 1>(one, args, args.m, begin, end); break;
+    case 2: for_each_tile<12, 2>(two, args, args.m, begin, end); break;
+    case 3: for_each_tile<8, 3>(three, args, args.m, begin, end); break;
+    default: for_each_tile<4, 4>(wide, args, args.m, begin, end); break;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,218 @@
+// tests/train/bf16_test.cc: bf16 mixed precision (Context::matrix = bf16).
+//
+// What bf16 promises: each product of the forward pass and both gradients is computed
+// from operands rounded to bf16 (nearest even), with the products summed in fp32. So a
+// bf16 layer must match the fp32 layer run on the same operands rounded to bf16 by hand,
+// up to fp32 summation order: each side is within (k + 2) 2^-24 sum|terms| of the exact
+// sum of the rounded products (k terms and the bias), so the two are within twice that.
+// sum|terms| for every output is itself computed by the fp32 layer, on |x|, |W| and |dy|.
+// Then: whole training runs give the same bits at 1 and 2 threads, learn as fp32 does,
+// and the weight gradient's bf16 im2col packs the bytes of its fp32 twin.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "base/float_types.h"
+#include "base/random.h"
+#include "kernels/bf16dot/bf16dot.h"
+#include "train/conv2d.h"
+#include "train/linear.h"
+#include "train/model.h"
+#include "train/trainer.h"
+
+namespace lowp::train {
+namespace {
+
+float round_bf16(float v) {
+  return bfloat16::from_float(v).to_float();
+}
+
+std::vector<float> rounded(const std::vector<float>& v) {
+  std::vector<float> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = round_bf16(v[i]);
+  return out;
+}
+
+std::vector<float> absolute(const std::vector<float>& v) {
+  std::vector<float> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = std::fabs(v[i]);
+  return out;
+}
+
+Batch random_batch(std::vector<int> shape, std::uint64_t seed) {
+  Batch b;
+  b.resize(std::move(shape));
+  Random rng(seed);
+  for (float& v : b.data) v = rng.uniform(-1.0f, 1.0f);
+  return b;
+}
+
+struct Pass {
+  std::vector<float> y, dx, dw;
+};
+
+// Forward and backward of `layer` with its parameters set to `w` (weight) and `bias`.
+Pass run(Layer& layer, const std::vector<float>& w, const std::vector<float>& bias, Batch x,
+         Batch dy, MatrixPrecision precision) {
+  std::vector<Param*> params = layer.params();
+  params[0]->value = w;
+  if (params.size() > 1) params[1]->value = bias;
+  Context ctx;
+  ctx.matrix = precision;
+  Batch y, dx;
+  layer.forward(x, y, ctx);
+  layer.backward(x, y, dy, &dx, ctx);
+  return {y.data, dx.data, params[0]->grad};
+}
+
+// got (bf16 layer) against want (fp32 layer on rounded operands), sums of |terms| from
+// the fp32 layer on absolute values; k: terms per output of each product.
+void expect_within_bound(const std::vector<float>& got, const std::vector<float>& want,
+                         const std::vector<float>& abs_sums, int k, const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  const double unit = std::ldexp(1.0, -24);
+  int reported = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double bound = 2.0 * (k + 2) * unit * abs_sums[i] + 1e-30;
+    if (std::fabs(static_cast<double>(got[i]) - want[i]) > bound && reported++ < 5) {
+      ADD_FAILURE() << what << "[" << i << "]: bf16 " << got[i] << ", fp32 on rounded operands "
+                    << want[i] << ", bound " << bound;
+    }
+  }
+}
+
+// Builds two copies of a layer (same initialization) and checks the bf16 one against the
+// fp32 one on rounded operands; k_forward, k_input, k_weight: terms per output.
+template <class Make>
+void check_layer(const Make& make, std::vector<int> in_shape, int k_forward, int k_input,
+                 int k_weight) {
+  std::unique_ptr<Layer> bf16_layer = make(), fp32_layer = make();
+  const std::vector<float> w = bf16_layer->params()[0]->value;
+  const std::vector<float> bias =
+      bf16_layer->params().size() > 1 ? bf16_layer->params()[1]->value : std::vector<float>{};
+  Batch x = random_batch(in_shape, 11);
+  Batch dy = random_batch(bf16_layer->output_shape(x.shape), 12);
+  Pass got = run(*bf16_layer, w, bias, x, dy, MatrixPrecision::bf16);
+
+  Batch xr = x, dyr = dy;
+  xr.data = rounded(x.data);
+  dyr.data = rounded(dy.data);
+  Pass want = run(*fp32_layer, rounded(w), bias, xr, dyr, MatrixPrecision::fp32);
+  Batch xa = xr, dya = dyr;
+  xa.data = absolute(xr.data);
+  dya.data = absolute(dyr.data);
+  Pass sums = run(*fp32_layer, absolute(rounded(w)), absolute(bias), xa, dya,
+                  MatrixPrecision::fp32);
+  expect_within_bound(got.y, want.y, sums.y, k_forward, "y");
+  expect_within_bound(got.dx, want.dx, sums.dx, k_input, "dx");
+  expect_within_bound(got.dw, want.dw, sums.dw, k_weight, "dW");
+  // Not a vacuous bound: bf16 rounding moves the outputs far more than it allows.
+  Pass unrounded = run(*fp32_layer, w, bias, x, dy, MatrixPrecision::fp32);
+  double moved = 0.0;
+  for (std::size_t i = 0; i < got.y.size(); ++i) {
+    moved = std::max(moved, std::fabs(static_cast<double>(got.y[i]) - unrounded.y[i]));
+  }
+  if (got.y.size() >= 16) {
+    EXPECT_GT(moved, 1e-4);
+  }
+}
+
+TEST(Bf16Training, LinearMatchesFp32OnRoundedOperands) {
+  for (auto [rows, in, out] : {std::tuple{1, 1, 1}, {5, 33, 17}, {64, 130, 40}, {3, 7, 64}}) {
+    auto make = [&, in = in, out = out] {
+      Random rng(static_cast<std::uint64_t>(in * 7 + out));
+      return std::make_unique<Linear>("fc", in, out, rng);
+    };
+    check_layer(make, {rows, in}, in, out, rows);
+  }
+}
+
+TEST(Bf16Training, Conv2dMatchesFp32OnRoundedOperands) {
+  struct Case {
+    int n, h, w, c, out_c, k, stride, pad, groups;
+  };
+  // 3x3 stride 1 (input gradient by convolution), stride 2 and groups (by col2im), one
+  // input channel (odd k: padded pairs), channels in whole 16-lane runs.
+  for (Case t : {Case{2, 6, 5, 1, 8, 3, 1, 1, 1}, Case{2, 7, 6, 6, 4, 3, 2, 1, 2},
+                 Case{1, 5, 5, 32, 16, 3, 1, 1, 1}, Case{3, 4, 4, 16, 20, 1, 1, 0, 1}}) {
+    auto make = [&] {
+      Random rng(static_cast<std::uint64_t>(t.c * 13 + t.out_c));
+      return std::make_unique<Conv2d>(
+          "conv", Conv2dOptions{t.c, t.out_c, t.k, t.stride, t.pad, t.groups, true}, rng);
+    };
+    const int out_h = (t.h + 2 * t.pad - t.k) / t.stride + 1;
+    const int out_w = (t.w + 2 * t.pad - t.k) / t.stride + 1;
+    const int k_forward = t.c / t.groups * t.k * t.k;
+    const int k_input = t.out_c / t.groups * t.k * t.k;
+    const int k_weight = t.n * out_h * out_w;
+    check_layer(make, {t.n, t.h, t.w, t.c}, k_forward, k_input, k_weight);
+  }
+}
+
+TEST(Bf16Training, Im2colPackedBf16MatchesPackingTheFp32Rows) {
+  Conv2dShape s;
+  s.batch = 2;
+  s.in_h = 5;
+  s.in_w = 6;
+  s.in_c = 48;
+  s.out_c = 9;
+  s.kernel_h = s.kernel_w = 3;
+  s.stride_h = s.stride_w = 2;
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = 1;
+  s.groups = 3;
+  s.validate();
+  std::vector<float> x(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+  Random rng(2);
+  for (float& v : x) v = round_bf16(rng.uniform(-1.0f, 1.0f));
+  std::vector<std::uint16_t> x_bits(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x_bits[i] = bfloat16::from_float(x[i]).bits();
+  const int pixels = s.batch * s.out_h() * s.out_w(), k = s.gemm_k();
+  std::vector<float> cols(static_cast<std::size_t>(pixels) * k);
+  for (int g = 0; g < s.groups; ++g) {
+    im2col_nhwc(s, g, x.data(), cols.data());
+    for (auto [first, rows] : {std::pair{0, 7}, {3, 8}, {pixels - 5, 5}}) {
+      PackedBf16DotWeights want, got;
+      pack_bf16dot_from_f32_kn(cols.data() + static_cast<std::size_t>(first) * k,
+                               static_cast<std::size_t>(k), rows, k, want);
+      im2col_packed_bf16(s, g, x_bits.data(), first, rows, got);
+      ASSERT_EQ(got.data.size(), want.data.size());
+      EXPECT_EQ(std::memcmp(got.data.data(), want.data.data(),
+                            got.data.size() * sizeof(std::uint16_t)),
+                0)
+          << "group " << g << " first " << first;
+    }
+  }
+}
+
+// The CNN at batch 64, where the kernels split over the pool: same bits at 1 and 2
+// threads, and different bits from fp32 (the bf16 kernels did run).
+TEST(Bf16Training, CnnStepsAreTheSameAtOneAndTwoThreads) {
+  Dataset data;
+  data.sample_shape = {28, 28, 1};
+  Random rng(3);
+  for (int i = 0; i < 128 * 784; ++i) data.x.push_back(rng.uniform(-1.0f, 2.0f));
+  for (int i = 0; i < 128; ++i) data.labels.push_back(static_cast<std::int32_t>(rng.below(10)));
+  auto weights_after = [&](MatrixPrecision precision, int threads) {
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch = 64;
+    o.matrix = precision;
+    Random init(9);
+    Model m = make_cnn(init);
+    ThreadPool pool(threads);
+    train_model(m, data, data, o, threads > 1 ? &pool : nullptr);
+    std::vector<std::vector<float>> out;
+    for (Param* p : m.params()) out.push_back(p->value);
+    return out;
+  };
+  const auto one = weights_after(MatrixPrecision::bf16, 1);
+  EXPECT_EQ(one, weights_after(MatrixPrecision::bf16, 2));
+  EXPECT_NE(one, weights_after(MatrixPrecision::fp32, 1));
+}
+
+}  // namespace
+}  // namespace lowp::train
