@@ -141,8 +141,8 @@ def timed_child(cmd):
     return out, others
 
 
-def run_lowp(lowp, model, threads, rows):
-    cmd = [lowp, "train", "--model", model, "--epochs", "1", "--batch", "64", "--lr", "1e-3",
+def run_lowp(lowp, model, threads, rows, precision="fp32"):
+    cmd = [lowp, "train", "--model", model, "--precision", precision, "--epochs", "1", "--batch", "64", "--lr", "1e-3",
            "--optimizer", "adam", "--limit-train", str(rows), "--limit-test", "1000",
            "--threads", str(threads), "--json", "--progress-every", "100000",
            "--out", os.path.join(args_global.tmp, f"{model}.onnx")]
@@ -177,6 +177,8 @@ def main():
     ap.add_argument("--write", default="")
     ap.add_argument("--accuracy-reports", default="")
     ap.add_argument("--accuracy-commit", default="", help="commit of the lowp that wrote the reports")
+    ap.add_argument("--bf16-models", default="cnn",
+                    help="models also trained with --precision bf16 in each round (bf16 / fp32 column)")
     args = ap.parse_args()
     if args.torch_worker:
         args.threads = int(args.threads)
@@ -188,8 +190,10 @@ def main():
     configs = [(m, int(t)) for m in args.models.split(",") for t in args.threads.split(",")]
     rows_of = {"cnn": args.cnn_rows, "simplenet": 60000}
     load_before = open("/proc/loadavg").read().split()[:3]
-    times = {c: {"lowp": [], "torch": [], "lowp_cpu": [], "torch_cpu": [], "lowp_others": [], "torch_others": []}
+    times = {c: {"lowp": [], "torch": [], "lowp_cpu": [], "torch_cpu": [], "lowp_others": [], "torch_others": [],
+                 "bf16": []}
              for c in configs}
+    bf16_models = set(filter(None, args.bf16_models.split(",")))
     torch_info, lowp_cmds = {}, {}
     for r in range(args.rounds):
         for (model, threads) in configs:
@@ -199,6 +203,11 @@ def main():
             times[(model, threads)]["lowp"].append(s)
             times[(model, threads)]["lowp_cpu"].append(cpu)
             times[(model, threads)]["lowp_others"].append(others)
+            if model in bf16_models:
+                wait_quiet()
+                b, _, _, _ = run_lowp(args.lowp, model, threads, rows, "bf16")
+                times[(model, threads)]["bf16"].append(b)
+                print(f"round {r + 1} {model} {threads}T: lowp bf16 {b:.3f} s", file=sys.stderr)
             wait_quiet()
             t = run_torch(model, threads, rows)
             torch_info = t
@@ -209,8 +218,8 @@ def main():
                   f"PyTorch {t['seconds']:.3f} s ({t['cpu_seconds']:.3f} s CPU, others {t['others']:.2f} CPUs)",
                   file=sys.stderr)
     load_after = open("/proc/loadavg").read().split()[:3]
-    rows_md = ["| model | threads | rows per epoch | lowp (s) | PyTorch (s) | lowp / PyTorch | lowp CPU (s) | PyTorch CPU (s) | CPU ratio | lowp, 60000-row epoch (s) | PyTorch, 60000-row epoch (s) |",
-               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows_md = ["| model | threads | rows per epoch | lowp (s) | PyTorch (s) | lowp / PyTorch | lowp CPU (s) | PyTorch CPU (s) | CPU ratio | lowp, 60000-row epoch (s) | PyTorch, 60000-row epoch (s) | lowp bf16 (s) | bf16 / fp32 |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     results = []
     for (model, threads) in configs:
         tm = times[(model, threads)]
@@ -218,10 +227,12 @@ def main():
         lc, tc = statistics.median(tm["lowp_cpu"]), statistics.median(tm["torch_cpu"])
         rows = rows_of[model]
         scale = 60000 / rows
-        rows_md.append(f"| {model} | {threads} | {rows} | {lo:.3f} | {to:.3f} | {lo / to:.2f}x | {lc:.3f} | {tc:.3f} | {lc / tc:.2f}x | {lo * scale:.2f} | {to * scale:.2f} |")
+        bf = statistics.median(tm["bf16"]) if tm["bf16"] else None
+        bf_cells = f"{bf:.3f} | {bf / lo:.2f}x" if bf else "- | -"
+        rows_md.append(f"| {model} | {threads} | {rows} | {lo:.3f} | {to:.3f} | {lo / to:.2f}x | {lc:.3f} | {tc:.3f} | {lc / tc:.2f}x | {lo * scale:.2f} | {to * scale:.2f} | {bf_cells} |")
         results.append({"model": model, "threads": threads, "rows": rows, "lowp": lo, "torch": to,
                         "lowp_cpu": lc, "torch_cpu": tc,
-                        "lowp_rounds": tm["lowp"], "torch_rounds": tm["torch"],
+                        "lowp_rounds": tm["lowp"], "torch_rounds": tm["torch"], "bf16_rounds": tm["bf16"],
                         "lowp_others": tm["lowp_others"], "torch_others": tm["torch_others"]})
     print("\n".join(rows_md))
     print(json.dumps(results))
@@ -240,10 +251,13 @@ Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `/usr/bin/pyth
 
 {chr(10).join(rows_md)}
 
+lowp bf16: the same lowp run with `--precision bf16` in each round (matrix work of forward and both gradients on the bf16 kernels, fp32 master weights, activations and reductions); bf16 / fp32 is its median over lowp fp32's.
+
 Each round: seconds (in brackets, the CPUs other processes kept busy during the run, from /proc/stat less the run's own CPU time; each run waits up to 20 s for them to fall under 0.25 first). A 2-thread run on these 2 CPUs while others compute is slowed several times over, for both tools, by threads waiting for each other at every parallel step; compare rounds with little load.
 
 """ + "\n".join(f"- {r['model']} {r['threads']}T: lowp {', '.join(f'{v:.3f} [{o:.2f}]' for v, o in zip(r['lowp_rounds'], r['lowp_others']))}; "
-                f"PyTorch {', '.join(f'{v:.3f} [{o:.2f}]' for v, o in zip(r['torch_rounds'], r['torch_others']))}" for r in results)
+                f"PyTorch {', '.join(f'{v:.3f} [{o:.2f}]' for v, o in zip(r['torch_rounds'], r['torch_others']))}"
+                + (f"; lowp bf16 {', '.join(f'{v:.3f}' for v in r['bf16_rounds'])}" if r['bf16_rounds'] else "") for r in results)
         for path in filter(None, args.accuracy_reports.split(",")):
             with open(path) as f:
                 rep = json.load(f)

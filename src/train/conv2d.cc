@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "base/error.h"
 #include "kernels/convert/convert.h"
 #include "kernels/transpose/transpose.h"
@@ -191,26 +195,56 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
   const std::size_t panel_elements = out.panel_elements();
   const int oh_n = s.out_h(), ow_n = s.out_w(), gc = s.group_in_c();
   const int per_image = oh_n * ow_n;
-  for (int r = 0; r < rows; ++r) {
-    const int p = first_pixel + r;
+  // The receptive field of pixel p, run (kh, kw): its gc channels, or null in the padding.
+  auto source = [&](int p, int kh, int kw) -> const std::uint16_t* {
     const int n = p / per_image, oh = (p % per_image) / ow_n, ow = p % ow_n;
-    const std::uint16_t* image = x + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
+    const int ih = oh * s.stride_h - s.pad_top + kh, iw = ow * s.stride_w - s.pad_left + kw;
+    if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) return nullptr;
+    return x + (static_cast<std::size_t>(n) * s.in_h * s.in_w +
+                static_cast<std::size_t>(ih) * s.in_w + iw) *
+                   s.in_c +
+           static_cast<std::size_t>(group) * gc;
+  };
+  int r = 0;
+#if defined(__SSE2__)
+  // Runs of 8 channels, two pixels at a time: unpacking the pair's two runs interleaves
+  // them into 8 lanes of (pixel r, pixel r + 1), 32 contiguous bytes of one panel.
+  if (gc % 8 == 0) {
+    for (; r + 1 < rows; r += 2) {
+      std::uint16_t* pair = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2;
+      int col = 0;
+      for (int kh = 0; kh < s.kernel_h; ++kh) {
+        for (int kw = 0; kw < s.kernel_w; ++kw) {
+          const std::uint16_t* a = source(first_pixel + r, kh, kw);
+          const std::uint16_t* b = source(first_pixel + r + 1, kh, kw);
+          for (int c = 0; c < gc; c += 8, col += 8) {
+            const __m128i va = a != nullptr
+                                   ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + c))
+                                   : _mm_setzero_si128();
+            const __m128i vb = b != nullptr
+                                   ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + c))
+                                   : _mm_setzero_si128();
+            std::uint16_t* dst = pair + static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
+                                 static_cast<std::size_t>(col % kGemmPanel) * 2;
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_unpacklo_epi16(va, vb));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 8), _mm_unpackhi_epi16(va, vb));
+          }
+        }
+      }
+    }
+  }
+#endif
+  for (; r < rows; ++r) {
     // Pixel r is the (r % 2) half of pair r / 2 in every column's 32-bit lane.
     std::uint16_t* lanes = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2 +
                            static_cast<std::size_t>(r % 2);
     int col = 0;  // (kh, kw, c)
     for (int kh = 0; kh < s.kernel_h; ++kh) {
-      const int ih = oh * s.stride_h - s.pad_top + kh;
       for (int kw = 0; kw < s.kernel_w; ++kw) {
-        const int iw = ow * s.stride_w - s.pad_left + kw;
-        const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
-        const std::uint16_t* src =
-            inside ? image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c +
-                         static_cast<std::size_t>(group) * gc
-                   : nullptr;
+        const std::uint16_t* src = source(first_pixel + r, kh, kw);
         for (int c = 0; c < gc; ++c, ++col) {
           lanes[static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
-                static_cast<std::size_t>(col % kGemmPanel) * 2] = inside ? src[c] : 0;
+                static_cast<std::size_t>(col % kGemmPanel) * 2] = src != nullptr ? src[c] : 0;
         }
       }
     }
