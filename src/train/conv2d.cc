@@ -72,29 +72,35 @@ std::vector<int> Conv2d::output_shape(std::span<const int> in) const {
 
 void Conv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
   Conv2dShape s = shape_for(x.shape);
-  y.resize({s.batch, s.out_h(), s.out_w(), s.out_c});
   const float* bias = o_.bias ? bias_.value.data() : nullptr;
-  if (ctx.matrix == MatrixPrecision::bf16) {
-    conv_bf16(s, weight_.value.data(), x.data.data(), input_bf16_, bias, y.data.data(), ctx.pool);
+  if (ctx.matrix == MatrixPrecision::bf16 || x.bf16) {
+    // bf16 training: the output is passed on in bf16.
+    const std::uint16_t* x_bits = x.bf16 ? x.bits.data() : narrowed(x.data, input_bf16_, ctx.pool);
+    out_f32_.resize(shape_elements(std::vector<int>{s.batch, s.out_h(), s.out_w(), s.out_c}));
+    conv_bf16(s, weight_.value.data(), x_bits, bias, out_f32_.data(), ctx.pool);
+    y.resize_bf16({s.batch, s.out_h(), s.out_w(), s.out_c});
+    narrow_to_bf16(out_f32_.data(), y.bits.data(), out_f32_.size(), ctx.pool);
     return;
   }
+  y.resize({s.batch, s.out_h(), s.out_w(), s.out_c});
   packed_ = pack_conv2d_f32(s, weight_.value.data());
   conv2d_f32(packed_, x.data.data(), o_.bias ? bias_.value.data() : nullptr, Activation::none,
              y.data.data(), conv_scratch_, ctx.pool);
 }
 
-void Conv2d::conv_bf16(const Conv2dShape& s, const float* weights, const float* x,
-                       std::vector<std::uint16_t>& x_bf16, const float* bias, float* y,
-                       ThreadPool* pool) {
+const std::uint16_t* Conv2d::narrowed(const std::vector<float>& values,
+                                      std::vector<std::uint16_t>& bits, ThreadPool* pool) {
+  bits.resize(values.size());
+  narrow_to_bf16(values.data(), bits.data(), values.size(), pool);
+  return bits.data();
+}
+
+void Conv2d::conv_bf16(const Conv2dShape& s, const float* weights, const std::uint16_t* x,
+                       const float* bias, float* y, ThreadPool* pool) {
   weight_bf16_.resize(shape_elements(weight_.shape));
   convert_f32_to_bf16(weights, weight_bf16_.data(), weight_bf16_.size());
   packed_bf16_ = pack_conv2d_bf16(s, weight_bf16_.data());
-  const std::size_t in_elements = static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c;
-  x_bf16.resize(in_elements);
-  parallel_elements(pool, in_elements, [&](std::size_t b, std::size_t e) {
-    convert_f32_to_bf16(x + b, x_bf16.data() + b, e - b);
-  });
-  conv2d_bf16(packed_bf16_, x_bf16.data(), bias, Activation::none, y, bf16_scratch_, pool);
+  conv2d_bf16(packed_bf16_, x, bias, Activation::none, y, bf16_scratch_, pool);
 }
 
 void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols) {
@@ -257,7 +263,18 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   const int pixels = s.batch * s.out_h() * s.out_w();
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const std::size_t out_c = static_cast<std::size_t>(s.out_c);
-  const bool bf16 = ctx.matrix == MatrixPrecision::bf16;
+  const bool bf16 = ctx.matrix == MatrixPrecision::bf16 || x.bf16 || dy.bf16;
+  // The output gradient in fp32 for the transposes and sums (bf16 training passes it in
+  // bf16), and the input in bf16 for the bf16 weight gradient.
+  const float* dyf = dy.data.data();
+  if (dy.bf16) {
+    grad_f32_.resize(dy.bits.size());
+    parallel_elements(ctx.pool, dy.bits.size(), [&](std::size_t b, std::size_t e) {
+      convert_bf16_to_f32(dy.bits.data() + b, grad_f32_.data() + b, e - b);
+    });
+    dyf = grad_f32_.data();
+  }
+  const std::uint16_t* x_bits = x.bf16 ? x.bits.data() : input_bf16_.data();
   if (weight_.trainable) {
     const std::size_t mat = static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k);
     const int chunks = (pixels + kPixelChunk - 1) / kPixelChunk;
@@ -279,12 +296,12 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
           const int rows = std::min(kPixelChunk, pixels - p0);
           if (bf16) {
             // The input in bf16 as forward() rounded it.
-            im2col_packed_bf16(s, g, input_bf16_.data(), p0, rows, scratch.cols_bf16);
+            im2col_packed_bf16(s, g, x_bits, p0, rows, scratch.cols_bf16);
           } else {
             im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
           }
           transpose_x32(
-              reinterpret_cast<const std::uint32_t*>(dy.data.data() +
+              reinterpret_cast<const std::uint32_t*>(dyf +
                                                      static_cast<std::size_t>(p0) * out_c +
                                                      static_cast<std::size_t>(g) * ogc),
               reinterpret_cast<std::uint32_t*>(scratch.dy_t.data()), static_cast<std::size_t>(rows),
@@ -327,19 +344,28 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
         }
       }
     }
-    if (o_.bias) sum_rows(pixels, s.out_c, dy.data.data(), out_c, bias_.grad.data(), ctx.pool);
+    if (o_.bias) sum_rows(pixels, s.out_c, dyf, out_c, bias_.grad.data(), ctx.pool);
   }
   if (dx == nullptr) return;
-  dx->resize(x.shape);
-  if (o_.stride == 1 && o_.padding <= o_.kernel - 1) {
-    input_gradient_by_conv(s, dy, *dx, ctx);
-  } else {
-    input_gradient_by_col2im(s, dy, *dx, ctx);
+  // The input gradient in the input's format; computed in fp32.
+  dx->resize_as(x.shape, x.bf16);
+  float* dxf = dx->data.data();
+  if (x.bf16) {
+    out_f32_.resize(dx->bits.size());
+    dxf = out_f32_.data();
   }
+  if (o_.stride == 1 && o_.padding <= o_.kernel - 1) {
+    const std::uint16_t* dy_bits = nullptr;
+    if (bf16) dy_bits = dy.bf16 ? dy.bits.data() : narrowed(dy.data, grad_bf16_, ctx.pool);
+    input_gradient_by_conv(s, dyf, dy_bits, dxf, ctx);
+  } else {
+    input_gradient_by_col2im(s, dyf, dxf, x.elements(), ctx);
+  }
+  if (x.bf16) narrow_to_bf16(dxf, dx->bits.data(), dx->bits.size(), ctx.pool);
 }
 
-void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                                    const Context& ctx) {
+void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const float* dy,
+                                    const std::uint16_t* dy_bits, float* dx, const Context& ctx) {
   const int igc = s.group_in_c(), ogc = s.group_out_c(), kn = o_.kernel, kk = kn * kn;
   // flipped[g * igc + c][o][kh][kw] = W[g * ogc + o][c][kn - 1 - kh][kn - 1 - kw]
   flipped_.resize(weight_.value.size());
@@ -362,21 +388,20 @@ void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch
   t.kernel_h = t.kernel_w = kn;
   t.pad_top = t.pad_left = t.pad_bottom = t.pad_right = kn - 1 - o_.padding;
   t.groups = s.groups;
-  if (ctx.matrix == MatrixPrecision::bf16) {
-    conv_bf16(t, flipped_.data(), dy.data.data(), grad_bf16_, nullptr, dx.data.data(), ctx.pool);
+  if (dy_bits != nullptr) {
+    conv_bf16(t, flipped_.data(), dy_bits, nullptr, dx, ctx.pool);
     return;
   }
   PackedConv2dWeights packed = pack_conv2d_f32(t, flipped_.data());
-  conv2d_f32(packed, dy.data.data(), nullptr, Activation::none, dx.data.data(), conv_scratch_,
-             ctx.pool);
+  conv2d_f32(packed, dy, nullptr, Activation::none, dx, conv_scratch_, ctx.pool);
 }
 
-void Conv2d::input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                                      const Context& ctx) {
+void Conv2d::input_gradient_by_col2im(const Conv2dShape& s, const float* dy, float* dx,
+                                      std::size_t dx_elements, const Context& ctx) {
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const int oh_n = s.out_h(), ow_n = s.out_w();
   const int pixels = s.batch * oh_n * ow_n;
-  std::fill(dx.data.begin(), dx.data.end(), 0.0f);
+  std::fill(dx, dx + dx_elements, 0.0f);
   cols_.resize(static_cast<std::size_t>(pixels) * static_cast<std::size_t>(k));
   weight_mat_.resize(static_cast<std::size_t>(ogc) * static_cast<std::size_t>(k));
   for (int g = 0; g < s.groups; ++g) {
@@ -389,13 +414,13 @@ void Conv2d::input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Bat
       }
     }
     // dcols[p][(kh, kw, c)] = sum_o dy[p][g * ogc + o] weight_mat[o][(kh, kw, c)]
-    matmul_ab(pixels, ogc, k, dy.data.data() + static_cast<std::size_t>(g) * ogc,
+    matmul_ab(pixels, ogc, k, dy + static_cast<std::size_t>(g) * ogc,
               static_cast<std::size_t>(s.out_c), weight_mat_.data(), static_cast<std::size_t>(k),
               cols_.data(), static_cast<std::size_t>(k), matmul_, ctx.pool, ctx.matrix);
     // col2im, pixels in order.
     std::size_t row = 0;
     for (int n = 0; n < s.batch; ++n) {
-      float* image = dx.data.data() + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
+      float* image = dx + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c;
       for (int oh = 0; oh < oh_n; ++oh) {
         for (int ow = 0; ow < ow_n; ++ow, ++row) {
           const float* src = cols_.data() + row * static_cast<std::size_t>(k);

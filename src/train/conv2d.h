@@ -51,28 +51,34 @@ class Conv2d final : public Layer {
                 const Context& ctx) override;
   std::vector<Param*> params() override;
   ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
+  // Takes bf16 inputs; in bf16 training its output is bf16 whatever the input.
+  bool handles_bf16() const override { return true; }
 
   const Conv2dOptions& options() const { return o_; }
 
  private:
   Conv2dShape shape_for(std::span<const int> in) const;
-  void input_gradient_by_conv(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                              const Context& ctx);
-  void input_gradient_by_col2im(const Conv2dShape& s, const Batch& dy, Batch& dx,
-                                const Context& ctx);
-  // y = conv(x) on the bf16 kernels: weights (ONNX layout, fp32) and x rounded to bf16,
-  // x's bf16 copy left in x_bf16.
-  void conv_bf16(const Conv2dShape& s, const float* weights, const float* x,
-                 std::vector<std::uint16_t>& x_bf16, const float* bias, float* y,
-                 ThreadPool* pool);
+  // dx (fp32) from dy, in fp32 or, when dy_bits is given, on the bf16 kernels.
+  void input_gradient_by_conv(const Conv2dShape& s, const float* dy, const std::uint16_t* dy_bits,
+                              float* dx, const Context& ctx);
+  void input_gradient_by_col2im(const Conv2dShape& s, const float* dy, float* dx,
+                                std::size_t dx_elements, const Context& ctx);
+  // y (fp32) = conv(x) on the bf16 kernels: weights (ONNX layout, fp32) rounded to bf16.
+  void conv_bf16(const Conv2dShape& s, const float* weights, const std::uint16_t* x,
+                 const float* bias, float* y, ThreadPool* pool);
+  // values rounded to bf16 into bits; returns bits.data().
+  static const std::uint16_t* narrowed(const std::vector<float>& values,
+                                       std::vector<std::uint16_t>& bits, ThreadPool* pool);
 
   Conv2dOptions o_;
   Param weight_, bias_;
   PackedConv2dWeights packed_;
   Conv2dScratch conv_scratch_;
-  // bf16: the weights, the input (kept from forward for the weight gradient) and the
-  // output gradient rounded for the kernels.
+  // bf16: the weights, an fp32 input (kept from forward for the weight gradient) and an
+  // fp32 output gradient rounded for the kernels; the kernels' fp32 results before
+  // rounding, and a bf16 output gradient widened.
   std::vector<std::uint16_t> weight_bf16_, input_bf16_, grad_bf16_;
+  std::vector<float> out_f32_, grad_f32_;
   PackedConv2dBf16Weights packed_bf16_;
   Conv2dBf16Scratch bf16_scratch_;
   // Pixels per chunk of the weight gradient: the chunk's packed im2col rows (at most

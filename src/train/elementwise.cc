@@ -61,7 +61,17 @@ const char* ActivationLayer::kind() const {
 }
 
 void ActivationLayer::forward(const Batch& x, Batch& y, const Context& ctx) {
-  y.resize(x.shape);
+  y.resize_as(x.shape, x.bf16);
+  if (x.bf16) {  // ReLU only (handles_bf16): a select on the value, the bits kept
+    const std::uint16_t* in = x.bits.data();
+    std::uint16_t* out = y.bits.data();
+    parallel_elements(ctx.pool, x.bits.size(), [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        out[i] = bf16_value(in[i]) > 0.0f ? in[i] : std::uint16_t{0};
+      }
+    });
+    return;
+  }
   const float* in = x.data.data();
   float* out = y.data.data();
   const ActivationKind kind = kind_;
@@ -77,7 +87,19 @@ void ActivationLayer::forward(const Batch& x, Batch& y, const Context& ctx) {
 void ActivationLayer::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
                                const Context& ctx) {
   if (dx == nullptr) return;
-  dx->resize(x.shape);
+  dx->resize_as(x.shape, x.bf16);
+  if (x.bf16) {  // ReLU
+    const std::uint16_t* ys = y.bits.data();
+    const std::uint16_t* g = dy.bits.data();
+    std::uint16_t* out = dx->bits.data();
+    parallel_elements(ctx.pool, y.bits.size(), [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        const std::uint16_t gi = g[i];
+        out[i] = bf16_value(ys[i]) > 0.0f ? gi : std::uint16_t{0};
+      }
+    });
+    return;
+  }
   const float* xs = x.data.data();
   const float* ys = y.data.data();
   const float* g = dy.data.data();
@@ -140,43 +162,54 @@ std::vector<int> Flatten::output_shape(std::span<const int> in) const {
   return {in[0], static_cast<int>(shape_elements(in.subspan(1)))};
 }
 
-void Flatten::forward(const Batch& x, Batch& y, const Context&) {
-  y.resize(output_shape(x.shape));
-  if (x.shape.size() != 4) {
-    std::copy(x.data.begin(), x.data.end(), y.data.begin());
-    return;
-  }
-  const std::size_t n = static_cast<std::size_t>(x.shape[0]);
-  const std::size_t hw =
-      static_cast<std::size_t>(x.shape[1]) * static_cast<std::size_t>(x.shape[2]);
-  const std::size_t c = static_cast<std::size_t>(x.shape[3]);
+namespace {
+
+// NHWC [N, H, W, C] to PyTorch's NCHW flattening order, and back for the gradient.
+template <class T>
+void flatten_nhwc(const std::vector<int>& shape, const T* in, T* out, bool to_chw) {
+  const std::size_t n = static_cast<std::size_t>(shape[0]);
+  const std::size_t hw = static_cast<std::size_t>(shape[1]) * static_cast<std::size_t>(shape[2]);
+  const std::size_t c = static_cast<std::size_t>(shape[3]);
   for (std::size_t b = 0; b < n; ++b) {
-    const float* in = x.data.data() + b * hw * c;
-    float* out = y.data.data() + b * hw * c;
+    const T* src = in + b * hw * c;
+    T* dst = out + b * hw * c;
     for (std::size_t p = 0; p < hw; ++p) {
-      for (std::size_t ch = 0; ch < c; ++ch) out[ch * hw + p] = in[p * c + ch];
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        if (to_chw) {
+          dst[ch * hw + p] = src[p * c + ch];
+        } else {
+          dst[p * c + ch] = src[ch * hw + p];
+        }
+      }
     }
   }
 }
 
+void flatten_batch(const std::vector<int>& nhwc, const Batch& in, Batch& out, bool to_chw) {
+  if (nhwc.size() != 4) {
+    if (in.bf16) {
+      std::copy(in.bits.begin(), in.bits.end(), out.bits.begin());
+    } else {
+      std::copy(in.data.begin(), in.data.end(), out.data.begin());
+    }
+  } else if (in.bf16) {
+    flatten_nhwc(nhwc, in.bits.data(), out.bits.data(), to_chw);
+  } else {
+    flatten_nhwc(nhwc, in.data.data(), out.data.data(), to_chw);
+  }
+}
+
+}  // namespace
+
+void Flatten::forward(const Batch& x, Batch& y, const Context&) {
+  y.resize_as(output_shape(x.shape), x.bf16);
+  flatten_batch(x.shape, x, y, true);
+}
+
 void Flatten::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx, const Context&) {
   if (dx == nullptr) return;
-  dx->resize(x.shape);
-  if (x.shape.size() != 4) {
-    std::copy(dy.data.begin(), dy.data.end(), dx->data.begin());
-    return;
-  }
-  const std::size_t n = static_cast<std::size_t>(x.shape[0]);
-  const std::size_t hw =
-      static_cast<std::size_t>(x.shape[1]) * static_cast<std::size_t>(x.shape[2]);
-  const std::size_t c = static_cast<std::size_t>(x.shape[3]);
-  for (std::size_t b = 0; b < n; ++b) {
-    const float* in = dy.data.data() + b * hw * c;
-    float* out = dx->data.data() + b * hw * c;
-    for (std::size_t p = 0; p < hw; ++p) {
-      for (std::size_t ch = 0; ch < c; ++ch) out[p * c + ch] = in[ch * hw + p];
-    }
-  }
+  dx->resize_as(x.shape, x.bf16);
+  flatten_batch(x.shape, dy, *dx, false);
 }
 
 ir::Value* Flatten::export_to(ir::Graph& graph, ir::Value* x) const {

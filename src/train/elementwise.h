@@ -25,6 +25,7 @@ class ActivationLayer final : public Layer {
   void backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
                 const Context& ctx) override;
   ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
+  bool handles_bf16() const override { return kind_ == ActivationKind::relu; }
 
  private:
   ActivationKind kind_;
@@ -58,6 +59,7 @@ class Flatten final : public Layer {
  public:
   explicit Flatten(std::string name) : Layer(std::move(name)) {}
   const char* kind() const override { return "Flatten"; }
+  bool handles_bf16() const override { return true; }
   std::vector<int> output_shape(std::span<const int> in) const override;
   void forward(const Batch& x, Batch& y, const Context& ctx) override;
   void backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,

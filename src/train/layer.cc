@@ -10,6 +10,7 @@
 #include "base/checked_math.h"
 #include "base/error.h"
 #include "core/tensor.h"
+#include "kernels/convert/convert.h"
 
 namespace lowp::train {
 
@@ -30,6 +31,32 @@ void Batch::resize(std::vector<int> new_shape) {
   std::size_t n = shape_elements(new_shape);
   shape = std::move(new_shape);
   data.resize(n);
+  bf16 = false;
+}
+
+void Batch::resize_bf16(std::vector<int> new_shape) {
+  std::size_t n = shape_elements(new_shape);
+  shape = std::move(new_shape);
+  bits.resize(n);
+  bf16 = true;
+}
+
+void narrow_to_bf16(const float* in, std::uint16_t* out, std::size_t n, ThreadPool* pool) {
+  parallel_elements(pool, n, [&](std::size_t b, std::size_t e) {
+    convert_f32_to_bf16(in + b, out + b, e - b);
+  });
+}
+
+void convert_batch(const Batch& in, Batch& out, bool to_bf16, ThreadPool* pool) {
+  LOWP_CHECK(in.bf16 != to_bf16, "convert_batch: the batch is already in that format");
+  out.resize_as(in.shape, to_bf16);
+  if (to_bf16) {
+    narrow_to_bf16(in.data.data(), out.bits.data(), in.data.size(), pool);
+  } else {
+    parallel_elements(pool, in.bits.size(), [&](std::size_t b, std::size_t e) {
+      convert_bf16_to_f32(in.bits.data() + b, out.data.data() + b, e - b);
+    });
+  }
 }
 
 std::size_t Batch::per_row() const {

@@ -20,6 +20,7 @@
 // batch (bias and BatchNorm sums, col2im, max-pool scatter) runs in one fixed order.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -27,21 +28,44 @@
 #include <string>
 #include <vector>
 
+#include "base/float_types.h"
 #include "base/thread_pool.h"
 #include "ir/graph.h"
 
 namespace lowp::train {
 
 // Activations or their gradients for a batch: row-major, the batch on the first axis.
+// Stored as fp32 (data) or, between the layers that take it in bf16 training, as bf16
+// (bits; see Context::matrix): half the bytes for the memory-bound layers to stream.
 struct Batch {
   std::vector<int> shape;
-  std::vector<float> data;
+  std::vector<float> data;          // the values when !bf16
+  std::vector<std::uint16_t> bits;  // the values' bf16 bits when bf16
+  bool bf16 = false;
 
-  // Sets the shape and sizes data to match (contents unspecified).
+  // Sets the shape and sizes data (or bits) to match (contents unspecified).
   void resize(std::vector<int> new_shape);
+  void resize_bf16(std::vector<int> new_shape);
+  void resize_as(std::vector<int> new_shape, bool as_bf16) {
+    as_bf16 ? resize_bf16(std::move(new_shape)) : resize(std::move(new_shape));
+  }
   int rows() const { return shape.empty() ? 0 : shape[0]; }
   std::size_t per_row() const;  // elements of one sample
+  std::size_t elements() const { return bf16 ? bits.size() : data.size(); }
 };
+
+// bf16 storage, element by element (round to nearest even, as the convert kernels), for
+// the layers' own loops; and whole batches converted on the convert kernels.
+inline float bf16_value(std::uint16_t bits) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+}
+inline std::uint16_t bf16_bits(float v) {
+  return bfloat16::from_float(v).bits();
+}
+// out = in as fp32 (in bf16) or as bf16 (in fp32); same shape.
+void convert_batch(const Batch& in, Batch& out, bool to_bf16, ThreadPool* pool);
+// n fp32 values to bf16 bits, on the pool.
+void narrow_to_bf16(const float* in, std::uint16_t* out, std::size_t n, ThreadPool* pool);
 
 std::size_t shape_elements(std::span<const int> shape);
 std::string shape_str(std::span<const int> shape);
@@ -105,6 +129,13 @@ class Layer {
 
   virtual std::vector<Param*> params() { return {}; }
   virtual std::vector<StateTensor*> states() { return {}; }
+
+  // Whether forward() and backward() take bf16 batches (bf16 training). Such a layer
+  // gives its input gradient in its input's format, and says in its header which format
+  // its output has (BatchNorm, ReLU, pooling, Flatten: the input's; Conv2d: bf16 in bf16
+  // training; Linear: fp32); the output gradient always comes in the output's format.
+  // Model converts around the layers that do not take bf16.
+  virtual bool handles_bf16() const { return false; }
 
   // Appends the layer's inference form to an ONNX-layout (NCHW) graph: x is its input,
   // the return value its output. Layers that are the identity at inference return x.

@@ -32,27 +32,44 @@ std::vector<int> Linear::output_shape(std::span<const int> in) const {
 
 void Linear::forward(const Batch& x, Batch& y, const Context& ctx) {
   y.resize(output_shape(x.shape));
-  matmul_abt(x.rows(), in_, out_, x.data.data(), static_cast<std::size_t>(in_),
-             weight_.value.data(), static_cast<std::size_t>(in_),
-             has_bias_ ? bias_.value.data() : nullptr, y.data.data(),
-             static_cast<std::size_t>(out_), scratch_, ctx.pool, ctx.matrix);
+  const float* bias = has_bias_ ? bias_.value.data() : nullptr;
+  const std::size_t in = static_cast<std::size_t>(in_), out = static_cast<std::size_t>(out_);
+  if (x.bf16) {
+    matmul_abt_bf16_rows(x.rows(), in_, out_, x.bits.data(), in, weight_.value.data(), in, bias,
+                         y.data.data(), out, scratch_, ctx.pool);
+    return;
+  }
+  matmul_abt(x.rows(), in_, out_, x.data.data(), in, weight_.value.data(), in, bias,
+             y.data.data(), out, scratch_, ctx.pool, ctx.matrix);
 }
 
 void Linear::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
                       const Context& ctx) {
   const int rows = x.rows();
   const std::size_t in = static_cast<std::size_t>(in_), out = static_cast<std::size_t>(out_);
+  const MatrixPrecision precision = x.bf16 ? MatrixPrecision::bf16 : ctx.matrix;
   if (weight_.trainable) {
     // dW[o][i] = sum_r dy[r][o] x[r][i]
-    matmul_atb(out_, rows, in_, dy.data.data(), out, x.data.data(), in, weight_.grad.data(), in,
-               scratch_, ctx.pool, ctx.matrix);
+    if (x.bf16) {
+      matmul_atb_bf16_b(out_, rows, in_, dy.data.data(), out, x.bits.data(), in,
+                        weight_.grad.data(), in, scratch_, ctx.pool);
+    } else {
+      matmul_atb(out_, rows, in_, dy.data.data(), out, x.data.data(), in, weight_.grad.data(), in,
+                 scratch_, ctx.pool, precision);
+    }
     if (has_bias_) sum_rows(rows, out_, dy.data.data(), out, bias_.grad.data(), ctx.pool);
   }
   if (dx != nullptr) {
-    // dx[r][i] = sum_o dy[r][o] W[o][i]
-    dx->resize(x.shape);
-    matmul_ab(rows, out_, in_, dy.data.data(), out, weight_.value.data(), in, dx->data.data(), in,
-              scratch_, ctx.pool, ctx.matrix);
+    // dx[r][i] = sum_o dy[r][o] W[o][i], in the input's format.
+    dx->resize_as(x.shape, x.bf16);
+    float* dxf = dx->data.data();
+    if (x.bf16) {
+      dx_f32_.resize(dx->bits.size());
+      dxf = dx_f32_.data();
+    }
+    matmul_ab(rows, out_, in_, dy.data.data(), out, weight_.value.data(), in, dxf, in, scratch_,
+              ctx.pool, precision);
+    if (x.bf16) narrow_to_bf16(dxf, dx->bits.data(), dx->bits.size(), ctx.pool);
   }
 }
 

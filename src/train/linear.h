@@ -3,6 +3,8 @@
 // lowp's packed kernels (train/matmul.h): dx = dy W, dW = dy^T x, db = column sums of dy.
 #pragma once
 
+#include <vector>
+
 #include "base/random.h"
 #include "train/layer.h"
 #include "train/matmul.h"
@@ -27,12 +29,15 @@ class Linear final : public Layer {
   Param& weight() { return weight_; }
   Param& bias() { return bias_; }
   bool has_bias() const { return has_bias_; }
+  // Takes bf16 inputs (bf16 training); its output is fp32.
+  bool handles_bf16() const override { return true; }
 
  private:
   int in_, out_;
   bool has_bias_;
   Param weight_, bias_;
   MatmulScratch scratch_;
+  std::vector<float> dx_f32_;  // bf16 input: the input gradient before rounding
 };
 
 }  // namespace lowp::train

@@ -2,6 +2,7 @@
 #include "train/matmul.h"
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "base/error.h"
@@ -25,6 +26,47 @@ void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16
   args.ldc = ldc;
   bf16dot_gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m),
                                    static_cast<std::size_t>(w.n), static_cast<std::size_t>(w.k)));
+}
+
+void matmul_abt_bf16_rows(int m, int k, int n, const std::uint16_t* a, std::size_t lda,
+                          const float* w, std::size_t ldw, const float* bias, float* c,
+                          std::size_t ldc, MatmulScratch& scratch, ThreadPool* pool) {
+  pack_bf16dot_from_f32_nk(w, ldw, n, k, scratch.packed_bf16);
+  const std::size_t padded_k = static_cast<std::size_t>(scratch.packed_bf16.padded_k());
+  if (k % 2 != 0 || lda % 2 != 0) {
+    // The kernels read whole pairs from rows of even length: copy with a zero pad.
+    scratch.rows_bf16.assign(static_cast<std::size_t>(m) * padded_k, 0);
+    for (int r = 0; r < m; ++r) {
+      std::memcpy(scratch.rows_bf16.data() + static_cast<std::size_t>(r) * padded_k,
+                  a + static_cast<std::size_t>(r) * lda,
+                  static_cast<std::size_t>(k) * sizeof(std::uint16_t));
+    }
+    a = scratch.rows_bf16.data();
+    lda = padded_k;
+  }
+  Bf16DotArgs args;
+  args.m = m;
+  args.a = a;
+  args.lda = lda;
+  args.w = &scratch.packed_bf16;
+  args.bias = bias;
+  args.c = c;
+  args.ldc = ldc;
+  bf16dot_gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n),
+                                   static_cast<std::size_t>(k)));
+}
+
+void matmul_atb_bf16_b(int m, int k, int n, const float* a, std::size_t lda,
+                       const std::uint16_t* b, std::size_t ldb, float* c, std::size_t ldc,
+                       MatmulScratch& scratch, ThreadPool* pool) {
+  scratch.transposed.resize(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
+  transpose_x32(reinterpret_cast<const std::uint32_t*>(a),
+                reinterpret_cast<std::uint32_t*>(scratch.transposed.data()),
+                static_cast<std::size_t>(k), static_cast<std::size_t>(m), lda,
+                static_cast<std::size_t>(k));
+  pack_bf16dot_from_bf16_kn(b, ldb, k, n, scratch.packed_bf16);
+  matmul_packed_bf16(m, scratch.transposed.data(), static_cast<std::size_t>(k),
+                     scratch.packed_bf16, nullptr, c, ldc, scratch, pool);
 }
 
 void matmul_abt(int m, int k, int n, const float* a, std::size_t lda, const float* w,

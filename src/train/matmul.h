@@ -53,6 +53,16 @@ void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const floa
                 std::size_t ldb, float* c, std::size_t ldc, MatmulScratch& scratch,
                 ThreadPool* pool, MatrixPrecision precision = MatrixPrecision::fp32);
 
+// bf16 training, operands already in bf16 bits:
+//   C[m][n] = A W^T + bias, A [m][k] bf16 (lda), W [n][k] fp32 rounded while packed;
+void matmul_abt_bf16_rows(int m, int k, int n, const std::uint16_t* a, std::size_t lda,
+                          const float* w, std::size_t ldw, const float* bias, float* c,
+                          std::size_t ldc, MatmulScratch& scratch, ThreadPool* pool);
+//   C[m][n] = A^T B, A stored [k][m] fp32 (lda), B [k][n] bf16 (ldb).
+void matmul_atb_bf16_b(int m, int k, int n, const float* a, std::size_t lda,
+                       const std::uint16_t* b, std::size_t ldb, float* c, std::size_t ldc,
+                       MatmulScratch& scratch, ThreadPool* pool);
+
 // C = A W with W already packed for the bf16 kernels (B side), A fp32 [m][k] rounded
 // to bf16 on the way in: the shared last step of the bf16 products.
 void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16DotWeights& w,

@@ -35,6 +35,8 @@ std::vector<int> Model::output_shape() const {
 
 const Batch& Model::forward(const Batch& x, const Context& ctx) {
   outputs_.resize(layers.size());
+  staged_.resize(layers.size());
+  staged_used_.assign(layers.size(), false);
   forward_overflow_.clear();
   input_ = &x;
   if (ctx.fp16_storage) {
@@ -44,6 +46,13 @@ const Batch& Model::forward(const Batch& x, const Context& ctx) {
   }
   const Batch* in = input_;
   for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (in->bf16 && !layers[i]->handles_bf16()) {
+      // bf16 training: this layer takes fp32; its fp32 copy of the input is kept for
+      // backward.
+      convert_batch(*in, staged_[i], false, ctx.pool);
+      staged_used_[i] = true;
+      in = &staged_[i];
+    }
     layers[i]->forward(*in, outputs_[i], ctx);
     if (ctx.fp16_storage) {
       round_to_fp16(outputs_[i].data, ctx.pool);
@@ -51,6 +60,10 @@ const Batch& Model::forward(const Batch& x, const Context& ctx) {
         forward_overflow_ = layers[i]->name();
     }
     in = &outputs_[i];
+  }
+  if (in->bf16) {
+    convert_batch(*in, final_output_, false, ctx.pool);
+    return final_output_;
   }
   return *in;
 }
@@ -61,7 +74,14 @@ std::string Model::backward(const Batch& grad_output, const Context& ctx) {
   std::string overflow;
   const Batch* dy = &grad_output;
   for (std::size_t i = layers.size(); i-- > 0;) {
-    const Batch& x = i == 0 ? *input_ : outputs_[i - 1];
+    // dy in the format of the layer's output: a layer after it that took an fp32 copy
+    // (or the loss) gave an fp32 gradient.
+    if (dy->bf16 != outputs_[i].bf16) {
+      Batch* converted = dy == &grad_a_ ? &grad_b_ : &grad_a_;
+      convert_batch(*dy, *converted, outputs_[i].bf16, ctx.pool);
+      dy = converted;
+    }
+    const Batch& x = staged_used_[i] ? staged_[i] : (i == 0 ? *input_ : outputs_[i - 1]);
     Batch* dx = i == 0 ? nullptr : (dy == &grad_a_ ? &grad_b_ : &grad_a_);
     layers[i]->backward(x, outputs_[i], *dy, dx, ctx);
     if (ctx.fp16_storage) {

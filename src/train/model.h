@@ -30,7 +30,8 @@ class Model {
   std::vector<int> trained_input_shape() const;  // after the input transform
 
   // Runs the trained layers on x (which must stay alive until backward) and returns the
-  // output; in training mode keeps every activation for backward(). With fp16 storage
+  // output (always fp32); in training mode keeps every activation for backward(). In bf16
+  // training the layers that handle it pass bf16 batches (Layer::handles_bf16). With fp16 storage
   // the input and every output are rounded to fp16, and forward_overflow() names the
   // first layer whose output is not finite ("" when all are).
   const Batch& forward(const Batch& x, const Context& ctx);
@@ -54,6 +55,10 @@ class Model {
   const Batch* input_ = nullptr;
   Batch rounded_input_;         // fp16 storage: the input rounded
   std::vector<Batch> outputs_;  // outputs_[i]: output of layer i
+  // bf16 training: fp32 copies of the inputs of layers that do not take bf16.
+  std::vector<Batch> staged_;
+  std::vector<bool> staged_used_;
+  Batch final_output_;  // the last output in fp32 when the last layer gave bf16
   std::string forward_overflow_;
   Batch grad_a_, grad_b_;
 };

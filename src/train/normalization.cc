@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 #include "base/error.h"
 
@@ -43,10 +45,48 @@ std::vector<int> BatchNorm::output_shape(std::span<const int> in) const {
   return {in.begin(), in.end()};
 }
 
-void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
-  y.resize(output_shape(x.shape));
+namespace {
+
+inline float value_of(float v) {
+  return v;
+}
+inline float value_of(std::uint16_t bits) {
+  return bf16_value(bits);
+}
+template <class T>
+T stored_as(float v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    return bf16_bits(v);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void BatchNorm::normalize(const T* in_all, T* out_all, std::size_t rows, ThreadPool* pool) const {
   const std::size_t c = static_cast<std::size_t>(channels_);
-  const std::size_t m = x.data.size() / c;
+  const float* __restrict means = mean_.data();
+  const float* __restrict inv = inv_std_.data();
+  const float* __restrict gamma = gamma_.value.data();
+  const float* __restrict beta = beta_.value.data();
+  parallel_elements(pool, rows, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const T* __restrict in = in_all + i * c;
+      T* __restrict out = out_all + i * c;
+      for (std::size_t j = 0; j < c; ++j) {
+        const float xh = (value_of(in[j]) - means[j]) * inv[j];
+        out[j] = stored_as<T>(gamma[j] * xh + beta[j]);
+      }
+    }
+  });
+}
+
+void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
+  y.resize_as(output_shape(x.shape), x.bf16);
+  const std::size_t c = static_cast<std::size_t>(channels_);
+  const std::size_t m = x.elements() / c;
   std::vector<double> mean(c, 0.0), var(c, 0.0);
   last_training_ = ctx.training;
   if (ctx.training) {
@@ -55,21 +95,27 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
     // One pass: sums of x and x^2 in double. sum x^2 - mean sum x cancels about
     // log2(mean^2 / variance) bits of double's 53, so the variance keeps fp32 precision
     // unless the mean exceeds the standard deviation by ~10^7 (not activations).
-    const float* xs = x.data.data();
     std::vector<double> sums(2 * c);
-    blocked_sums(
-        ctx.pool, m, 2 * c,
-        [&](std::size_t begin, std::size_t end, double* acc) {
-          for (std::size_t i = begin; i < end; ++i) {
-            const float* row = xs + i * c;
-            for (std::size_t j = 0; j < c; ++j) {
-              const double v = row[j];
-              acc[j] += v;
-              acc[c + j] += v * v;
+    auto add_rows = [&](const auto* xs) {
+      blocked_sums(
+          ctx.pool, m, 2 * c,
+          [&](std::size_t begin, std::size_t end, double* acc) {
+            for (std::size_t i = begin; i < end; ++i) {
+              const auto* row = xs + i * c;
+              for (std::size_t j = 0; j < c; ++j) {
+                const double v = value_of(row[j]);
+                acc[j] += v;
+                acc[c + j] += v * v;
+              }
             }
-          }
-        },
-        sums.data());
+          },
+          sums.data());
+    };
+    if (x.bf16) {
+      add_rows(x.bits.data());
+    } else {
+      add_rows(x.data.data());
+    }
     for (std::size_t j = 0; j < c; ++j) {
       mean[j] = sums[j] / static_cast<double>(m);
       var[j] = std::max(0.0, sums[c + j] - sums[j] * mean[j]);  // sum of squared deviations
@@ -90,48 +136,35 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
     }
   }
   inv_std_.resize(c);
-  std::vector<float> mean_f(c);
+  mean_.resize(c);
   for (std::size_t j = 0; j < c; ++j) {
     inv_std_[j] = static_cast<float>(1.0 / std::sqrt(var[j] + eps_));
-    mean_f[j] = static_cast<float>(mean[j]);
+    mean_[j] = static_cast<float>(mean[j]);
   }
-  xhat_.resize(x.data.size());
-  const float* __restrict means = mean_f.data();
-  const float* __restrict inv = inv_std_.data();
-  const float* __restrict gamma = gamma_.value.data();
-  const float* __restrict beta = beta_.value.data();
-  const float* __restrict in_all = x.data.data();
-  float* __restrict xh_all = xhat_.data();
-  float* __restrict out_all = y.data.data();
-  parallel_elements(ctx.pool, m, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      const float* __restrict in = in_all + i * c;
-      float* __restrict xh = xh_all + i * c;
-      float* __restrict out = out_all + i * c;
-      for (std::size_t j = 0; j < c; ++j) {
-        xh[j] = (in[j] - means[j]) * inv[j];
-        out[j] = gamma[j] * xh[j] + beta[j];
-      }
-    }
-  });
+  if (x.bf16) {
+    normalize(x.bits.data(), y.bits.data(), m, ctx.pool);
+  } else {
+    normalize(x.data.data(), y.data.data(), m, ctx.pool);
+  }
 }
 
-void BatchNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
-                         const Context& ctx) {
+template <class T>
+void BatchNorm::backward_as(const T* xs, const T* gs, T* dxs, std::size_t m, ThreadPool* pool) {
   const std::size_t c = static_cast<std::size_t>(channels_);
-  const std::size_t m = x.data.size() / c;
+  const float* __restrict means = mean_.data();
+  const float* __restrict inv = inv_std_.data();
   std::vector<double> sums(2 * c);  // dbeta, then dgamma
-  const float* gs = dy.data.data();
-  const float* xhs = xhat_.data();
   blocked_sums(
-      ctx.pool, m, 2 * c,
+      pool, m, 2 * c,
       [&](std::size_t begin, std::size_t end, double* acc) {
         for (std::size_t i = begin; i < end; ++i) {
-          const float* g = gs + i * c;
-          const float* xh = xhs + i * c;
+          const T* g = gs + i * c;
+          const T* x = xs + i * c;
           for (std::size_t j = 0; j < c; ++j) {
-            acc[j] += g[j];
-            acc[c + j] += static_cast<double>(g[j]) * xh[j];
+            const float gj = value_of(g[j]);
+            const float xh = (value_of(x[j]) - means[j]) * inv[j];
+            acc[j] += gj;
+            acc[c + j] += static_cast<double>(gj) * xh;
           }
         }
       },
@@ -142,8 +175,7 @@ void BatchNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* d
     gamma_.grad[j] = static_cast<float>(dgamma[j]);
     beta_.grad[j] = static_cast<float>(dbeta[j]);
   }
-  if (dx == nullptr) return;
-  dx->resize(x.shape);
+  if (dxs == nullptr) return;
   std::vector<float> a(c), b(c), d(c);
   const float inv_m = 1.0f / static_cast<float>(m);
   for (std::size_t j = 0; j < c; ++j) {
@@ -152,14 +184,30 @@ void BatchNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* d
     b[j] = last_training_ ? a[j] * static_cast<float>(dbeta[j]) * inv_m : 0.0f;
     d[j] = last_training_ ? a[j] * static_cast<float>(dgamma[j]) * inv_m : 0.0f;
   }
-  parallel_elements(ctx.pool, m, [&](std::size_t begin, std::size_t end) {
+  parallel_elements(pool, m, [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
-      const float* g = dy.data.data() + i * c;
-      const float* xh = xhat_.data() + i * c;
-      float* out = dx->data.data() + i * c;
-      for (std::size_t j = 0; j < c; ++j) out[j] = a[j] * g[j] - b[j] - xh[j] * d[j];
+      const T* g = gs + i * c;
+      const T* x = xs + i * c;
+      T* out = dxs + i * c;
+      for (std::size_t j = 0; j < c; ++j) {
+        const float xh = (value_of(x[j]) - means[j]) * inv[j];
+        out[j] = stored_as<T>(a[j] * value_of(g[j]) - b[j] - xh * d[j]);
+      }
     }
   });
+}
+
+void BatchNorm::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
+                         const Context& ctx) {
+  const std::size_t m = x.elements() / static_cast<std::size_t>(channels_);
+  if (dx != nullptr) dx->resize_as(x.shape, x.bf16);
+  if (x.bf16) {
+    backward_as(x.bits.data(), dy.bits.data(), dx != nullptr ? dx->bits.data() : nullptr, m,
+                ctx.pool);
+  } else {
+    backward_as(x.data.data(), dy.data.data(), dx != nullptr ? dx->data.data() : nullptr, m,
+                ctx.pool);
+  }
 }
 
 ir::Value* BatchNorm::export_to(ir::Graph& graph, ir::Value* x) const {

@@ -27,14 +27,22 @@ class BatchNorm final : public Layer {
   std::vector<Param*> params() override { return {&gamma_, &beta_}; }
   std::vector<StateTensor*> states() override { return {&running_mean_, &running_var_}; }
   ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
+  bool handles_bf16() const override { return true; }
 
  private:
+  template <class T>
+  void normalize(const T* in, T* out, std::size_t rows, ThreadPool* pool) const;
+  template <class T>
+  void backward_as(const T* xs, const T* gs, T* dxs, std::size_t rows, ThreadPool* pool);
+
   int channels_;
   float eps_, momentum_;
   Param gamma_, beta_;
   StateTensor running_mean_, running_var_;
-  std::vector<float> xhat_;     // normalized input of the last forward
-  std::vector<float> inv_std_;  // [channels] of the last forward
+  // Of the last forward, per channel: backward recomputes the normalized input
+  // x^ = (x - mean) inv_std from them rather than storing a batch-sized copy.
+  std::vector<float> mean_;
+  std::vector<float> inv_std_;
   bool last_training_ = true;
 };
 

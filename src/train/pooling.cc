@@ -2,6 +2,8 @@
 #include "train/pooling.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "base/error.h"
 
@@ -18,6 +20,22 @@ void for_each_image(ThreadPool* pool, int n, const std::function<void(int, int)>
   pool->parallel_for(static_cast<std::size_t>(n), 1, [&](std::size_t b0, std::size_t b1) {
     body(static_cast<int>(b0), static_cast<int>(b1));
   });
+}
+
+// Values as stored: fp32, or bf16 bits (bf16 training).
+inline float value_of(float v) {
+  return v;
+}
+inline float value_of(std::uint16_t bits) {
+  return bf16_value(bits);
+}
+template <class T>
+T stored_as(float v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    return bf16_bits(v);
+  }
 }
 
 }  // namespace
@@ -39,22 +57,24 @@ std::vector<int> Pool2d::output_shape(std::span<const int> in) const {
   return {in[0], (h - o_.kernel) / o_.stride + 1, (w - o_.kernel) / o_.stride + 1, in[3]};
 }
 
-void Pool2d::forward(const Batch& x, Batch& y, const Context& ctx) {
+template <class T>
+void Pool2d::forward_as(const Batch& x, const T* xs, T* ys, const Context& ctx) {
   std::vector<int> out = output_shape(x.shape);
-  y.resize(out);
   const int n = x.shape[0], ih_n = x.shape[1], iw_n = x.shape[2], c = x.shape[3];
   const int oh_n = out[1], ow_n = out[2];
   const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
   const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
   const float inv_area = 1.0f / static_cast<float>(o_.kernel * o_.kernel);
   for_each_image(ctx.pool, n, [&](int b0, int b1) {
+    std::vector<float> window(static_cast<std::size_t>(c));
     for (int b = b0; b < b1; ++b) {
-      const float* image = x.data.data() + b * in_image;
-      float* dst = y.data.data() + b * out_image;
+      const T* image = xs + b * in_image;
+      T* dst = ys + b * out_image;
       for (int oh = 0; oh < oh_n; ++oh) {
         for (int ow = 0; ow < ow_n; ++ow) {
-          float* __restrict o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-          if (mode_ == Mode::average) std::fill(o, o + c, 0.0f);
+          T* __restrict o = dst + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+          float* __restrict acc = window.data();
+          if (mode_ == Mode::average) std::fill(acc, acc + c, 0.0f);
           bool first = true;
           for (int kh = 0; kh < o_.kernel; ++kh) {
             const int ih = oh * o_.stride - o_.padding + kh;
@@ -63,30 +83,42 @@ void Pool2d::forward(const Batch& x, Batch& y, const Context& ctx) {
               const int iw = ow * o_.stride - o_.padding + kw;
               if (iw < 0 || iw >= iw_n) continue;
               const std::int32_t offset = (ih * iw_n + iw) * c;
-              const float* __restrict src = image + offset;
+              const T* __restrict src = image + offset;
               if (mode_ == Mode::average) {
-                for (int ch = 0; ch < c; ++ch) o[ch] += src[ch];
+                for (int ch = 0; ch < c; ++ch) acc[ch] += value_of(src[ch]);
               } else if (first) {
-                for (int ch = 0; ch < c; ++ch) o[ch] = src[ch];
+                for (int ch = 0; ch < c; ++ch) acc[ch] = value_of(src[ch]);
               } else {
-                for (int ch = 0; ch < c; ++ch) o[ch] = src[ch] > o[ch] ? src[ch] : o[ch];
+                for (int ch = 0; ch < c; ++ch) {
+                  const float v = value_of(src[ch]);
+                  acc[ch] = v > acc[ch] ? v : acc[ch];
+                }
               }
               first = false;
             }
           }
           if (mode_ == Mode::average) {
-            for (int ch = 0; ch < c; ++ch) o[ch] *= inv_area;
+            for (int ch = 0; ch < c; ++ch) acc[ch] *= inv_area;
           }
+          for (int ch = 0; ch < c; ++ch) o[ch] = stored_as<T>(acc[ch]);
         }
       }
     }
   });
 }
 
-void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
-                      const Context& ctx) {
-  if (dx == nullptr) return;
-  dx->resize(x.shape);
+void Pool2d::forward(const Batch& x, Batch& y, const Context& ctx) {
+  y.resize_as(output_shape(x.shape), x.bf16);
+  if (x.bf16) {
+    forward_as(x, x.bits.data(), y.bits.data(), ctx);
+  } else {
+    forward_as(x, x.data.data(), y.data.data(), ctx);
+  }
+}
+
+template <class T>
+void Pool2d::backward_as(const Batch& x, const Batch& y, const T* xs, const T* ys, const T* dys,
+                         T* dxs, const Context& ctx) {
   const int n = x.shape[0], ih_n = x.shape[1], iw_n = x.shape[2], c = x.shape[3];
   // Windows that tile the input (stride = kernel, no padding) each write their inputs
   // once: assigned, not added, and no zero fill first when they cover every input.
@@ -100,15 +132,15 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
     std::vector<float> remaining_buffer(static_cast<std::size_t>(c));
     float* __restrict remaining = remaining_buffer.data();
     for (int b = b0; b < b1; ++b) {
-      float* image = dx->data.data() + b * in_image;
-      if (!covered) std::fill(image, image + in_image, 0.0f);
-      const float* g = dy.data.data() + b * out_image;
-      const float* source = x.data.data() + b * in_image;
-      const float* out_values = y.data.data() + b * out_image;
+      T* image = dxs + b * in_image;
+      if (!covered) std::fill(image, image + in_image, stored_as<T>(0.0f));
+      const T* g = dys + b * out_image;
+      const T* source = xs + b * in_image;
+      const T* out_values = ys + b * out_image;
       for (int oh = 0; oh < oh_n; ++oh) {
         for (int ow = 0; ow < ow_n; ++ow) {
-          const float* go = g + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-          const float* ymax = out_values + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+          const T* go = g + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
+          const T* ymax = out_values + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
           std::fill(remaining, remaining + c, 1.0f);
           for (int kh = 0; kh < o_.kernel; ++kh) {
             const int ih = oh * o_.stride - o_.padding + kh;
@@ -117,29 +149,31 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
               const int iw = ow * o_.stride - o_.padding + kw;
               if (iw < 0 || iw >= iw_n) continue;
               const std::size_t at = (static_cast<std::size_t>(ih) * iw_n + iw) * c;
-              float* __restrict dst = image + at;
+              T* __restrict dst = image + at;
               if (mode_ == Mode::average) {
                 if (tiles) {
-                  for (int ch = 0; ch < c; ++ch) dst[ch] = go[ch] * inv_area;
+                  for (int ch = 0; ch < c; ++ch) dst[ch] = stored_as<T>(value_of(go[ch]) * inv_area);
                 } else {
-                  for (int ch = 0; ch < c; ++ch) dst[ch] += go[ch] * inv_area;
+                  for (int ch = 0; ch < c; ++ch) {
+                    dst[ch] = stored_as<T>(value_of(dst[ch]) + value_of(go[ch]) * inv_area);
+                  }
                 }
                 continue;
               }
               // The first input in window order equal to the maximum takes the gradient.
-              const float* __restrict src = source + at;
+              const T* __restrict src = source + at;
               // remaining[ch] is 1 until the channel's maximum is found, then 0: float
               // selects, so the loop vectorizes.
               if (tiles) {
                 for (int ch = 0; ch < c; ++ch) {
                   const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
-                  dst[ch] = hit * go[ch];
+                  dst[ch] = stored_as<T>(hit * value_of(go[ch]));
                   remaining[ch] -= hit;
                 }
               } else {
                 for (int ch = 0; ch < c; ++ch) {
                   const float hit = src[ch] == ymax[ch] ? remaining[ch] : 0.0f;
-                  dst[ch] += hit * go[ch];
+                  dst[ch] = stored_as<T>(value_of(dst[ch]) + hit * value_of(go[ch]));
                   remaining[ch] -= hit;
                 }
               }
@@ -149,6 +183,17 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
       }
     }
   });
+}
+
+void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
+                      const Context& ctx) {
+  if (dx == nullptr) return;
+  dx->resize_as(x.shape, x.bf16);
+  if (x.bf16) {
+    backward_as(x, y, x.bits.data(), y.bits.data(), dy.bits.data(), dx->bits.data(), ctx);
+  } else {
+    backward_as(x, y, x.data.data(), y.data.data(), dy.data.data(), dx->data.data(), ctx);
+  }
 }
 
 ir::Value* Pool2d::export_to(ir::Graph& graph, ir::Value* x) const {

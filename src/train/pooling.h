@@ -34,8 +34,18 @@ class Pool2d final : public Layer {
   void backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
                 const Context& ctx) override;
   ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
+  // bf16 batches when the windows tile the input (stride = kernel, no padding): each input
+  // gradient is then one product, rounded once. Overlapping windows add into their inputs'
+  // gradients, which must not be rounded at every addition: Model gives them fp32.
+  bool handles_bf16() const override { return o_.stride == o_.kernel && o_.padding == 0; }
 
  private:
+  template <class T>
+  void forward_as(const Batch& x, const T* xs, T* ys, const Context& ctx);
+  template <class T>
+  void backward_as(const Batch& x, const Batch& y, const T* xs, const T* ys, const T* dys, T* dxs,
+                   const Context& ctx);
+
   Mode mode_;
   Pool2dOptions o_;
 };

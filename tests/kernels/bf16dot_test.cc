@@ -126,14 +126,18 @@ TEST(Bf16Dot, PackingFromFp32MatchesPackingBf16) {
       const PackedBf16DotWeights want = pack_bf16dot(plain.data(), n, k);
       pack_bf16dot_from_f32_nk(w_nk.data(), ld_nk, n, k, nk);
       pack_bf16dot_from_f32_kn(w_kn.data(), ld_kn, k, n, kn);
-      for (const PackedBf16DotWeights* got : {&nk, &kn}) {
+      std::vector<std::uint16_t> bits_kn(w_kn.size());
+      for (std::size_t i = 0; i < w_kn.size(); ++i) bits_kn[i] = bfloat16::from_float(w_kn[i]).bits();
+      PackedBf16DotWeights from_bits;
+      pack_bf16dot_from_bf16_kn(bits_kn.data(), ld_kn, k, n, from_bits);
+      for (const PackedBf16DotWeights* got : {&nk, &kn, &from_bits}) {
         ASSERT_EQ(got->n, n);
         ASSERT_EQ(got->k, k);
         ASSERT_EQ(got->data.size(), want.data.size());
         EXPECT_EQ(std::memcmp(got->data.data(), want.data.data(),
                               want.data.size() * sizeof(std::uint16_t)),
                   0)
-            << (got == &nk ? "nk" : "kn") << " n " << n << " k " << k;
+            << (got == &nk ? "nk" : got == &kn ? "kn" : "bf16 kn") << " n " << n << " k " << k;
       }
     }
   }

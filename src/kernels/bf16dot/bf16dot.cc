@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "base/error.h"
@@ -86,22 +87,32 @@ void pack_bf16dot_from_f32_nk(const float* w, std::size_t ldw, int n, int k,
   }
 }
 
-void pack_bf16dot_from_f32_kn(const float* b, std::size_t ldb, int k, int n,
-                              PackedBf16DotWeights& out) {
+namespace {
+
+// Rows 2q and 2q + 1 of b, as bf16 (rounded from fp32, or copied), interleaved into pair q.
+template <class T>
+void pack_kn(const T* b, std::size_t ldb, int k, int n, PackedBf16DotWeights& out) {
   shape_packed(out, n, k);
   const std::size_t width = static_cast<std::size_t>(out.panels()) * kGemmPanel;
   std::vector<std::uint16_t> even(width, 0), odd(width, 0);
+  auto load = [&](int row, std::uint16_t* dst) {
+    const T* src = b + static_cast<std::size_t>(row) * ldb;
+    if constexpr (std::is_same_v<T, float>) {
+      convert_f32_to_bf16(src, dst, static_cast<std::size_t>(n));
+    } else {
+      std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(std::uint16_t));
+    }
+  };
   for (int q = 0; q < out.padded_k() / 2; ++q) {
-    convert_f32_to_bf16(b + static_cast<std::size_t>(2 * q) * ldb, even.data(),
-                        static_cast<std::size_t>(n));
+    load(2 * q, even.data());
     if (2 * q + 1 < k) {
-      convert_f32_to_bf16(b + static_cast<std::size_t>(2 * q + 1) * ldb, odd.data(),
-                          static_cast<std::size_t>(n));
+      load(2 * q + 1, odd.data());
     } else {
       std::fill(odd.begin(), odd.end(), std::uint16_t{0});
     }
     for (int p = 0; p < out.panels(); ++p) {
-      std::uint16_t* __restrict dst = out.data.data() + static_cast<std::size_t>(p) * out.panel_elements() +
+      std::uint16_t* __restrict dst = out.data.data() +
+                                      static_cast<std::size_t>(p) * out.panel_elements() +
                                       static_cast<std::size_t>(q) * kGemmPanel * 2;
       const std::uint16_t* __restrict e = even.data() + static_cast<std::size_t>(p) * kGemmPanel;
       const std::uint16_t* __restrict o = odd.data() + static_cast<std::size_t>(p) * kGemmPanel;
@@ -111,6 +122,18 @@ void pack_bf16dot_from_f32_kn(const float* b, std::size_t ldb, int k, int n,
       }
     }
   }
+}
+
+}  // namespace
+
+void pack_bf16dot_from_f32_kn(const float* b, std::size_t ldb, int k, int n,
+                              PackedBf16DotWeights& out) {
+  pack_kn(b, ldb, k, n, out);
+}
+
+void pack_bf16dot_from_bf16_kn(const std::uint16_t* b, std::size_t ldb, int k, int n,
+                               PackedBf16DotWeights& out) {
+  pack_kn(b, ldb, k, n, out);
 }
 
 void bf16dot_convert_rows(const float* a, int m, std::size_t lda, int k, std::uint16_t* out,

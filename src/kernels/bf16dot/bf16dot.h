@@ -68,6 +68,9 @@ void pack_bf16dot_from_f32_nk(const float* w, std::size_t ldw, int n, int k,
                               PackedBf16DotWeights& out);
 void pack_bf16dot_from_f32_kn(const float* b, std::size_t ldb, int k, int n,
                               PackedBf16DotWeights& out);
+// The _kn packing of a matrix already in bf16 bits.
+void pack_bf16dot_from_bf16_kn(const std::uint16_t* b, std::size_t ldb, int k, int n,
+                               PackedBf16DotWeights& out);
 
 // fp32 activation rows to the padded bf16 rows the kernel reads (round to nearest even;
 // the padding element is set to 0).
