@@ -76,10 +76,8 @@ void Conv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
   if (ctx.matrix == MatrixPrecision::bf16 || x.bf16) {
     // bf16 training: the output is passed on in bf16.
     const std::uint16_t* x_bits = x.bf16 ? x.bits.data() : narrowed(x.data, input_bf16_, ctx.pool);
-    out_f32_.resize(shape_elements(std::vector<int>{s.batch, s.out_h(), s.out_w(), s.out_c}));
-    conv_bf16(s, weight_.value.data(), x_bits, bias, out_f32_.data(), ctx.pool);
     y.resize_bf16({s.batch, s.out_h(), s.out_w(), s.out_c});
-    narrow_to_bf16(out_f32_.data(), y.bits.data(), out_f32_.size(), ctx.pool);
+    conv_bf16(s, weight_.value.data(), x_bits, bias, nullptr, y.bits.data(), ctx.pool);
     return;
   }
   y.resize({s.batch, s.out_h(), s.out_w(), s.out_c});
@@ -96,11 +94,15 @@ const std::uint16_t* Conv2d::narrowed(const std::vector<float>& values,
 }
 
 void Conv2d::conv_bf16(const Conv2dShape& s, const float* weights, const std::uint16_t* x,
-                       const float* bias, float* y, ThreadPool* pool) {
+                       const float* bias, float* y, std::uint16_t* y_bits, ThreadPool* pool) {
   weight_bf16_.resize(shape_elements(weight_.shape));
   convert_f32_to_bf16(weights, weight_bf16_.data(), weight_bf16_.size());
   packed_bf16_ = pack_conv2d_bf16(s, weight_bf16_.data());
-  conv2d_bf16(packed_bf16_, x, bias, Activation::none, y, bf16_scratch_, pool);
+  if (y_bits != nullptr) {
+    conv2d_bf16_to_bf16(packed_bf16_, x, bias, Activation::none, y_bits, bf16_scratch_, pool);
+  } else {
+    conv2d_bf16(packed_bf16_, x, bias, Activation::none, y, bf16_scratch_, pool);
+  }
 }
 
 void im2col_nhwc(const Conv2dShape& s, int group, const float* x, float* cols) {
@@ -350,22 +352,23 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   // The input gradient in the input's format; computed in fp32.
   dx->resize_as(x.shape, x.bf16);
   float* dxf = dx->data.data();
-  if (x.bf16) {
+  if (x.bf16) {  // col2im sums in fp32 before rounding; the bf16 kernels round themselves
     out_f32_.resize(dx->bits.size());
     dxf = out_f32_.data();
   }
   if (o_.stride == 1 && o_.padding <= o_.kernel - 1) {
     const std::uint16_t* dy_bits = nullptr;
     if (bf16) dy_bits = dy.bf16 ? dy.bits.data() : narrowed(dy.data, grad_bf16_, ctx.pool);
-    input_gradient_by_conv(s, dyf, dy_bits, dxf, ctx);
+    input_gradient_by_conv(s, dyf, dy_bits, dxf, x.bf16 ? dx->bits.data() : nullptr, ctx);
   } else {
     input_gradient_by_col2im(s, dyf, dxf, x.elements(), ctx);
+    if (x.bf16) narrow_to_bf16(dxf, dx->bits.data(), dx->bits.size(), ctx.pool);
   }
-  if (x.bf16) narrow_to_bf16(dxf, dx->bits.data(), dx->bits.size(), ctx.pool);
 }
 
 void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const float* dy,
-                                    const std::uint16_t* dy_bits, float* dx, const Context& ctx) {
+                                    const std::uint16_t* dy_bits, float* dx,
+                                    std::uint16_t* dx_bits, const Context& ctx) {
   const int igc = s.group_in_c(), ogc = s.group_out_c(), kn = o_.kernel, kk = kn * kn;
   // flipped[g * igc + c][o][kh][kw] = W[g * ogc + o][c][kn - 1 - kh][kn - 1 - kw]
   flipped_.resize(weight_.value.size());
@@ -389,7 +392,7 @@ void Conv2d::input_gradient_by_conv(const Conv2dShape& s, const float* dy,
   t.pad_top = t.pad_left = t.pad_bottom = t.pad_right = kn - 1 - o_.padding;
   t.groups = s.groups;
   if (dy_bits != nullptr) {
-    conv_bf16(t, flipped_.data(), dy_bits, nullptr, dx, ctx.pool);
+    conv_bf16(t, flipped_.data(), dy_bits, nullptr, dx, dx_bits, ctx.pool);
     return;
   }
   PackedConv2dWeights packed = pack_conv2d_f32(t, flipped_.data());

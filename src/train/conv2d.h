@@ -58,14 +58,16 @@ class Conv2d final : public Layer {
 
  private:
   Conv2dShape shape_for(std::span<const int> in) const;
-  // dx (fp32) from dy, in fp32 or, when dy_bits is given, on the bf16 kernels.
+  // dx from dy, in fp32 or, when dy_bits is given, on the bf16 kernels (into dx_bits,
+  // rounded, when given, else dx).
   void input_gradient_by_conv(const Conv2dShape& s, const float* dy, const std::uint16_t* dy_bits,
-                              float* dx, const Context& ctx);
+                              float* dx, std::uint16_t* dx_bits, const Context& ctx);
   void input_gradient_by_col2im(const Conv2dShape& s, const float* dy, float* dx,
                                 std::size_t dx_elements, const Context& ctx);
-  // y (fp32) = conv(x) on the bf16 kernels: weights (ONNX layout, fp32) rounded to bf16.
+  // y = conv(x) on the bf16 kernels, weights (ONNX layout, fp32) rounded to bf16: into
+  // y_bits rounded to bf16 when given, else into y (fp32).
   void conv_bf16(const Conv2dShape& s, const float* weights, const std::uint16_t* x,
-                 const float* bias, float* y, ThreadPool* pool);
+                 const float* bias, float* y, std::uint16_t* y_bits, ThreadPool* pool);
   // values rounded to bf16 into bits; returns bits.data().
   static const std::uint16_t* narrowed(const std::vector<float>& values,
                                        std::vector<std::uint16_t>& bits, ThreadPool* pool);

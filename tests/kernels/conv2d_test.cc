@@ -294,6 +294,17 @@ TEST(Conv2d, Bf16MatchesReferenceOnRoundedValues) {
       ASSERT_LE(std::fabs(got[i] - want[i]), (s.gemm_k() + 2) * std::ldexp(1.0f, -23) * bound[i])
           << "bf16 conv c=" << s.in_c << " at " << i;
     }
+    // bf16 output (bf16 training): the same results rounded, bit for bit, with threads.
+    ThreadPool pool(2);
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      testing::GuardedBuffer<std::uint16_t> rounded(out_count);
+      conv2d_bf16_to_bf16(packed, input.data(), b.data(), Activation::none, rounded.data(), scratch,
+                          p);
+      for (std::size_t i = 0; i < out_count; ++i) {
+        ASSERT_EQ(rounded[i], bfloat16::from_float(got[i]).bits())
+            << "bf16 out c=" << s.in_c << " at " << i;
+      }
+    }
   }
 }
 

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "base/checked_math.h"
 #include "base/error.h"
 #include "kernels/conv/conv_implicit.h"
+#include "kernels/convert/convert.h"
 #include "kernels/conv/depthwise.h"
 #include "kernels/conv/qdepthwise.h"
 #include "kernels/parallel.h"
@@ -335,6 +337,51 @@ void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, c
             call.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
                      static_cast<std::size_t>(g) * ocg;
             bf16dot_gemm(call, inner);
+          });
+    }
+  }
+}
+
+void conv2d_bf16_to_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input,
+                         const float* bias, ActivationParams act, std::uint16_t* output,
+                         Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+  const Conv2dShape& s = w.shape;
+  const int ocg = s.group_out_c();
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
+  const std::size_t padded_k = static_cast<std::size_t>(w.groups.front().padded_k());
+  const bool direct = s.is_pointwise() && s.groups == 1 && s.in_c % 2 == 0;
+  for (int n = 0; n < s.batch; ++n) {
+    for (int g = 0; g < s.groups; ++g) {
+      Bf16DotArgs args;
+      args.w = &w.groups[static_cast<std::size_t>(g)];
+      args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
+      args.act = act;
+      args.ldc = static_cast<std::size_t>(ocg);
+      for_each_row_block(
+          s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0}, pool,
+          [&](const std::uint16_t* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
+            // The block's fp32 results, rounded to bf16 while they are still in cache. One
+            // buffer per thread: blocks run on the pool's threads at once.
+            thread_local std::vector<float> block;
+            block.resize(static_cast<std::size_t>(rows) * ocg);
+            Bf16DotArgs call = args;
+            call.m = rows;
+            call.a = a;
+            call.lda = lda;
+            call.c = block.data();
+            bf16dot_gemm(call, inner);
+            std::uint16_t* dst = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                                 static_cast<std::size_t>(g) * ocg;
+            if (s.groups == 1) {
+              convert_f32_to_bf16(block.data(), dst, block.size());
+            } else {
+              for (int r = 0; r < rows; ++r) {
+                convert_f32_to_bf16(block.data() + static_cast<std::size_t>(r) * ocg,
+                                    dst + static_cast<std::size_t>(r) * s.out_c,
+                                    static_cast<std::size_t>(ocg));
+              }
+            }
           });
     }
   }

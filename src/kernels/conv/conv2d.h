@@ -86,6 +86,11 @@ struct Conv2dBf16Scratch {
 void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
                  ActivationParams act, float* output, Conv2dBf16Scratch& scratch,
                  ThreadPool* pool = nullptr);
+// The same with the output rounded to bf16 (nearest even) block by block, as bf16 training
+// passes activations on: conv2d_bf16's results, rounded.
+void conv2d_bf16_to_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input,
+                         const float* bias, ActivationParams act, std::uint16_t* output,
+                         Conv2dBf16Scratch& scratch, ThreadPool* pool = nullptr);
 
 // ---- int8: u8 activations (zero point), s8 weights per output channel, int32 bias, and
 // the int8 GEMM's epilogue (qgemm.h): fp32 output, or u8 requantized to the next layer. ----
