@@ -203,15 +203,23 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
   const std::size_t panel_elements = out.panel_elements();
   const int oh_n = s.out_h(), ow_n = s.out_w(), gc = s.group_in_c();
   const int per_image = oh_n * ow_n;
-  // The receptive field of pixel p, run (kh, kw): its gc channels, or null in the padding.
-  auto source = [&](int p, int kh, int kw) -> const std::uint16_t* {
-    const int n = p / per_image, oh = (p % per_image) / ow_n, ow = p % ow_n;
-    const int ih = oh * s.stride_h - s.pad_top + kh, iw = ow * s.stride_w - s.pad_left + kw;
+  // Where pixel p's receptive field starts: its image (at this group's channels) and the
+  // input row and column of tap (0, 0), found once per pixel.
+  struct Origin {
+    const std::uint16_t* image;
+    int ih0, iw0;
+  };
+  auto origin = [&](int p) {
+    const int n = p / per_image, rest = p % per_image;
+    return Origin{x + static_cast<std::size_t>(n) * s.in_h * s.in_w * s.in_c +
+                      static_cast<std::size_t>(group) * gc,
+                  rest / ow_n * s.stride_h - s.pad_top, rest % ow_n * s.stride_w - s.pad_left};
+  };
+  // Tap (kh, kw) of a pixel: its gc channels, or null in the padding.
+  auto tap = [&](const Origin& o, int kh, int kw) -> const std::uint16_t* {
+    const int ih = o.ih0 + kh, iw = o.iw0 + kw;
     if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) return nullptr;
-    return x + (static_cast<std::size_t>(n) * s.in_h * s.in_w +
-                static_cast<std::size_t>(ih) * s.in_w + iw) *
-                   s.in_c +
-           static_cast<std::size_t>(group) * gc;
+    return o.image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c;
   };
   int r = 0;
 #if defined(__SSE2__)
@@ -220,11 +228,12 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
   if (gc % 8 == 0) {
     for (; r + 1 < rows; r += 2) {
       std::uint16_t* pair = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2;
+      const Origin first = origin(first_pixel + r), second = origin(first_pixel + r + 1);
       int col = 0;
       for (int kh = 0; kh < s.kernel_h; ++kh) {
         for (int kw = 0; kw < s.kernel_w; ++kw) {
-          const std::uint16_t* a = source(first_pixel + r, kh, kw);
-          const std::uint16_t* b = source(first_pixel + r + 1, kh, kw);
+          const std::uint16_t* a = tap(first, kh, kw);
+          const std::uint16_t* b = tap(second, kh, kw);
           for (int c = 0; c < gc; c += 8, col += 8) {
             const __m128i va = a != nullptr
                                    ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + c))
@@ -246,10 +255,11 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
     // Pixel r is the (r % 2) half of pair r / 2 in every column's 32-bit lane.
     std::uint16_t* lanes = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2 +
                            static_cast<std::size_t>(r % 2);
+    const Origin o = origin(first_pixel + r);
     int col = 0;  // (kh, kw, c)
     for (int kh = 0; kh < s.kernel_h; ++kh) {
       for (int kw = 0; kw < s.kernel_w; ++kw) {
-        const std::uint16_t* src = source(first_pixel + r, kh, kw);
+        const std::uint16_t* src = tap(o, kh, kw);
         for (int c = 0; c < gc; ++c, ++col) {
           lanes[static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
                 static_cast<std::size_t>(col % kGemmPanel) * 2] = src != nullptr ? src[c] : 0;
@@ -265,11 +275,15 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
   const int pixels = s.batch * s.out_h() * s.out_w();
   const int igc = s.group_in_c(), ogc = s.group_out_c(), k = s.gemm_k(), kk = o_.kernel * o_.kernel;
   const std::size_t out_c = static_cast<std::size_t>(s.out_c);
-  const bool bf16 = ctx.matrix == MatrixPrecision::bf16 || x.bf16 || dy.bf16;
-  // The output gradient in fp32 for the transposes and sums (bf16 training passes it in
-  // bf16), and the input in bf16 for the bf16 weight gradient.
+  // bf16 training: the output was bf16, so is its gradient; the weight gradient reads the
+  // input in bf16 (as forward() rounded it when it came in fp32).
+  const bool bf16 = dy.bf16;
+  LOWP_CHECK(bf16 || (ctx.matrix == MatrixPrecision::fp32 && !x.bf16),
+             "{}: bf16 training passes this layer's output gradient in bf16", name());
+  const bool col2im = !(o_.stride == 1 && o_.padding <= o_.kernel - 1);
+  // The output gradient in fp32 where it is needed so: the fp32 path, and col2im's GEMM.
   const float* dyf = dy.data.data();
-  if (dy.bf16) {
+  if (bf16 && col2im && dx != nullptr) {
     grad_f32_.resize(dy.bits.size());
     parallel_elements(ctx.pool, dy.bits.size(), [&](std::size_t b, std::size_t e) {
       convert_bf16_to_f32(dy.bits.data() + b, grad_f32_.data() + b, e - b);
@@ -297,23 +311,45 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
           const int p0 = static_cast<int>(chunk) * kPixelChunk;
           const int rows = std::min(kPixelChunk, pixels - p0);
           if (bf16) {
-            // The input in bf16 as forward() rounded it.
             im2col_packed_bf16(s, g, x_bits, p0, rows, scratch.cols_bf16);
-          } else {
-            im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
+            // A = dy^T on bf16 rows: pairs of pixels side by side in 32-bit lanes, as the
+            // kernels read them, then transposed as 32-bit elements: [ogc][pixel pairs].
+            const int pairs = (rows + 1) / 2;
+            const std::size_t lda = static_cast<std::size_t>(pairs) * 2;
+            scratch.dy_pairs.resize(static_cast<std::size_t>(pairs) * ogc);
+            scratch.dy_t_bf16.resize(static_cast<std::size_t>(ogc) * lda);
+            for (int q = 0; q < pairs; ++q) {
+              const std::uint16_t* even = dy.bits.data() +
+                                          static_cast<std::size_t>(p0 + 2 * q) * out_c +
+                                          static_cast<std::size_t>(g) * ogc;
+              const std::uint16_t* odd = 2 * q + 1 < rows ? even + out_c : nullptr;
+              std::uint32_t* dst = scratch.dy_pairs.data() + static_cast<std::size_t>(q) * ogc;
+              for (int o = 0; o < ogc; ++o) {
+                dst[o] = static_cast<std::uint32_t>(even[o]) |
+                         (odd != nullptr ? static_cast<std::uint32_t>(odd[o]) << 16 : 0u);
+              }
+            }
+            transpose_x32(scratch.dy_pairs.data(),
+                          reinterpret_cast<std::uint32_t*>(scratch.dy_t_bf16.data()),
+                          static_cast<std::size_t>(pairs), static_cast<std::size_t>(ogc),
+                          static_cast<std::size_t>(ogc), lda / 2);
+            Bf16DotArgs args;
+            args.m = ogc;
+            args.a = scratch.dy_t_bf16.data();
+            args.lda = lda;
+            args.w = &scratch.cols_bf16;
+            args.c = partials_.data() + chunk * mat;
+            args.ldc = static_cast<std::size_t>(k);
+            bf16dot_gemm(args, nullptr);  // inside the pool's job
+            continue;
           }
+          im2col_packed(s, g, x.data.data(), p0, rows, scratch.cols);
           transpose_x32(
               reinterpret_cast<const std::uint32_t*>(dyf +
                                                      static_cast<std::size_t>(p0) * out_c +
                                                      static_cast<std::size_t>(g) * ogc),
               reinterpret_cast<std::uint32_t*>(scratch.dy_t.data()), static_cast<std::size_t>(rows),
               static_cast<std::size_t>(ogc), out_c, static_cast<std::size_t>(rows));
-          if (bf16) {
-            matmul_packed_bf16(ogc, scratch.dy_t.data(), static_cast<std::size_t>(rows),
-                               scratch.cols_bf16, nullptr, partials_.data() + chunk * mat,
-                               static_cast<std::size_t>(k), scratch.matmul, nullptr);
-            continue;
-          }
           GemmArgs args;
           args.m = ogc;
           args.a = scratch.dy_t.data();
@@ -346,7 +382,11 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
         }
       }
     }
-    if (o_.bias) sum_rows(pixels, s.out_c, dyf, out_c, bias_.grad.data(), ctx.pool);
+    if (o_.bias && bf16) {
+      sum_rows_bf16(pixels, s.out_c, dy.bits.data(), out_c, bias_.grad.data(), ctx.pool);
+    } else if (o_.bias) {
+      sum_rows(pixels, s.out_c, dyf, out_c, bias_.grad.data(), ctx.pool);
+    }
   }
   if (dx == nullptr) return;
   // The input gradient in the input's format; computed in fp32.
@@ -356,10 +396,9 @@ void Conv2d::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
     out_f32_.resize(dx->bits.size());
     dxf = out_f32_.data();
   }
-  if (o_.stride == 1 && o_.padding <= o_.kernel - 1) {
-    const std::uint16_t* dy_bits = nullptr;
-    if (bf16) dy_bits = dy.bf16 ? dy.bits.data() : narrowed(dy.data, grad_bf16_, ctx.pool);
-    input_gradient_by_conv(s, dyf, dy_bits, dxf, x.bf16 ? dx->bits.data() : nullptr, ctx);
+  if (!col2im) {
+    input_gradient_by_conv(s, dyf, bf16 ? dy.bits.data() : nullptr, dxf,
+                           x.bf16 ? dx->bits.data() : nullptr, ctx);
   } else {
     input_gradient_by_col2im(s, dyf, dxf, x.elements(), ctx);
     if (x.bf16) narrow_to_bf16(dxf, dx->bits.data(), dx->bits.size(), ctx.pool);

@@ -79,7 +79,7 @@ class Conv2d final : public Layer {
   // bf16: the weights, an fp32 input (kept from forward for the weight gradient) and an
   // fp32 output gradient rounded for the kernels; the kernels' fp32 results before
   // rounding, and a bf16 output gradient widened.
-  std::vector<std::uint16_t> weight_bf16_, input_bf16_, grad_bf16_;
+  std::vector<std::uint16_t> weight_bf16_, input_bf16_;
   std::vector<float> out_f32_, grad_f32_;
   PackedConv2dBf16Weights packed_bf16_;
   Conv2dBf16Scratch bf16_scratch_;
@@ -90,8 +90,10 @@ class Conv2d final : public Layer {
   struct ChunkScratch {  // one per thread
     PackedGemmWeights cols;
     std::vector<float> dy_t;
-    PackedBf16DotWeights cols_bf16;  // bf16: the chunk's im2col rows, packed
-    MatmulScratch matmul;
+    // bf16: the chunk's im2col rows packed, and dy^T's rows (pixel pairs interleaved).
+    PackedBf16DotWeights cols_bf16;
+    std::vector<std::uint32_t> dy_pairs;
+    std::vector<std::uint16_t> dy_t_bf16;
   };
   std::vector<ChunkScratch> chunk_scratch_;
   std::vector<float> cols_, grad_mat_, partials_, weight_mat_, flipped_;

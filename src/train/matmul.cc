@@ -139,6 +139,22 @@ void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, T
   for (std::size_t j = 0; j < width; ++j) out[j] = static_cast<float>(acc[j]);
 }
 
+void sum_rows_bf16(int rows, int cols, const std::uint16_t* a, std::size_t lda, float* out,
+                   ThreadPool* pool) {
+  std::vector<double> acc(static_cast<std::size_t>(cols));
+  const std::size_t width = static_cast<std::size_t>(cols);
+  blocked_sums(
+      pool, static_cast<std::size_t>(rows), width,
+      [&](std::size_t begin, std::size_t end, double* sums) {
+        for (std::size_t r = begin; r < end; ++r) {
+          const std::uint16_t* row = a + r * lda;
+          for (std::size_t j = 0; j < width; ++j) sums[j] += bf16_value(row[j]);
+        }
+      },
+      acc.data());
+  for (std::size_t j = 0; j < width; ++j) out[j] = static_cast<float>(acc[j]);
+}
+
 void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const float* b,
                    std::size_t ldb, float* c, std::size_t ldc) {
   for (int i = 0; i < m; ++i) {

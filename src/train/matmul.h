@@ -73,6 +73,9 @@ void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16
 // gradients. In double, in fixed blocks of rows (blocked_sums in train/layer.h): the same
 // bits at any thread count.
 void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool);
+// The same over bf16 bits (bf16 training's gradients).
+void sum_rows_bf16(int rows, int cols, const std::uint16_t* a, std::size_t lda, float* out,
+                   ThreadPool* pool);
 
 // The reference for the two products: plain loops in double.
 void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const float* b,
