@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/random.h"
+#include "train/bf16_rows.h"
 
 namespace lowp::train {
 namespace {
@@ -65,11 +66,9 @@ void ActivationLayer::forward(const Batch& x, Batch& y, const Context& ctx) {
   if (x.bf16) {  // ReLU only (handles_bf16): a select on the value, the bits kept
     const std::uint16_t* in = x.bits.data();
     std::uint16_t* out = y.bits.data();
-    parallel_elements(ctx.pool, x.bits.size(), [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        out[i] = bf16_value(in[i]) > 0.0f ? in[i] : std::uint16_t{0};
-      }
-    });
+    const Bf16RowKernels& k = bf16_row_kernels();
+    parallel_elements(ctx.pool, x.bits.size(),
+                      [&](std::size_t b, std::size_t e) { k.relu(in + b, out + b, e - b); });
     return;
   }
   const float* in = x.data.data();
@@ -92,11 +91,9 @@ void ActivationLayer::backward(const Batch& x, const Batch& y, const Batch& dy, 
     const std::uint16_t* ys = y.bits.data();
     const std::uint16_t* g = dy.bits.data();
     std::uint16_t* out = dx->bits.data();
+    const Bf16RowKernels& k = bf16_row_kernels();
     parallel_elements(ctx.pool, y.bits.size(), [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        const std::uint16_t gi = g[i];
-        out[i] = bf16_value(ys[i]) > 0.0f ? gi : std::uint16_t{0};
-      }
+      k.relu_grad(ys + b, g + b, out + b, e - b);
     });
     return;
   }

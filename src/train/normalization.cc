@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "base/error.h"
+#include "train/bf16_rows.h"
 
 namespace lowp::train {
 namespace {
@@ -67,6 +68,14 @@ T stored_as(float v) {
 template <class T>
 void BatchNorm::normalize(const T* in_all, T* out_all, std::size_t rows, ThreadPool* pool) const {
   const std::size_t c = static_cast<std::size_t>(channels_);
+  if constexpr (std::is_same_v<T, std::uint16_t>) {
+    const Bf16RowKernels& k = bf16_row_kernels();
+    parallel_elements(pool, rows, [&](std::size_t b, std::size_t e) {
+      k.bn_normalize(in_all + b * c, out_all + b * c, e - b, c, mean_.data(), inv_std_.data(),
+                     gamma_.value.data(), beta_.value.data());
+    });
+    return;
+  }
   const float* __restrict means = mean_.data();
   const float* __restrict inv = inv_std_.data();
   const float* __restrict gamma = gamma_.value.data();
@@ -112,7 +121,13 @@ void BatchNorm::forward(const Batch& x, Batch& y, const Context& ctx) {
           sums.data());
     };
     if (x.bf16) {
-      add_rows(x.bits.data());
+      const Bf16RowKernels& k = bf16_row_kernels();
+      blocked_sums(
+          ctx.pool, m, 2 * c,
+          [&](std::size_t begin, std::size_t end, double* acc) {
+            k.bn_stats(x.bits.data() + begin * c, end - begin, c, acc);
+          },
+          sums.data());
     } else {
       add_rows(x.data.data());
     }
@@ -154,9 +169,15 @@ void BatchNorm::backward_as(const T* xs, const T* gs, T* dxs, std::size_t m, Thr
   const float* __restrict means = mean_.data();
   const float* __restrict inv = inv_std_.data();
   std::vector<double> sums(2 * c);  // dbeta, then dgamma
+  constexpr bool kBf16 = std::is_same_v<T, std::uint16_t>;
+  const Bf16RowKernels& kernels = bf16_row_kernels();
   blocked_sums(
       pool, m, 2 * c,
       [&](std::size_t begin, std::size_t end, double* acc) {
+        if constexpr (kBf16) {
+          kernels.bn_grad_sums(xs + begin * c, gs + begin * c, end - begin, c, means, inv, acc);
+          return;
+        }
         for (std::size_t i = begin; i < end; ++i) {
           const T* g = gs + i * c;
           const T* x = xs + i * c;
@@ -185,6 +206,11 @@ void BatchNorm::backward_as(const T* xs, const T* gs, T* dxs, std::size_t m, Thr
     d[j] = last_training_ ? a[j] * static_cast<float>(dgamma[j]) * inv_m : 0.0f;
   }
   parallel_elements(pool, m, [&](std::size_t begin, std::size_t end) {
+    if constexpr (kBf16) {
+      kernels.bn_grad_input(xs + begin * c, gs + begin * c, dxs + begin * c, end - begin, c, means,
+                            inv, a.data(), b.data(), d.data());
+      return;
+    }
     for (std::size_t i = begin; i < end; ++i) {
       const T* g = gs + i * c;
       const T* x = xs + i * c;

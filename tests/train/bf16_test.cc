@@ -18,9 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "base/cpu.h"
 #include "base/float_types.h"
 #include "base/random.h"
 #include "kernels/bf16dot/bf16dot.h"
+#include "train/bf16_rows.h"
 #include "train/conv2d.h"
 #include "train/elementwise.h"
 #include "train/linear.h"
@@ -313,6 +315,73 @@ TEST(Bf16Training, ModelConvertsAroundLayersWithoutBf16) {
       norm += std::fabs(g);
     }
     EXPECT_GT(norm, 0.0) << p->name;
+  }
+}
+
+}  // namespace
+}  // namespace lowp::train
+
+
+namespace lowp::train {
+namespace {
+
+// Every bf16 row-loop variant this CPU runs gives the baseline's bits, odd channel counts
+// and row counts included. Many elements: a fused multiply-add differs from the separate
+// operations by an fp32 ulp, which survives the rounding to bf16 only near a tie (about
+// one element in 2^16), so a small test would let a contracted build through.
+TEST(Bf16Training, RowLoopVariantsAgree) {
+  const std::size_t rows = 20011, c = 19, n = rows * c;
+  Random rng(8);
+  std::vector<std::uint16_t> x(n), g(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = bf16_bits(rng.uniform(-3.0f, 3.0f));
+    g[i] = bf16_bits(rng.uniform(-1.0f, 1.0f));
+  }
+  std::vector<float> mean(c), inv(c), gamma(c), beta(c), a(c), b(c), d(c);
+  for (std::size_t j = 0; j < c; ++j) {
+    mean[j] = rng.uniform(-0.5f, 0.5f);
+    inv[j] = rng.uniform(0.5f, 2.0f);
+    gamma[j] = rng.uniform(0.5f, 1.5f);
+    beta[j] = rng.uniform(-0.2f, 0.2f);
+    a[j] = rng.uniform(-1.0f, 1.0f);
+    b[j] = rng.uniform(-1.0f, 1.0f);
+    d[j] = rng.uniform(-1.0f, 1.0f);
+  }
+  struct Out {
+    std::vector<double> stats, sums;
+    std::vector<std::uint16_t> y, dx, relu, relu_grad;
+  };
+  auto run = [&](const Bf16RowKernels& k) {
+    Out o{std::vector<double>(2 * c), std::vector<double>(2 * c), std::vector<std::uint16_t>(n),
+          std::vector<std::uint16_t>(n), std::vector<std::uint16_t>(n),
+          std::vector<std::uint16_t>(n)};
+    k.bn_stats(x.data(), rows, c, o.stats.data());
+    k.bn_normalize(x.data(), o.y.data(), rows, c, mean.data(), inv.data(), gamma.data(),
+                   beta.data());
+    k.bn_grad_sums(x.data(), g.data(), rows, c, mean.data(), inv.data(), o.sums.data());
+    k.bn_grad_input(x.data(), g.data(), o.dx.data(), rows, c, mean.data(), inv.data(), a.data(),
+                    b.data(), d.data());
+    k.relu(x.data(), o.relu.data(), n);
+    k.relu_grad(o.relu.data(), g.data(), o.relu_grad.data(), n);
+    return o;
+  };
+  const Out want = run(kBf16RowsBaseline);
+  // The baseline against plain fp32 arithmetic, rounded once.
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t j = i % c;
+    const float xh = (bf16_value(x[i]) - mean[j]) * inv[j];
+    ASSERT_EQ(want.y[i], bf16_bits(gamma[j] * xh + beta[j])) << i;
+    ASSERT_EQ(want.dx[i], bf16_bits(a[j] * bf16_value(g[i]) - b[j] - xh * d[j])) << i;
+  }
+  for (const auto& entry : bf16_row_kernel_list()) {
+    if (entry.isa > supported_isa()) continue;
+    const Out got = run(*entry.fn);
+    EXPECT_EQ(got.stats, want.stats) << entry.name;
+    EXPECT_EQ(got.sums, want.sums) << entry.name;
+    EXPECT_EQ(got.y, want.y) << entry.name;
+    EXPECT_EQ(got.dx, want.dx) << entry.name;
+    EXPECT_EQ(got.relu, want.relu) << entry.name;
+    EXPECT_EQ(got.relu_grad, want.relu_grad) << entry.name;
   }
 }
 
