@@ -77,7 +77,8 @@ std::string dense_form(const ir::Node& node, Dense& d) {
     const ir::Value* y = node.outputs[0];
     d.rows_per_sample = known_product(y, 2, y->type.has_rank() ? y->type.rank() : 0);
   }
-  if (const Tensor* b = float_constant(bias)) d.bias_params = static_cast<std::int64_t>(b->elements());
+  const bool bias_used = d.form != Form::gemm || node.attr_float("beta", 1.0f) != 0.0f;
+  if (const Tensor* b = float_constant(bias); b && bias_used) d.bias_params = static_cast<std::int64_t>(b->elements());
   constexpr std::int64_t kMax = std::numeric_limits<int>::max();
   if (d.k > kMax || d.n > kMax || d.k * d.n > kMax) return "weights too large";
   return {};
@@ -142,6 +143,25 @@ void rewrite(ir::Graph& g, ir::Node& node, const Dense& d, const LowRankFactors&
   const auto r = static_cast<std::size_t>(f.rank);
   const std::int64_t rank = f.rank;
   const std::string stem = node.inputs[1]->name;
+  std::vector<float> second = f.second;
+  if (d.form == Form::gemm) {
+    // alpha goes into W2 (and beta into a constant C), so the second Gemm is a plain dense
+    // layer, which fine-tuning (train::model_from_graph) takes.
+    const float alpha = node.attr_float("alpha", 1.0f);
+    for (float& v : second) v *= alpha;
+    node.attributes.erase("alpha");
+    const float beta = node.attr_float("beta", 1.0f);
+    if (beta == 0.0f && node.has_input(2)) {
+      node.inputs.resize(2);
+      node.attributes.erase("beta");
+    } else if (const Tensor* c = beta != 1.0f && node.has_input(2) ? float_constant(node.inputs[2]) : nullptr) {
+      auto values = c->values<float>();
+      std::vector<float> scaled(values.begin(), values.end());
+      for (float& v : scaled) v *= beta;
+      node.inputs[2] = g.add_constant(g.unique_name(node.inputs[2]->name + "_beta"), float_tensor(c->shape(), scaled));
+      node.attributes.erase("beta");
+    }
+  }
   std::shared_ptr<const Tensor> w1, w2;
   if (d.form == Form::conv) {
     std::vector<std::int64_t> s1 = {rank, d.k}, s2 = {d.n, rank};
@@ -149,13 +169,13 @@ void rewrite(ir::Graph& g, ir::Node& node, const Dense& d, const LowRankFactors&
     s1.insert(s1.end(), spatial, 1);
     s2.insert(s2.end(), spatial, 1);
     w1 = float_tensor(Shape(s1), transposed(f.first, k, r));
-    w2 = float_tensor(Shape(s2), transposed(f.second, r, n));
+    w2 = float_tensor(Shape(s2), transposed(second, r, n));
   } else if (d.trans_b) {
     w1 = float_tensor(Shape{rank, d.k}, transposed(f.first, k, r));
-    w2 = float_tensor(Shape{d.n, rank}, transposed(f.second, r, n));
+    w2 = float_tensor(Shape{d.n, rank}, transposed(second, r, n));
   } else {
     w1 = float_tensor(Shape{d.k, rank}, f.first);
-    w2 = float_tensor(Shape{rank, d.n}, f.second);
+    w2 = float_tensor(Shape{rank, d.n}, second);
   }
   ir::Value* v1 = g.add_constant(g.unique_name(stem + "_lowrank1"), w1);
   ir::Value* v2 = g.add_constant(g.unique_name(stem + "_lowrank2"), w2);
@@ -164,7 +184,7 @@ void rewrite(ir::Graph& g, ir::Node& node, const Dense& d, const LowRankFactors&
 
   ir::Node* first = g.add_node(node.op_type, {node.inputs[0], v1}, {mid}, base + "_lowrank1");
   if (d.form == Form::gemm) {
-    // The first Gemm: the original transA and transB; alpha, beta and C stay on the second.
+    // The first Gemm: the original transA and transB; C stays on the second.
     if (node.attr_int("transA", 0) != 0) first->attributes["transA"] = ir::Attribute::of_int(1);
     if (d.trans_b) first->attributes["transB"] = ir::Attribute::of_int(1);
     node.attributes.erase("transA");

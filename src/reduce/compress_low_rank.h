@@ -3,7 +3,8 @@
 //
 // Layers considered, with W [K, N] the map from K inputs to N outputs:
 //   Gemm     B a float32 constant, any transA / transB / alpha / beta, any C
-//            -> Gemm(A, W1; transA, transB) -> Gemm(., W2, C; transB, alpha, beta)
+//            -> Gemm(A, W1; transA, transB) -> Gemm(., alpha W2, beta C; transB)
+//            (beta stays an attribute when C is not a constant; beta 0 drops C)
 //   MatMul   B a float32 constant [K, N]            -> MatMul(A, W1) -> MatMul(., W2)
 //   Conv     kernel 1 x 1 (every spatial dim 1), group 1
 //            -> Conv(X, W1; strides, pads, auto_pad) -> Conv(., W2, B; 1 x 1, stride 1)

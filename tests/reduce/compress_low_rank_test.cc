@@ -172,6 +172,15 @@ TEST(CompressLowRank, ExactRankGivesTheSameOutputs) {
   EXPECT_EQ(layer(report, "fc3").params_before, 40 * 36);  // the Add's bias is not the MatMul's
   EXPECT_EQ(report.params_before, 48 * 64 + 48 + 48 * 40 + 40 + 40 * 36 + 36 + 64 * 30);
   EXPECT_EQ(report.params_after, 5 * (112 + 88 + 76 + 94) + 48 + 40 + 36);
+  // fc2's alpha is in its second factor and beta in its bias: a plain dense layer.
+  int seen = 0;
+  for (const auto& node : out->nodes()) {
+    if (node->name != "fc2_lowrank2") continue;
+    ++seen;
+    EXPECT_FALSE(node->has_attribute("alpha") || node->has_attribute("beta"));
+    EXPECT_EQ(node->inputs[2]->constant->values<float>()[0], 2.0f * model->find_value("b2")->constant->values<float>()[0]);
+  }
+  EXPECT_EQ(seen, 1);
   // The input model is untouched.
   EXPECT_EQ(count_op(*model, "Gemm"), 2);
 
