@@ -62,15 +62,18 @@ std::string dense_form(const ir::Node& node, Dense& d) {
     d.n = d.trans_b ? s[0] : s[1];
     if (d.form == Form::matmul) {
       const ir::Value* a = node.inputs[0];
-      if (a->type.has_rank() && a->type.rank() >= 3) d.rows_per_sample = known_product(a, 1, a->type.rank() - 1);
+      if (a->type.has_rank() && a->type.rank() >= 3)
+        d.rows_per_sample = known_product(a, 1, a->type.rank() - 1);
     }
   } else {  // Conv
     if (s.rank() < 3) return "weights are not [out, in, kernel...]";
     for (std::size_t i = 2; i < s.rank(); ++i) {
       if (s[i] != 1)
-        return fmt::format("kernel {} is not 1x1", fmt::join(s.dims().begin() + 2, s.dims().end(), "x"));
+        return fmt::format("kernel {} is not 1x1",
+                           fmt::join(s.dims().begin() + 2, s.dims().end(), "x"));
     }
-    if (node.attr_int("group", 1) != 1) return fmt::format("group {} (only group 1 is factorized)", node.attr_int("group", 1));
+    if (node.attr_int("group", 1) != 1)
+      return fmt::format("group {} (only group 1 is factorized)", node.attr_int("group", 1));
     d.form = Form::conv;
     d.k = s[1];
     d.n = s[0];
@@ -78,7 +81,8 @@ std::string dense_form(const ir::Node& node, Dense& d) {
     d.rows_per_sample = known_product(y, 2, y->type.has_rank() ? y->type.rank() : 0);
   }
   const bool bias_used = d.form != Form::gemm || node.attr_float("beta", 1.0f) != 0.0f;
-  if (const Tensor* b = float_constant(bias); b && bias_used) d.bias_params = static_cast<std::int64_t>(b->elements());
+  if (const Tensor* b = float_constant(bias); b && bias_used)
+    d.bias_params = static_cast<std::int64_t>(b->elements());
   constexpr std::int64_t kMax = std::numeric_limits<int>::max();
   if (d.k > kMax || d.n > kMax || d.k * d.n > kMax) return "weights too large";
   return {};
@@ -100,14 +104,17 @@ void check_finite(const ir::Node& node) {
   auto values = node.inputs[1]->constant->values<float>();
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i]))
-      fail("node '{}': weight '{}' holds {} at flat index {}; low-rank factorization needs finite weights",
-           node.label(), node.inputs[1]->name, values[i], i);
+      fail(
+          "node '{}': weight '{}' holds {} at flat index {}; low-rank factorization needs finite "
+          "weights",
+          node.label(), node.inputs[1]->name, values[i], i);
   }
 }
 
 std::shared_ptr<const Tensor> float_tensor(Shape shape, const std::vector<float>& values) {
   auto t = std::make_shared<Tensor>(DType::float32, std::move(shape));
-  LOWP_CHECK(t->elements() == values.size(), "internal: {} values for a tensor of {}", values.size(), t->elements());
+  LOWP_CHECK(t->elements() == values.size(), "internal: {} values for a tensor of {}",
+             values.size(), t->elements());
   std::memcpy(t->raw(), values.data(), values.size() * sizeof(float));
   return t;
 }
@@ -154,11 +161,13 @@ void rewrite(ir::Graph& g, ir::Node& node, const Dense& d, const LowRankFactors&
     if (beta == 0.0f && node.has_input(2)) {
       node.inputs.resize(2);
       node.attributes.erase("beta");
-    } else if (const Tensor* c = beta != 1.0f && node.has_input(2) ? float_constant(node.inputs[2]) : nullptr) {
+    } else if (const Tensor* c =
+                   beta != 1.0f && node.has_input(2) ? float_constant(node.inputs[2]) : nullptr) {
       auto values = c->values<float>();
       std::vector<float> scaled(values.begin(), values.end());
       for (float& v : scaled) v *= beta;
-      node.inputs[2] = g.add_constant(g.unique_name(node.inputs[2]->name + "_beta"), float_tensor(c->shape(), scaled));
+      node.inputs[2] = g.add_constant(g.unique_name(node.inputs[2]->name + "_beta"),
+                                      float_tensor(c->shape(), scaled));
       node.attributes.erase("beta");
     }
   }
@@ -204,7 +213,8 @@ std::int64_t model_params(const ir::Graph& g) {
   std::int64_t total = 0;
   for (const auto& node : g.nodes()) {
     for (const ir::Value* v : node->inputs) {
-      if (const Tensor* t = float_constant(v); t && seen.insert(v).second) total += static_cast<std::int64_t>(t->elements());
+      if (const Tensor* t = float_constant(v); t && seen.insert(v).second)
+        total += static_cast<std::int64_t>(t->elements());
     }
   }
   return total;
@@ -222,7 +232,8 @@ std::unique_ptr<ir::Graph> compress_low_rank(const ir::Graph& model, const LowRa
                                              LowRankReport& report) {
   LOWP_CHECK(options.batch >= 1, "low-rank: batch {} must be at least 1", options.batch);
   LOWP_CHECK(std::isfinite(options.min_speedup) && options.min_speedup >= 0.0,
-             "low-rank: the minimum speed-up {} must be finite and at least 0", options.min_speedup);
+             "low-rank: the minimum speed-up {} must be finite and at least 0",
+             options.min_speedup);
   for (const std::string& name : options.exclude) {
     bool found = false;
     for (const auto& n : model.nodes()) found = found || n->name == name;
@@ -238,7 +249,8 @@ std::unique_ptr<ir::Graph> compress_low_rank(const ir::Graph& model, const LowRa
   // The candidates first: rewriting appends nodes to the list being walked.
   std::vector<ir::Node*> nodes;
   for (const auto& n : g->nodes()) {
-    if (n->domain.empty() && (n->op_type == "Gemm" || n->op_type == "MatMul" || n->op_type == "Conv"))
+    if (n->domain.empty() &&
+        (n->op_type == "Gemm" || n->op_type == "MatMul" || n->op_type == "Conv"))
       nodes.push_back(n.get());
   }
   bool changed = false;
@@ -259,12 +271,13 @@ std::unique_ptr<ir::Graph> compress_low_rank(const ir::Graph& model, const LowRa
     l.params_before = d.k * d.n + d.bias_params;
     const std::int64_t full = std::min(d.k, d.n);
     const std::int64_t rows = d.rows_per_sample * options.batch;
-    LOWP_CHECK(rows <= std::numeric_limits<int>::max(), "node '{}': {} rows at batch {} are too many to time",
-               l.node, rows, options.batch);
+    LOWP_CHECK(rows <= std::numeric_limits<int>::max(),
+               "node '{}': {} rows at batch {} are too many to time", l.node, rows, options.batch);
     l.rows = rows;
     auto saves = [&](std::int64_t r) { return r * (d.k + d.n) < d.k * d.n; };
     // rank=R: when R itself saves nothing, the SVD is not worth running.
-    if (options.spec.kind == RankSpec::Kind::rank && !saves(std::min<std::int64_t>(options.spec.rank, full))) {
+    if (options.spec.kind == RankSpec::Kind::rank &&
+        !saves(std::min<std::int64_t>(options.spec.rank, full))) {
       l.rank = static_cast<int>(std::min<std::int64_t>(options.spec.rank, full));
       l.params_after = l.params_before;
       l.reason = fmt::format("rank {} saves no parameters (r (K + N) >= K N)", l.rank);
@@ -286,12 +299,13 @@ std::unique_ptr<ir::Graph> compress_low_rank(const ir::Graph& model, const LowRa
     }
     std::string speed = "not timed (minimum speed-up 0)";
     if (options.min_speedup > 0.0) {
-      LowRankTiming t = timer(static_cast<int>(rows), static_cast<int>(d.k), static_cast<int>(d.n), f.rank);
+      LowRankTiming t =
+          timer(static_cast<int>(rows), static_cast<int>(d.k), static_cast<int>(d.n), f.rank);
       l.dense_us = t.dense_us;
       l.factored_us = t.factored_us;
       if (!(t.speedup() >= options.min_speedup)) {
-        l.reason = fmt::format("rank {} of {} not fast enough: {:.2f}x at {} rows, needs {:.2f}x", f.rank, full,
-                               t.speedup(), rows, options.min_speedup);
+        l.reason = fmt::format("rank {} of {} not fast enough: {:.2f}x at {} rows, needs {:.2f}x",
+                               f.rank, full, t.speedup(), rows, options.min_speedup);
         continue;
       }
       speed = fmt::format("{:.2f}x faster at {} rows", t.speedup(), rows);

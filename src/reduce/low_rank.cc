@@ -27,7 +27,8 @@ RankSpec parse_rank_spec(std::string_view text) {
     auto [ptr, ec] = std::from_chars(begin, end, e);
     if (value.empty() || ec != std::errc() || ptr != end)
       fail("low-rank spec '{}': energy '{}' is not a number", text, value);
-    if (!(e > 0.0 && e <= 1.0)) fail("low-rank spec '{}': energy {} must be in (0, 1]", text, value);
+    if (!(e > 0.0 && e <= 1.0))
+      fail("low-rank spec '{}': energy {} must be in (0, 1]", text, value);
     spec.kind = RankSpec::Kind::energy;
     spec.energy = e;
   } else if (key == "rank") {
@@ -67,13 +68,16 @@ LowRankFactors factorize_low_rank(const float* w, int k, int n, const RankSpec& 
   Eigen::MatrixXd m(k, n);
   for (int i = 0; i < k; ++i) {
     for (int j = 0; j < n; ++j) {
-      const float v = w[static_cast<std::size_t>(i) * static_cast<std::size_t>(n) + static_cast<std::size_t>(j)];
-      LOWP_CHECK(std::isfinite(v), "low-rank: weight [{}, {}] is {}; the SVD needs finite weights", i, j, v);
+      const float v = w[static_cast<std::size_t>(i) * static_cast<std::size_t>(n) +
+                        static_cast<std::size_t>(j)];
+      LOWP_CHECK(std::isfinite(v), "low-rank: weight [{}, {}] is {}; the SVD needs finite weights",
+                 i, j, v);
       m(i, j) = v;
     }
   }
   Eigen::BDCSVD<Eigen::MatrixXd> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  LOWP_CHECK(svd.info() == Eigen::Success, "low-rank: the SVD of a {} x {} matrix did not converge", k, n);
+  LOWP_CHECK(svd.info() == Eigen::Success, "low-rank: the SVD of a {} x {} matrix did not converge",
+             k, n);
 
   LowRankFactors f;
   f.k = k;
@@ -85,8 +89,10 @@ LowRankFactors factorize_low_rank(const float* w, int k, int n, const RankSpec& 
   for (std::size_t i = 0; i < f.singular_values.size(); ++i) {
     const double e = f.singular_values[i] * f.singular_values[i];
     total += e;
-    if (static_cast<int>(i) < f.rank) kept += e;
-    else f.dropped_energy += e;
+    if (static_cast<int>(i) < f.rank)
+      kept += e;
+    else
+      f.dropped_energy += e;
   }
   f.energy_kept = total > 0.0 ? kept / total : 1.0;
 
@@ -98,11 +104,11 @@ LowRankFactors factorize_low_rank(const float* w, int k, int n, const RankSpec& 
   for (int c = 0; c < r; ++c) {
     const double root = std::sqrt(f.singular_values[static_cast<std::size_t>(c)]);
     for (int i = 0; i < k; ++i)
-      f.first[static_cast<std::size_t>(i) * static_cast<std::size_t>(r) + static_cast<std::size_t>(c)] =
-          static_cast<float>(u(i, c) * root);
+      f.first[static_cast<std::size_t>(i) * static_cast<std::size_t>(r) +
+              static_cast<std::size_t>(c)] = static_cast<float>(u(i, c) * root);
     for (int j = 0; j < n; ++j)
-      f.second[static_cast<std::size_t>(c) * static_cast<std::size_t>(n) + static_cast<std::size_t>(j)] =
-          static_cast<float>(root * v(j, c));
+      f.second[static_cast<std::size_t>(c) * static_cast<std::size_t>(n) +
+               static_cast<std::size_t>(j)] = static_cast<float>(root * v(j, c));
   }
   return f;
 }

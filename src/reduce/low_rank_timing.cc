@@ -27,8 +27,9 @@ struct Layer {
   AlignedBuffer<float> out;
 
   Layer(int rows, int k, int n, Random& rng, bool with_bias) {
-    std::vector<float> rows_nk = random_values(static_cast<std::size_t>(n) * static_cast<std::size_t>(k),
-                                               1.0f / std::sqrt(static_cast<float>(k)), rng);
+    std::vector<float> rows_nk =
+        random_values(static_cast<std::size_t>(n) * static_cast<std::size_t>(k),
+                      1.0f / std::sqrt(static_cast<float>(k)), rng);
     w = pack_gemm_f32(rows_nk.data(), n, k);
     if (with_bias) bias = random_values(static_cast<std::size_t>(n), 0.1f, rng);
     out = AlignedBuffer<float>(static_cast<std::size_t>(rows) * static_cast<std::size_t>(n));
@@ -52,7 +53,8 @@ struct Layer {
 LowRankTiming time_low_rank(int rows, int k, int n, int rank, ThreadPool* pool,
                             const LowRankTimingOptions& options) {
   LOWP_CHECK(rows >= 1 && k >= 1 && n >= 1 && rank >= 1,
-             "low-rank timing: sizes rows {} k {} n {} rank {} must be at least 1", rows, k, n, rank);
+             "low-rank timing: sizes rows {} k {} n {} rank {} must be at least 1", rows, k, n,
+             rank);
   LOWP_CHECK(options.rounds >= 1 && options.block_seconds > 0.0, "low-rank timing: bad options");
   Random rng(0x10e4a2c);
   AlignedBuffer<float> a(static_cast<std::size_t>(rows) * static_cast<std::size_t>(k));

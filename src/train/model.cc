@@ -254,7 +254,8 @@ const ir::Node* matmul_bias_add(const ir::Graph& graph, const ir::Node& matmul, 
       add = other.get();
     }
   }
-  if (!add || !add->domain.empty() || add->op_type != "Add" || add->inputs.size() != 2) return nullptr;
+  if (!add || !add->domain.empty() || add->op_type != "Add" || add->inputs.size() != 2)
+    return nullptr;
   const ir::Value* b = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
   if (b == y || !b->is_constant() || b->constant->dtype() != DType::float32) return nullptr;
   const Shape& s = b->constant->shape();
@@ -393,10 +394,11 @@ Model model_from_graph(const ir::Graph& graph) {
     } else if (op == "MatMul") {
       // x W with W [K, N] (and the Add of a constant [N] bias after it, if one follows):
       // a Linear, whose weights are [N, K].
-      LOWP_CHECK(shape.size() == 2, "node '{}' (MatMul): only [N, K] inputs are trained", node.label());
-      const auto& wt = node.inputs.size() == 2 ? node.inputs[1]->type : ir::TensorType{};
-      LOWP_CHECK(wt.is_concrete() && wt.rank() == 2, "node '{}' (MatMul): weights are not a 2-D constant",
+      LOWP_CHECK(shape.size() == 2, "node '{}' (MatMul): only [N, K] inputs are trained",
                  node.label());
+      const auto& wt = node.inputs.size() == 2 ? node.inputs[1]->type : ir::TensorType{};
+      LOWP_CHECK(wt.is_concrete() && wt.rank() == 2,
+                 "node '{}' (MatMul): weights are not a 2-D constant", node.label());
       const int k = shape[1];
       const int n = static_cast<int>(wt.concrete_shape()[1]);
       std::vector<float> w = constant_values(node, 1, {k, n});
@@ -404,7 +406,8 @@ Model model_from_graph(const ir::Graph& graph) {
       auto linear = std::make_unique<Linear>(lname, k, n, rng, add != nullptr);
       std::vector<float> t(w.size());
       for (int i = 0; i < k; ++i) {
-        for (int j = 0; j < n; ++j) t[static_cast<std::size_t>(j) * k + i] = w[static_cast<std::size_t>(i) * n + j];
+        for (int j = 0; j < n; ++j)
+          t[static_cast<std::size_t>(j) * k + i] = w[static_cast<std::size_t>(i) * n + j];
       }
       linear->weight().value = std::move(t);
       if (add) {

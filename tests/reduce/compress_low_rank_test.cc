@@ -33,11 +33,14 @@ std::vector<float> uniform(std::size_t count, Random& rng, float scale = 1.0f) {
 
 // rows x cols of rank r (row-major): A [rows, r] B [r, cols].
 std::vector<float> low_rank(int rows, int cols, int r, Random& rng) {
-  std::vector<float> a = uniform(static_cast<std::size_t>(rows) * r, rng), b = uniform(static_cast<std::size_t>(r) * cols, rng);
+  std::vector<float> a = uniform(static_cast<std::size_t>(rows) * r, rng),
+                     b = uniform(static_cast<std::size_t>(r) * cols, rng);
   std::vector<float> m(static_cast<std::size_t>(rows) * cols, 0.0f);
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j)
-      for (int c = 0; c < r; ++c) m[static_cast<std::size_t>(i) * cols + j] += a[static_cast<std::size_t>(i) * r + c] * b[static_cast<std::size_t>(c) * cols + j];
+      for (int c = 0; c < r; ++c)
+        m[static_cast<std::size_t>(i) * cols + j] +=
+            a[static_cast<std::size_t>(i) * r + c] * b[static_cast<std::size_t>(c) * cols + j];
   return m;
 }
 
@@ -57,24 +60,32 @@ std::unique_ptr<ir::Graph> dense_model() {
   ir::Value* x = g->add_value("x", batch_type({64}));
   g->inputs.push_back(x);
   ir::Value* h1 = g->add_value("h1");
-  ir::Node* fc1 = g->add_node("Gemm", {x, g->add_constant("w1", floats(Shape{48, 64}, low_rank(48, 64, 4, rng))),
-                                       g->add_constant("b1", floats(Shape{48}, uniform(48, rng)))},
-                              {h1}, "fc1");
+  ir::Node* fc1 =
+      g->add_node("Gemm",
+                  {x, g->add_constant("w1", floats(Shape{48, 64}, low_rank(48, 64, 4, rng))),
+                   g->add_constant("b1", floats(Shape{48}, uniform(48, rng)))},
+                  {h1}, "fc1");
   fc1->attributes["transB"] = ir::Attribute::of_int(1);
   ir::Value* a1 = g->add_value("a1");
   g->add_node("Relu", {h1}, {a1}, "relu1");
   ir::Value* h2 = g->add_value("h2");
-  ir::Node* fc2 = g->add_node("Gemm", {a1, g->add_constant("w2", floats(Shape{48, 40}, low_rank(48, 40, 3, rng))),
-                                       g->add_constant("b2", floats(Shape{40}, uniform(40, rng)))},
-                              {h2}, "fc2");
+  ir::Node* fc2 =
+      g->add_node("Gemm",
+                  {a1, g->add_constant("w2", floats(Shape{48, 40}, low_rank(48, 40, 3, rng))),
+                   g->add_constant("b2", floats(Shape{40}, uniform(40, rng)))},
+                  {h2}, "fc2");
   fc2->attributes["alpha"] = ir::Attribute::of_float(0.5f);
   fc2->attributes["beta"] = ir::Attribute::of_float(2.0f);
   ir::Value* m3 = g->add_value("m3");
-  g->add_node("MatMul", {h2, g->add_constant("w3", floats(Shape{40, 36}, low_rank(40, 36, 5, rng)))}, {m3}, "fc3");
+  g->add_node("MatMul",
+              {h2, g->add_constant("w3", floats(Shape{40, 36}, low_rank(40, 36, 5, rng)))}, {m3},
+              "fc3");
   ir::Value* y = g->add_value("y");
-  g->add_node("Add", {m3, g->add_constant("b3", floats(Shape{36}, uniform(36, rng)))}, {y}, "bias3");
+  g->add_node("Add", {m3, g->add_constant("b3", floats(Shape{36}, uniform(36, rng)))}, {y},
+              "bias3");
   ir::Value* head = g->add_value("head");
-  g->add_node("MatMul", {x, g->add_constant("w4", floats(Shape{64, 30}, low_rank(64, 30, 2, rng)))}, {head}, "head");
+  g->add_node("MatMul", {x, g->add_constant("w4", floats(Shape{64, 30}, low_rank(64, 30, 2, rng)))},
+              {head}, "head");
   g->outputs = {y, head};
   ir::infer_types(*g);
   return g;
@@ -89,16 +100,22 @@ std::unique_ptr<ir::Graph> conv_model() {
   ir::Value* x = g->add_value("x", batch_type({8, 6, 6}));
   g->inputs.push_back(x);
   ir::Value* y1 = g->add_value("y1");
-  ir::Node* c1 = g->add_node("Conv", {x, g->add_constant("cw1", floats(Shape{24, 8, 1, 1}, low_rank(24, 8, 3, rng))),
-                                      g->add_constant("cb1", floats(Shape{24}, uniform(24, rng)))},
-                             {y1}, "pointwise");
+  ir::Node* c1 =
+      g->add_node("Conv",
+                  {x, g->add_constant("cw1", floats(Shape{24, 8, 1, 1}, low_rank(24, 8, 3, rng))),
+                   g->add_constant("cb1", floats(Shape{24}, uniform(24, rng)))},
+                  {y1}, "pointwise");
   c1->attributes["strides"] = ir::Attribute::of_ints({2, 2});
   c1->attributes["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
   c1->attributes["kernel_shape"] = ir::Attribute::of_ints({1, 1});
   ir::Value* y2 = g->add_value("y2");
-  g->add_node("Conv", {x, g->add_constant("cw2", floats(Shape{24, 8, 3, 3}, uniform(24 * 8 * 9, rng)))}, {y2}, "spatial");
+  g->add_node("Conv",
+              {x, g->add_constant("cw2", floats(Shape{24, 8, 3, 3}, uniform(24 * 8 * 9, rng)))},
+              {y2}, "spatial");
   ir::Value* y3 = g->add_value("y3");
-  ir::Node* c3 = g->add_node("Conv", {x, g->add_constant("cw3", floats(Shape{24, 4, 1, 1}, uniform(24 * 4, rng)))}, {y3}, "grouped");
+  ir::Node* c3 = g->add_node(
+      "Conv", {x, g->add_constant("cw3", floats(Shape{24, 4, 1, 1}, uniform(24 * 4, rng)))}, {y3},
+      "grouped");
   c3->attributes["group"] = ir::Attribute::of_int(2);
   g->outputs = {y1, y2, y3};
   ir::infer_types(*g);
@@ -145,7 +162,8 @@ void expect_same_outputs(const std::vector<Tensor>& want, const std::vector<Tens
     auto a = want[o].values<float>(), b = got[o].values<float>();
     float scale = 0.0f;
     for (float v : a) scale = std::max(scale, std::fabs(v));
-    for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4f * scale) << "output " << o << " [" << i << "]";
+    for (std::size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(a[i], b[i], 1e-4f * scale) << "output " << o << " [" << i << "]";
   }
 }
 
@@ -178,7 +196,8 @@ TEST(CompressLowRank, ExactRankGivesTheSameOutputs) {
     if (node->name != "fc2_lowrank2") continue;
     ++seen;
     EXPECT_FALSE(node->has_attribute("alpha") || node->has_attribute("beta"));
-    EXPECT_EQ(node->inputs[2]->constant->values<float>()[0], 2.0f * model->find_value("b2")->constant->values<float>()[0]);
+    EXPECT_EQ(node->inputs[2]->constant->values<float>()[0],
+              2.0f * model->find_value("b2")->constant->values<float>()[0]);
   }
   EXPECT_EQ(seen, 1);
   // The input model is untouched.
@@ -279,7 +298,9 @@ TEST(CompressLowRank, SkipsWhenParametersDoNotShrinkWithoutTiming) {
 TEST(CompressLowRank, ExcludeAndOtherLayers) {
   auto model = dense_model();
   // A MatMul by a graph input is not a layer with weights.
-  ir::Value* w = model->add_value("w_in", ir::TensorType{DType::float32, std::vector<ir::Dim>{ir::Dim::known(36), ir::Dim::known(4)}});
+  ir::Value* w = model->add_value(
+      "w_in",
+      ir::TensorType{DType::float32, std::vector<ir::Dim>{ir::Dim::known(36), ir::Dim::known(4)}});
   model->inputs.push_back(w);
   ir::Value* z = model->add_value("z");
   model->add_node("MatMul", {model->outputs[0], w}, {z}, "dynamic");
@@ -321,7 +342,9 @@ TEST(CompressLowRank, RejectsNanWeightsAndBadOptions) {
     compress_low_rank(*model, o, report);
     ADD_FAILURE() << "NaN weights accepted";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "node 'fc2': weight 'w2_nan' holds nan at flat index 77; low-rank factorization needs finite weights");
+    EXPECT_STREQ(e.what(),
+                 "node 'fc2': weight 'w2_nan' holds nan at flat index 77; low-rank factorization "
+                 "needs finite weights");
   }
   o.exclude = {"fc2"};
   EXPECT_NO_THROW(compress_low_rank(*model, o, report));  // an excluded layer is not read

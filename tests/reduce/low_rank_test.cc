@@ -28,15 +28,18 @@ Eigen::MatrixXd random_matrix(int rows, int cols, Random& rng) {
 std::vector<float> with_spectrum(int k, int n, const std::vector<double>& s, std::uint64_t seed) {
   Random rng(seed);
   const int r = static_cast<int>(s.size());
-  Eigen::MatrixXd q1 = Eigen::HouseholderQR<Eigen::MatrixXd>(random_matrix(k, r, rng)).householderQ() *
-                       Eigen::MatrixXd::Identity(k, r);
-  Eigen::MatrixXd q2 = Eigen::HouseholderQR<Eigen::MatrixXd>(random_matrix(n, r, rng)).householderQ() *
-                       Eigen::MatrixXd::Identity(n, r);
+  Eigen::MatrixXd q1 =
+      Eigen::HouseholderQR<Eigen::MatrixXd>(random_matrix(k, r, rng)).householderQ() *
+      Eigen::MatrixXd::Identity(k, r);
+  Eigen::MatrixXd q2 =
+      Eigen::HouseholderQR<Eigen::MatrixXd>(random_matrix(n, r, rng)).householderQ() *
+      Eigen::MatrixXd::Identity(n, r);
   Eigen::VectorXd sv = Eigen::Map<const Eigen::VectorXd>(s.data(), r);
   Eigen::MatrixXd w = q1 * sv.asDiagonal() * q2.transpose();
   std::vector<float> out(static_cast<std::size_t>(k) * n);
   for (int i = 0; i < k; ++i)
-    for (int j = 0; j < n; ++j) out[static_cast<std::size_t>(i) * n + j] = static_cast<float>(w(i, j));
+    for (int j = 0; j < n; ++j)
+      out[static_cast<std::size_t>(i) * n + j] = static_cast<float>(w(i, j));
   return out;
 }
 
@@ -89,8 +92,10 @@ TEST(RankSpec, RejectsBadSpecsNamingThem) {
       parse_rank_spec(text);
       ADD_FAILURE() << "'" << text << "' was accepted";
     } catch (const Error& err) {
-      EXPECT_NE(std::string(err.what()).find(message), std::string::npos) << text << ": " << err.what();
-      EXPECT_NE(std::string(err.what()).find(fmt::format("'{}'", text)), std::string::npos) << err.what();
+      EXPECT_NE(std::string(err.what()).find(message), std::string::npos)
+          << text << ": " << err.what();
+      EXPECT_NE(std::string(err.what()).find(fmt::format("'{}'", text)), std::string::npos)
+          << err.what();
     }
   }
 }
@@ -129,7 +134,8 @@ TEST(LowRank, RecoversTheSpectrumAndTheEnergyRank) {
   // The factors share the scale: ||W1 column c|| = ||W2 row c|| = sqrt(s_c).
   for (int c = 0; c < f.rank; ++c) {
     double a = 0.0, b = 0.0;
-    for (int i = 0; i < f.k; ++i) a += std::pow(f.first[static_cast<std::size_t>(i) * f.rank + c], 2);
+    for (int i = 0; i < f.k; ++i)
+      a += std::pow(f.first[static_cast<std::size_t>(i) * f.rank + c], 2);
     for (int j = 0; j < f.n; ++j) b += std::pow(f.second[static_cast<std::size_t>(c) * f.n + j], 2);
     EXPECT_NEAR(a, s[static_cast<std::size_t>(c)], 1e-5);
     EXPECT_NEAR(b, s[static_cast<std::size_t>(c)], 1e-5);
@@ -148,14 +154,17 @@ TEST(LowRank, ReconstructionErrorIsTheDroppedEnergy) {
   std::vector<float> w(static_cast<std::size_t>(k) * n);
   for (float& v : w) v = rng.uniform(-1.0f, 1.0f);
   for (int rank : {1, 5, 17, 39, 40}) {
-    LowRankFactors f = factorize_low_rank(w.data(), k, n, RankSpec{RankSpec::Kind::rank, 0.0, rank});
+    LowRankFactors f =
+        factorize_low_rank(w.data(), k, n, RankSpec{RankSpec::Kind::rank, 0.0, rank});
     ASSERT_EQ(f.rank, rank);
     double dropped = 0.0, kept_sum = 0.0, total = 0.0;
     for (std::size_t i = 0; i < f.singular_values.size(); ++i) {
       const double e = f.singular_values[i] * f.singular_values[i];
       total += e;
-      if (static_cast<int>(i) >= rank) dropped += e;
-      else kept_sum += f.singular_values[i];
+      if (static_cast<int>(i) >= rank)
+        dropped += e;
+      else
+        kept_sum += f.singular_values[i];
     }
     EXPECT_DOUBLE_EQ(f.dropped_energy, dropped);
     EXPECT_NEAR(f.energy_kept, 1.0 - dropped / total, 1e-12);

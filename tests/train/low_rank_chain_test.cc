@@ -31,7 +31,8 @@ ir::TensorType input_type(std::vector<std::int64_t> rest) {
 
 // Session outputs and the layers' forward pass on the same input, within the fp32
 // rounding of two GEMM orders over at most 12 terms (1e-5 of values below ~10).
-void expect_forward_matches_runtime(const ir::Graph& g, Model& m, const Tensor& x_nchw, const Batch& x) {
+void expect_forward_matches_runtime(const ir::Graph& g, Model& m, const Tensor& x_nchw,
+                                    const Batch& x) {
   runtime::Session session(g.clone(), runtime::SessionOptions{});
   std::vector<Tensor> want = session.run({{g.inputs[0]->name, &x_nchw}});
   Context eval;
@@ -45,9 +46,11 @@ void expect_forward_matches_runtime(const ir::Graph& g, Model& m, const Tensor& 
     for (int b = 0; b < n; ++b)
       for (int i = 0; i < h * wd; ++i)
         for (int ch = 0; ch < c; ++ch)
-          nchw[static_cast<std::size_t>((b * c + ch) * h * wd + i)] = got.data[static_cast<std::size_t>((b * h * wd + i) * c + ch)];
+          nchw[static_cast<std::size_t>((b * c + ch) * h * wd + i)] =
+              got.data[static_cast<std::size_t>((b * h * wd + i) * c + ch)];
   }
-  for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(nchw[i], w[i], 1e-5f * (1 + std::fabs(w[i]))) << i;
+  for (std::size_t i = 0; i < w.size(); ++i)
+    EXPECT_NEAR(nchw[i], w[i], 1e-5f * (1 + std::fabs(w[i]))) << i;
 }
 
 TEST(ModelFromGraph, FactorizedDenseChains) {
@@ -57,16 +60,22 @@ TEST(ModelFromGraph, FactorizedDenseChains) {
   ir::Value* x = g.add_value("x", input_type({12}));
   g.inputs.push_back(x);
   auto value = [&](const char* name) { return g.add_value(name); };
-  ir::Value *m1 = value("m1"), *m2 = value("m2"), *a = value("a"), *r = value("r"), *g1 = value("g1"), *y = value("y");
-  g.add_node("MatMul", {x, g.add_constant("w1", random_floats(Shape{12, 4}, rng))}, {m1}, "fc1_lowrank1");
-  g.add_node("MatMul", {m1, g.add_constant("w2", random_floats(Shape{4, 6}, rng))}, {m2}, "fc1_lowrank2");
+  ir::Value *m1 = value("m1"), *m2 = value("m2"), *a = value("a"), *r = value("r"),
+            *g1 = value("g1"), *y = value("y");
+  g.add_node("MatMul", {x, g.add_constant("w1", random_floats(Shape{12, 4}, rng))}, {m1},
+             "fc1_lowrank1");
+  g.add_node("MatMul", {m1, g.add_constant("w2", random_floats(Shape{4, 6}, rng))}, {m2},
+             "fc1_lowrank2");
   // The bias first, as some exporters write it.
   auto bias = random_floats(Shape{6}, rng);
   g.add_node("Add", {g.add_constant("b", bias), m2}, {a}, "fc1_bias");
   g.add_node("Relu", {a}, {r}, "relu");
-  ir::Node* ga = g.add_node("Gemm", {r, g.add_constant("w3", random_floats(Shape{5, 6}, rng))}, {g1}, "fc2_lowrank1");
+  ir::Node* ga = g.add_node("Gemm", {r, g.add_constant("w3", random_floats(Shape{5, 6}, rng))},
+                            {g1}, "fc2_lowrank1");
   ga->attributes["transB"] = ir::Attribute::of_int(1);
-  g.add_node("Gemm", {g1, g.add_constant("w4", random_floats(Shape{5, 3}, rng)), g.add_constant("c", random_floats(Shape{3}, rng))},
+  g.add_node("Gemm",
+             {g1, g.add_constant("w4", random_floats(Shape{5, 3}, rng)),
+              g.add_constant("c", random_floats(Shape{3}, rng))},
              {y}, "fc2_lowrank2");
   g.outputs = {y};
   ir::infer_types(g);
@@ -101,11 +110,14 @@ TEST(ModelFromGraph, PointwiseConvPair) {
   ir::Value* x = g.add_value("x", input_type({3, 5, 5}));
   g.inputs.push_back(x);
   ir::Value *mid = g.add_value("mid"), *y = g.add_value("y");
-  ir::Node* c1 = g.add_node("Conv", {x, g.add_constant("w1", random_floats(Shape{2, 3, 1, 1}, rng))}, {mid}, "conv_lowrank1");
+  ir::Node* c1 =
+      g.add_node("Conv", {x, g.add_constant("w1", random_floats(Shape{2, 3, 1, 1}, rng))}, {mid},
+                 "conv_lowrank1");
   c1->attributes["strides"] = ir::Attribute::of_ints({2, 2});
   c1->attributes["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
-  g.add_node("Conv", {mid, g.add_constant("w2", random_floats(Shape{4, 2, 1, 1}, rng)),
-                      g.add_constant("b2", random_floats(Shape{4}, rng))},
+  g.add_node("Conv",
+             {mid, g.add_constant("w2", random_floats(Shape{4, 2, 1, 1}, rng)),
+              g.add_constant("b2", random_floats(Shape{4}, rng))},
              {y}, "conv_lowrank2");
   g.outputs = {y};
   ir::infer_types(g);
@@ -121,7 +133,9 @@ TEST(ModelFromGraph, PointwiseConvPair) {
   auto src = xt.values<float>();
   for (int b = 0; b < 2; ++b)
     for (int c = 0; c < 3; ++c)
-      for (int i = 0; i < 25; ++i) xb.data[static_cast<std::size_t>((b * 25 + i) * 3 + c)] = src[static_cast<std::size_t>((b * 3 + c) * 25 + i)];
+      for (int i = 0; i < 25; ++i)
+        xb.data[static_cast<std::size_t>((b * 25 + i) * 3 + c)] =
+            src[static_cast<std::size_t>((b * 3 + c) * 25 + i)];
   expect_forward_matches_runtime(g, m, xt, xb);
 }
 

@@ -82,7 +82,8 @@ void parse_save_every(const std::string& text, train::TrainOptions& o) {
 }
 
 // A chain-shaped ONNX model as layers, its weights the starting point.
-train::Model model_from_onnx(const std::string& path, train::Dataset& train_set, train::Dataset& test_set) {
+train::Model model_from_onnx(const std::string& path, train::Dataset& train_set,
+                             train::Dataset& test_set) {
   std::unique_ptr<ir::Graph> graph = onnx_io::import_model(path);
   train::Model m = train::model_from_graph(*graph);
   if (m.input_shape.size() == 1) {
@@ -95,8 +96,8 @@ train::Model model_from_onnx(const std::string& path, train::Dataset& train_set,
 train::Model build_model(const TrainFlags& f, train::Dataset& train_set, train::Dataset& test_set,
                          std::string& note) {
   if (!f.init.empty()) {
-    LOWP_CHECK(f.init.size() > 5 && f.init.substr(f.init.size() - 5) == ".onnx", "--init '{}' is not a .onnx file",
-               f.init);
+    LOWP_CHECK(f.init.size() > 5 && f.init.substr(f.init.size() - 5) == ".onnx",
+               "--init '{}' is not a .onnx file", f.init);
     note = fmt::format("fine-tuning {} from its weights", f.init);
     return model_from_onnx(f.init, train_set, test_set);
   }
@@ -333,9 +334,11 @@ Command add_train_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "train", "Train simplenet, mlp, cnn or a chain-shaped ONNX model, and export it to ONNX");
   auto f = std::make_shared<TrainFlags>();
-  CLI::Option* model = sub->add_option("--model", f->model, "simplenet | mlp | cnn | FILE.onnx")->capture_default_str();
+  CLI::Option* model = sub->add_option("--model", f->model, "simplenet | mlp | cnn | FILE.onnx")
+                           ->capture_default_str();
   sub->add_option("--init", f->init,
-                  "Fine-tune FILE.onnx: its architecture and weights (a chain of layers, e.g. from lowp compress)")
+                  "Fine-tune FILE.onnx: its architecture and weights (a chain of layers, e.g. from "
+                  "lowp compress)")
       ->excludes(model);
   sub->add_option("--dataset", f->dataset,
                   "fashion-mnist | a folder with train_x.npy, train_y.npy, test_x.npy, test_y.npy")
