@@ -261,6 +261,28 @@ int square_attr(const ir::Node& node, const std::string& key, int fallback) {
   return static_cast<int>(v[0]);
 }
 
+// The Add that follows a MatMul with a constant bias of n values, when it is the MatMul
+// output's only consumer; else null.
+const ir::Node* matmul_bias_add(const ir::Graph& graph, const ir::Node& matmul, int n) {
+  const ir::Value* y = matmul.outputs[0];
+  if (graph.is_graph_output(y)) return nullptr;
+  const ir::Node* add = nullptr;
+  for (const auto& other : graph.nodes()) {
+    for (const ir::Value* in : other->inputs) {
+      if (in != y) continue;
+      if (add != nullptr && add != other.get()) return nullptr;  // a second consumer
+      add = other.get();
+    }
+  }
+  if (!add || !add->domain.empty() || add->op_type != "Add" || add->inputs.size() != 2)
+    return nullptr;
+  const ir::Value* b = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
+  if (b == y || !b->is_constant() || b->constant->dtype() != DType::float32) return nullptr;
+  const Shape& s = b->constant->shape();
+  const bool row = (s.rank() == 1 && s[0] == n) || (s.rank() == 2 && s[0] == 1 && s[1] == n);
+  return row ? add : nullptr;
+}
+
 }  // namespace
 
 Model model_from_graph(const ir::Graph& graph) {
@@ -285,8 +307,10 @@ Model model_from_graph(const ir::Graph& graph) {
   std::vector<int> shape = {1};
   shape.insert(shape.end(), m.input_shape.begin(), m.input_shape.end());
   const ir::Value* current = graph.inputs[0];
+  const ir::Node* absorbed = nullptr;  // a MatMul's bias Add, trained as its Linear's bias
   for (const auto& owned : graph.nodes()) {
     const ir::Node& node = *owned;
+    if (&node == absorbed) continue;
     LOWP_CHECK(node.domain.empty(), "node '{}' ({}::{}) has no gradient in lowp's trainer",
                node.label(), node.domain, node.op_type);
     LOWP_CHECK(!node.inputs.empty() && node.inputs[0] == current,
@@ -387,6 +411,35 @@ Model model_from_graph(const ir::Graph& graph) {
       linear->weight().value = std::move(w);
       if (node.has_input(2)) linear->bias().value = constant_values(node, 2, {n});
       layer = std::move(linear);
+    } else if (op == "MatMul") {
+      // x W with W [K, N] (and the Add of a constant [N] bias after it, if one follows):
+      // a Linear, whose weights are [N, K].
+      LOWP_CHECK(shape.size() == 2, "node '{}' (MatMul): only [N, K] inputs are trained",
+                 node.label());
+      const auto& wt = node.inputs.size() == 2 ? node.inputs[1]->type : ir::TensorType{};
+      LOWP_CHECK(wt.is_concrete() && wt.rank() == 2,
+                 "node '{}' (MatMul): weights are not a 2-D constant", node.label());
+      const int k = shape[1];
+      const int n = static_cast<int>(wt.concrete_shape()[1]);
+      std::vector<float> w = constant_values(node, 1, {k, n});
+      const ir::Node* add = matmul_bias_add(graph, node, n);
+      auto linear = std::make_unique<Linear>(lname, k, n, rng, add != nullptr);
+      std::vector<float> t(w.size());
+      for (int i = 0; i < k; ++i) {
+        for (int j = 0; j < n; ++j)
+          t[static_cast<std::size_t>(j) * k + i] = w[static_cast<std::size_t>(i) * n + j];
+      }
+      linear->weight().value = std::move(t);
+      if (add) {
+        const std::size_t bias_input = add->inputs[0] == node.outputs[0] ? 1 : 0;
+        linear->bias().value = constant_values(*add, bias_input, {n});
+        absorbed = add;
+        shape = linear->output_shape(shape);
+        m.layers.push_back(std::move(linear));
+        current = add->outputs[0];
+        continue;
+      }
+      layer = std::move(linear);
     } else if (op == "LayerNormalization") {
       LOWP_CHECK(node.attr_int("axis", -1) == -1 ||
                      node.attr_int("axis", -1) == static_cast<std::int64_t>(shape.size()) - 1,
@@ -404,7 +457,7 @@ Model model_from_graph(const ir::Graph& graph) {
       fail(
           "node '{}' (op {}) has no gradient in lowp's trainer (trainable ops: Conv, "
           "BatchNormalization, Relu, Gelu, Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Gemm, "
-          "LayerNormalization, Dropout, Identity)",
+          "MatMul, LayerNormalization, Dropout, Identity)",
           node.label(), op);
     }
     shape = layer->output_shape(shape);

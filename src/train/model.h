@@ -76,8 +76,10 @@ Model make_simplenet(const std::vector<float>& components, const std::vector<flo
 
 // A chain-shaped inference graph (one input, one output, each node feeding the next) as a
 // trainable Model, weights taken from its constants: Conv, BatchNormalization, Relu, Gelu,
-// Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Gemm (transB = 1) or MatMul + Add,
-// LayerNormalization, Dropout, Identity. Throws lowp::Error naming the node whose op has
+// Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Gemm, MatMul (with the Add of a constant
+// bias after it, when one follows), LayerNormalization, Dropout, Identity. The chains that
+// `lowp compress --lowrank` writes (Gemm -> Gemm, MatMul -> MatMul [-> Add], 1x1 Conv ->
+// 1x1 Conv) are such chains: each factor becomes a layer of its own. Throws lowp::Error naming the node whose op has
 // no gradient here, or whose attributes the layers do not cover.
 Model model_from_graph(const ir::Graph& graph);
 

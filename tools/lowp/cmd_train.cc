@@ -26,6 +26,7 @@ namespace {
 
 struct TrainFlags {
   std::string model = "cnn";
+  std::string init;  // --init FILE.onnx: fine-tune this model (architecture and weights)
   std::string dataset = "fashion-mnist";
   std::string precision = "fp32";
   int epochs = 1;
@@ -80,8 +81,26 @@ void parse_save_every(const std::string& text, train::TrainOptions& o) {
   }
 }
 
+// A chain-shaped ONNX model as layers, its weights the starting point.
+train::Model model_from_onnx(const std::string& path, train::Dataset& train_set,
+                             train::Dataset& test_set) {
+  std::unique_ptr<ir::Graph> graph = onnx_io::import_model(path);
+  train::Model m = train::model_from_graph(*graph);
+  if (m.input_shape.size() == 1) {
+    flatten_samples(train_set);
+    flatten_samples(test_set);
+  }
+  return m;
+}
+
 train::Model build_model(const TrainFlags& f, train::Dataset& train_set, train::Dataset& test_set,
                          std::string& note) {
+  if (!f.init.empty()) {
+    LOWP_CHECK(f.init.size() > 5 && f.init.substr(f.init.size() - 5) == ".onnx",
+               "--init '{}' is not a .onnx file", f.init);
+    note = fmt::format("fine-tuning {} from its weights", f.init);
+    return model_from_onnx(f.init, train_set, test_set);
+  }
   Random rng(f.seed);
   if (f.model == "cnn") return train::make_cnn(rng);
   if (f.model == "mlp" || f.model == "simplenet") {
@@ -100,13 +119,7 @@ train::Model build_model(const TrainFlags& f, train::Dataset& train_set, train::
   }
   LOWP_CHECK(f.model.size() > 5 && f.model.substr(f.model.size() - 5) == ".onnx",
              "--model '{}' is not simplenet, mlp, cnn or a .onnx file", f.model);
-  std::unique_ptr<ir::Graph> graph = onnx_io::import_model(f.model);
-  train::Model m = train::model_from_graph(*graph);
-  if (m.input_shape.size() == 1) {
-    flatten_samples(train_set);
-    flatten_samples(test_set);
-  }
-  return m;
+  return model_from_onnx(f.model, train_set, test_set);
 }
 
 // The exported graph run by lowp's runtime over the test set: how many of its top-1
@@ -317,7 +330,12 @@ Command add_train_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "train", "Train simplenet, mlp, cnn or a chain-shaped ONNX model, and export it to ONNX");
   auto f = std::make_shared<TrainFlags>();
-  sub->add_option("--model", f->model, "simplenet | mlp | cnn | FILE.onnx")->capture_default_str();
+  CLI::Option* model = sub->add_option("--model", f->model, "simplenet | mlp | cnn | FILE.onnx")
+                           ->capture_default_str();
+  sub->add_option("--init", f->init,
+                  "Fine-tune FILE.onnx: its architecture and weights (a chain of layers, e.g. from "
+                  "lowp compress)")
+      ->excludes(model);
   sub->add_option("--dataset", f->dataset,
                   "fashion-mnist | a folder with train_x.npy, train_y.npy, test_x.npy, test_y.npy")
       ->capture_default_str();

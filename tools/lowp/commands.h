@@ -24,12 +24,13 @@ Command add_quantize_command(CLI::App& app);
 Command add_tune_command(CLI::App& app);
 Command add_compare_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
+Command add_compress_command(CLI::App& app);
 
 inline std::vector<Command> all_commands(CLI::App& app) {
   return {add_inspect_command(app), add_demo_command(app),        add_bench_command(app),
           add_run_command(app),     add_conformance_command(app), add_optimize_command(app),
           add_quantize_command(app), add_tune_command(app),  add_compare_command(app),
-          add_train_command(app)};
+          add_train_command(app),   add_compress_command(app)};
 }
 
 }  // namespace lowp::cli
