@@ -28,6 +28,9 @@ class BatchNorm final : public Layer {
   std::vector<StateTensor*> states() override { return {&running_mean_, &running_var_}; }
   ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
 
+  int channels() const { return channels_; }
+  float eps() const { return eps_; }
+
  private:
   int channels_;
   float eps_, momentum_;
