@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -19,9 +20,9 @@
 namespace lowp::train {
 namespace {
 
-// The epilogue multipliers of the runtime's int8 layers: to the output's codes
-// (runtime/ops/quant.cc requant_multiplier, kernels/conv/conv2d.cc epilogue_scale), or to
-// real values (lowp::QGemm with an fp32 output).
+// The epilogue multipliers of lowp::QGemm (runtime/ops/quant.cc): to the output's codes
+// (requant_multiplier; the int8 convolution computes the same from its parameters,
+// kernels/conv/conv2d.cc epilogue_scale), or to real values (an fp32 output).
 float to_codes_multiplier(float x_scale, float w_scale, float y_scale) {
   return static_cast<float>(static_cast<double>(x_scale) * w_scale / y_scale);
 }
@@ -44,32 +45,31 @@ QuantizedWeights quantize_weights(const std::vector<float>& w, int n, int k,
   return q;
 }
 
-// From v, a layer's outputs in code units before rounding (the int8 epilogue's value
-// float(acc + offset) * multiplier): the codes the u8 epilogue stores (ReLU, clamp, round
-// half to even, + zero point: qgemm.h), written back as their dequantized values, and the
-// straight-through mask (1 where the output was not clamped).
-void finish_quantized(float* v, std::size_t n, bool relu, AffineParams p,
-                      std::vector<std::uint8_t>& mask) {
-  const ActivationParams act = relu ? ActivationParams(Activation::relu) : ActivationParams();
-  const float lo = static_cast<float>(-p.zero_point), hi = static_cast<float>(255 - p.zero_point);
-  mask.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const float before = v[i];
-    mask[i] = before >= lo && before <= hi && (!relu || before > 0.0f);
-    v[i] = dequantize_value(qgemm_requantize(act(before), p.zero_point), p.scale, p.zero_point);
+// The straight-through mask of a layer's output from its real values y (before output
+// quantization): 1 where y lies in the representable range [(0 - zp) s, (255 - zp) s] of
+// the output's parameters (none: fp32 output), and y > 0 when a ReLU was absorbed; 0 where
+// quantization or the ReLU clamped it.
+void output_mask(const std::vector<float>& y, bool relu, const AffineParams* p,
+                 std::vector<float>& mask) {
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (p != nullptr) {
+    lo = dequantize_value(0, p->scale, p->zero_point);
+    hi = dequantize_value(255, p->scale, p->zero_point);
   }
-}
-
-// fp32 output: the gradient passes where a fused ReLU did not cut it.
-void float_output_mask(const std::vector<float>& y, bool relu, std::vector<std::uint8_t>& mask) {
+  if (relu) lo = std::max(lo, std::nextafter(0.0f, 1.0f));  // y > 0
   mask.resize(y.size());
-  for (std::size_t i = 0; i < y.size(); ++i) mask[i] = !relu || y[i] > 0.0f;
+  const float* __restrict v = y.data();
+  float* __restrict m = mask.data();
+  for (std::size_t i = 0; i < y.size(); ++i) m[i] = v[i] >= lo && v[i] <= hi ? 1.0f : 0.0f;
 }
 
-void apply_mask(const Batch& dy, const std::vector<std::uint8_t>& mask, Batch& out) {
+void apply_mask(const Batch& dy, const std::vector<float>& mask, Batch& out) {
   LOWP_CHECK(mask.size() == dy.data.size(), "quantization-aware training: backward without forward");
   out.resize(dy.shape);
-  for (std::size_t i = 0; i < mask.size(); ++i) out.data[i] = mask[i] ? dy.data[i] : 0.0f;
+  const float* __restrict m = mask.data();
+  const float* __restrict g = dy.data.data();
+  float* __restrict o = out.data.data();
+  for (std::size_t i = 0; i < mask.size(); ++i) o[i] = m[i] * g[i];  // m is 0 or 1
 }
 
 // Runs `fn` with `slot` holding `temporary` (the dequantized weights during a float
@@ -95,10 +95,36 @@ RangeObserver::RangeObserver(std::string tensor, float momentum)
 }
 
 void RangeObserver::observe(std::span<const float> x, bool relu) {
-  MinMaxObserver batch;
-  batch.observe(x);
-  if (batch.seen() == 0) return;
-  float lo = batch.min(), hi = batch.max();
+  // Min and max in 16 lanes (a loop the compiler vectorizes; NaN compares false and is
+  // skipped); MinMaxObserver, which also leaves out +-Inf, only when one turned up.
+  constexpr std::size_t kLanes = 16;
+  float lanes_lo[kLanes], lanes_hi[kLanes];
+  std::fill_n(lanes_lo, kLanes, std::numeric_limits<float>::infinity());
+  std::fill_n(lanes_hi, kLanes, -std::numeric_limits<float>::infinity());
+  const std::size_t whole = x.size() / kLanes * kLanes;
+  for (std::size_t i = 0; i < whole; i += kLanes) {
+    for (std::size_t j = 0; j < kLanes; ++j) {
+      const float v = x[i + j];
+      lanes_lo[j] = v < lanes_lo[j] ? v : lanes_lo[j];
+      lanes_hi[j] = v > lanes_hi[j] ? v : lanes_hi[j];
+    }
+  }
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    lo = std::min(lo, lanes_lo[j]);
+    hi = std::max(hi, lanes_hi[j]);
+  }
+  for (std::size_t i = whole; i < x.size(); ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    MinMaxObserver batch;
+    batch.observe(x);
+    if (batch.seen() == 0) return;
+    lo = batch.min();
+    hi = batch.max();
+  }
   if (relu) {
     lo = std::max(lo, 0.0f);
     hi = std::max(hi, 0.0f);
@@ -138,8 +164,10 @@ void FakeQuant::backward(const Batch& x, const Batch&, const Batch& dy, Batch* d
   const float lo = dequantize_value(0, p.scale, p.zero_point);
   const float hi = dequantize_value(255, p.scale, p.zero_point);
   dx->resize(x.shape);
-  for (std::size_t i = 0; i < x.data.size(); ++i)
-    dx->data[i] = x.data[i] >= lo && x.data[i] <= hi ? dy.data[i] : 0.0f;
+  const float* __restrict xs = x.data.data();
+  const float* __restrict g = dy.data.data();
+  float* __restrict d = dx->data.data();
+  for (std::size_t i = 0; i < x.data.size(); ++i) d[i] = xs[i] >= lo && xs[i] <= hi ? g[i] : 0.0f;
 }
 
 // ---- QatLinear ----
@@ -196,19 +224,28 @@ void QatLinear::forward(const Batch& x, Batch& y, const Context& ctx) {
     real_scales();
     args.act = relu ? ActivationParams(Activation::relu) : ActivationParams();
     qgemm(args, ctx.pool);
-    if (ctx.training) float_output_mask(y.data, relu, mask_);
+    if (ctx.training) output_mask(y.data, relu, nullptr, mask_);
     return;
   }
-  if (ctx.training) {  // the batch's real outputs move the range first
+  if (ctx.training) {  // the batch's real outputs move the range, and give the mask
     real_scales();
     qgemm(args, ctx.pool);
     out_.range->observe(y.data, relu);
+    const AffineParams o = out_.range->params();
+    output_mask(y.data, relu, &o, mask_);
   }
+  // The codes, as lowp::QGemm writes them: the runtime's multiplier, u8 epilogue.
   const AffineParams o = out_.range->params();
   for (int j = 0; j < n; ++j)
     scales_[static_cast<std::size_t>(j)] = to_codes_multiplier(in.scale, wq.scales[j], o.scale);
+  codes_.resize(y.data.size());
+  args.act = relu ? ActivationParams(Activation::relu) : ActivationParams();
+  args.output = QGemmOutput::u8;
+  args.out_zero_point = o.zero_point;
+  args.c_f32 = nullptr;
+  args.c_u8 = codes_.data();
   qgemm(args, ctx.pool);
-  finish_quantized(y.data.data(), y.data.size(), relu, o, mask_);
+  dequantize_u8(codes_.data(), codes_.size(), o.scale, o.zero_point, y.data.data());
 }
 
 void QatLinear::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
@@ -242,25 +279,25 @@ std::vector<int> QatConv2d::output_shape(std::span<const int> in) const {
 void QatConv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
   const std::vector<int> out_shape = output_shape(x.shape);  // validates x
   y.resize(out_shape);
-  const Conv2dOptions& o = conv_->options();
+  const Conv2dOptions& opt = conv_->options();
   Conv2dShape s;
   s.batch = x.shape[0];
   s.in_h = x.shape[1];
   s.in_w = x.shape[2];
-  s.in_c = o.in_channels;
-  s.out_c = o.out_channels;
-  s.kernel_h = s.kernel_w = o.kernel;
-  s.stride_h = s.stride_w = o.stride;
-  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = o.padding;
-  s.groups = o.groups;
+  s.in_c = opt.in_channels;
+  s.out_c = opt.out_channels;
+  s.kernel_h = s.kernel_w = opt.kernel;
+  s.stride_h = s.stride_w = opt.stride;
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = opt.padding;
+  s.groups = opt.groups;
   std::vector<Param*> ps = conv_->params();
   Param& weight = *ps[0];
-  const int n = o.out_channels;
+  const int n = opt.out_channels;
   const int k = static_cast<int>(weight.value.size() / static_cast<std::size_t>(n));
   const AffineParams in = input_->params();
   const QuantizedWeights wq = quantize_weights(weight.value, n, k, w_dq_);
   std::optional<QuantizedBias> bias;
-  if (o.bias) {
+  if (opt.bias) {
     bias = quantize_bias_s32(ps[1]->value, in.scale, wq.scales,
                              fmt::format("{}: bias '{}'", name(), ps[1]->name));
   }
@@ -276,38 +313,39 @@ void QatConv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
     }
     std::vector<float> unused;
     with_swapped(weight.value, w_dq_, [&] {
-      with_swapped(o.bias ? ps[1]->value : unused, b_dq, [&] { conv_->forward(x, y, ctx); });
+      with_swapped(opt.bias ? ps[1]->value : unused, b_dq, [&] { conv_->forward(x, y, ctx); });
     });
     if (relu) {
       for (float& v : y.data) v = std::max(v, 0.0f);
     }
-    if (ctx.training) float_output_mask(y.data, relu, mask_);
+    if (ctx.training) output_mask(y.data, relu, nullptr, mask_);
     return;
   }
-  codes_.resize(x.data.size());
-  quantize_u8(x.data.data(), x.data.size(), in.scale, in.zero_point, codes_.data());
+  in_codes_.resize(x.data.size());
+  quantize_u8(x.data.data(), x.data.size(), in.scale, in.zero_point, in_codes_.data());
   QConv2dParams p;
   p.input_zero_point = in.zero_point;
+  p.input_scale = in.scale;
+  p.weight_scales = wq.scales.data();
   p.bias = bias ? bias->q.data() : nullptr;
-  p.output = QGemmOutput::f32;
-  if (ctx.training) {  // the batch's real outputs move the range first
-    p.input_scale = in.scale;
-    p.weight_scales = wq.scales.data();
+  if (ctx.training) {  // the batch's real outputs move the range, and give the mask
+    p.output = QGemmOutput::f32;
     PackedConv2dInt8Weights packed = pack_conv2d_int8(s, wq.q.data(), p);
-    conv2d_int8(packed, codes_.data(), y.data.data(), nullptr, scratch_, ctx.pool);
+    conv2d_int8(packed, in_codes_.data(), y.data.data(), nullptr, scratch_, ctx.pool);
     out_.range->observe(y.data, relu);
+    const AffineParams o = out_.range->params();
+    output_mask(y.data, relu, &o, mask_);
   }
-  const AffineParams op = out_.range->params();
-  // Multipliers as the runtime computes them; input_scale 1 makes the f32 epilogue use
-  // them unchanged (float(double(1) * m) = m), so v is in the output's code units.
-  std::vector<float> multipliers(static_cast<std::size_t>(n));
-  for (int c = 0; c < n; ++c)
-    multipliers[static_cast<std::size_t>(c)] = to_codes_multiplier(in.scale, wq.scales[c], op.scale);
-  p.input_scale = 1.0f;
-  p.weight_scales = multipliers.data();
+  // The codes, as the runtime's QLinearConv writes them (the same packing and epilogue).
+  const AffineParams o = out_.range->params();
+  p.output = QGemmOutput::u8;
+  p.output_scale = o.scale;
+  p.output_zero_point = o.zero_point;
+  p.act = relu ? ActivationParams(Activation::relu) : ActivationParams();
   PackedConv2dInt8Weights packed = pack_conv2d_int8(s, wq.q.data(), p);
-  conv2d_int8(packed, codes_.data(), y.data.data(), nullptr, scratch_, ctx.pool);
-  finish_quantized(y.data.data(), y.data.size(), relu, op, mask_);
+  out_codes_.resize(y.data.size());
+  conv2d_int8(packed, in_codes_.data(), nullptr, out_codes_.data(), scratch_, ctx.pool);
+  dequantize_u8(out_codes_.data(), out_codes_.size(), o.scale, o.zero_point, y.data.data());
 }
 
 void QatConv2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,

@@ -19,22 +19,23 @@
 // Numerics, one definition: the runtime's. Weights are quantize_per_channel_s8 of the fp32
 // master weights (quant/weight_quant.h), biases quantize_bias_s32, activations u8 with
 // choose_u8_params of the observed range and the quantize kernels (= quantize_value). A
-// QAT layer's forward then runs lowp's int8 kernels on those codes (qgemm, conv2d_int8):
-// exact int32 sums and the int8 GEMM's epilogue with the runtime's multiplier
-// float(double(s_x) * s_w / s_y). Those are the codes the lowered model computes
+// QAT layer's forward then runs lowp's int8 kernels on those codes (qgemm, conv2d_int8)
+// with their u8 output: exact int32 sums and the int8 GEMM's epilogue with the runtime's
+// multiplier float(double(s_x) * s_w / s_y). Those are the codes the lowered model computes
 // (passes/lower_qdq.cc: lowp::QGemm, QLinearConv), so in inference mode the QAT model and
-// its export run by lowp's runtime give the same outputs bit for bit. The next layer
+// its export run by lowp's runtime give the same outputs bit for bit (in training a first
+// pass with real-valued outputs feeds the range and the gradient mask). The next layer
 // receives the codes' dequantized values (q - zp) * s, which quantize back to the same
 // codes. (A float simulation, sum (x_q - zp) s_x w_q s_w in fp32 then round(y / s_y),
 // would differ from that at rounding ties: by one step, but then also in every layer after.)
 //
 // Gradients: the straight-through estimator. Quantization counts as the identity inside
 // its clamp range and blocks the gradient outside it: a FakeQuant passes dy where x lies in
-// [(0 - zp) s, (255 - zp) s]; a QAT layer passes dy where its output was not clamped (the
-// value before rounding inside [-zp, 255 - zp] in codes, and > 0 with a fused ReLU), then
-// runs its float layer's backward on the dequantized input and weights. Weights are never
-// clipped (symmetric absmax scales). Scales and zero points are not learned (no LSQ): they
-// follow the observed ranges.
+// [(0 - zp) s, (255 - zp) s]; a QAT layer passes dy where its real output (the int8 sums
+// scaled by s_x s_w, before output quantization) lies in that range of its output, and is
+// > 0 with an absorbed ReLU; then it runs its float layer's backward on the dequantized
+// input and weights. Weights are never clipped (symmetric absmax scales). Scales and zero
+// points are not learned (no LSQ): they follow the observed ranges.
 //
 // Ranges: an exponential moving average of each batch's min and max (momentum 0.01, the
 // averaging constant of PyTorch's QAT observers; the first batch sets them), updated in
@@ -131,8 +132,9 @@ class QatLinear final : public Layer {
   const RangeObserver* input_;
   QatOutput out_;
   std::vector<float> w_dq_;           // dequantized weights of the last forward
-  std::vector<std::uint8_t> mask_;    // 1 where the output gradient passes
+  std::vector<float> mask_;           // 1 where the output gradient passes, else 0
   AlignedBuffer<std::uint8_t> rows_;  // input codes, rows padded to padded_k
+  std::vector<std::uint8_t> codes_;   // output codes
   PackedQGemmWeights packed_;
   AlignedBuffer<std::int32_t> offsets_;
   AlignedBuffer<float> scales_;
@@ -161,8 +163,8 @@ class QatConv2d final : public Layer {
   const RangeObserver* input_;
   QatOutput out_;
   std::vector<float> w_dq_;
-  std::vector<std::uint8_t> mask_;
-  std::vector<std::uint8_t> codes_;
+  std::vector<float> mask_;
+  std::vector<std::uint8_t> in_codes_, out_codes_;
   Conv2dInt8Scratch scratch_;
   Batch masked_;
 };
