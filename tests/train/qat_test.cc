@@ -23,6 +23,7 @@
 #include "train/fake_quant.h"
 #include "train/linear.h"
 #include "train/model.h"
+#include "train/normalization.h"
 #include "train/pooling.h"
 #include "train/trainer.h"
 
@@ -213,6 +214,28 @@ TEST(Qat, PreparationPutsFakeQuantizationWhereTheQuantizerPutsPairs) {
       EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << conv << " " << input;
     }
   }
+  // BatchNorm after a Linear folds as the pass folds it into a Gemm.
+  Model dense;
+  dense.name = "dense";
+  dense.input_shape = {8};
+  dense.layers.push_back(std::make_unique<Linear>("fc1", 8, 6, rng));
+  dense.layers.push_back(std::make_unique<BatchNorm>("bn", 6));
+  dense.layers.push_back(std::make_unique<ActivationLayer>("relu", ActivationKind::relu));
+  dense.layers.push_back(std::make_unique<Linear>("fc2", 6, 3, rng));
+  for (StateTensor* st : dense.states()) {
+    for (float& v : st->value) v = rng.uniform(0.5f, 1.5f);
+  }
+  std::unique_ptr<ir::Graph> dense_before = dense.to_graph();
+  passes::fold_batch_norm(*dense_before);
+  prepare_qat(dense, QatOptions{});
+  EXPECT_EQ(kinds(dense), (std::vector<std::string>{"FakeQuant", "QatLinear", "QatLinear"}));
+  std::unique_ptr<ir::Graph> dense_after = dense.to_graph();
+  for (std::size_t input : {1, 2}) {
+    auto a = input_of(*dense_before, "bn", input).values<float>();
+    auto b = input_of(*dense_after, "fc1", input).values<float>();
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << "fc1 " << input;
+  }
+
   try {
     prepare_qat(m, QatOptions{});
     FAIL() << "prepared twice";
@@ -338,6 +361,38 @@ TEST(Qat, ExportedMlpGivesTheQatModelsOutputsBitForBit) {
   train_model(m, train, test, qat_options(1e-3f), &pool);
   std::multiset<std::string> ops = expect_same_outputs(m, test);
   EXPECT_EQ(ops.count("lowp::QGemm"), 3u);
+}
+
+// A convolution that ends the model: int8 weights and input, but its output is not
+// quantized, so the runtime keeps DequantizeLinear -> Conv in fp32 and QatConv2d computes
+// that fp32 convolution of the dequantized values. Random inputs, NHWC [64, 3, 3, 16] ->
+// [64, 1, 1, 10]; one training-mode pass sets the input's range.
+TEST(Qat, ConvolutionEndingTheModelAgreesWithTheRuntime) {
+  Random rng(4);
+  Model m;
+  m.name = "conv_head";
+  m.input_shape = {3, 3, 16};
+  m.layers.push_back(std::make_unique<Conv2d>("conv", Conv2dOptions{16, 10, 3, 1, 0, 1, true}, rng));
+  QatSummary summary = prepare_qat(m, QatOptions{});
+  EXPECT_EQ(kinds(m), (std::vector<std::string>{"FakeQuant", "QatConv2d"}));
+  EXPECT_EQ(summary.quantized_tensors, std::vector<std::string>{"input"});  // not the output
+  const Batch x = random_batch({64, 3, 3, 16}, 21, -1.0f, 2.0f);
+  Context train;
+  m.forward(x, train);
+  Context eval;
+  eval.training = false;
+  const Batch want = m.forward(x, eval);
+  Tensor input(DType::float32, Shape{64, 16, 3, 3});
+  auto in = input.values<float>();
+  for (int r = 0; r < 64; ++r) {
+    for (int p = 0; p < 9; ++p) {
+      for (int c = 0; c < 16; ++c) in[(r * 16 + c) * 9 + p] = x.data[(r * 9 + p) * 16 + c];
+    }
+  }
+  runtime::Session session(export_qat_int8(m), runtime::SessionOptions{});
+  std::vector<Tensor> got = session.run({{"input", &input}});
+  auto values = got[0].values<float>();  // [64, 10, 1, 1]: the same order as NHWC
+  EXPECT_EQ(std::vector<float>(values.begin(), values.end()), want.data);
 }
 
 }  // namespace
