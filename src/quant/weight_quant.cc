@@ -55,8 +55,8 @@ QuantizedWeights quantize_groupwise_s4(const float* w, int n, int k, int group) 
 
 QuantizedBias quantize_bias_s32(std::span<const float> b, float x_scale,
                                 std::span<const float> w_scales, const std::string& what) {
-  LOWP_CHECK(b.size() == w_scales.size(), "{} has {} values for {} output channels", what,
-             b.size(), w_scales.size());
+  LOWP_CHECK(b.size() == w_scales.size(), "{} has {} values for {} output channels", what, b.size(),
+             w_scales.size());
   QuantizedBias out;
   out.q.resize(b.size());
   out.scales.resize(b.size());

@@ -64,7 +64,8 @@ void output_mask(const std::vector<float>& y, bool relu, const AffineParams* p,
 }
 
 void apply_mask(const Batch& dy, const std::vector<float>& mask, Batch& out) {
-  LOWP_CHECK(mask.size() == dy.data.size(), "quantization-aware training: backward without forward");
+  LOWP_CHECK(mask.size() == dy.data.size(),
+             "quantization-aware training: backward without forward");
   out.resize(dy.shape);
   const float* __restrict m = mask.data();
   const float* __restrict g = dy.data.data();
@@ -134,8 +135,10 @@ void RangeObserver::observe(std::span<const float> x, bool relu) {
     s = {lo, hi, 1.0f};
     return;
   }
-  s[0] = static_cast<float>(s[0] + static_cast<double>(momentum_) * (lo - static_cast<double>(s[0])));
-  s[1] = static_cast<float>(s[1] + static_cast<double>(momentum_) * (hi - static_cast<double>(s[1])));
+  s[0] =
+      static_cast<float>(s[0] + static_cast<double>(momentum_) * (lo - static_cast<double>(s[0])));
+  s[1] =
+      static_cast<float>(s[1] + static_cast<double>(momentum_) * (hi - static_cast<double>(s[1])));
 }
 
 AffineParams RangeObserver::params() const {
@@ -157,8 +160,7 @@ void FakeQuant::forward(const Batch& x, Batch& y, const Context& ctx) {
   dequantize_u8(codes_.data(), codes_.size(), p.scale, p.zero_point, y.data.data());
 }
 
-void FakeQuant::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx,
-                         const Context&) {
+void FakeQuant::backward(const Batch& x, const Batch&, const Batch& dy, Batch* dx, const Context&) {
   if (dx == nullptr) return;
   const AffineParams p = observer_.params();
   const float lo = dequantize_value(0, p.scale, p.zero_point);
@@ -218,7 +220,8 @@ void QatLinear::forward(const Batch& x, Batch& y, const Context& ctx) {
   args.ldc = static_cast<std::size_t>(n);
   const bool relu = out_.relu != nullptr;
   auto real_scales = [&] {
-    for (int j = 0; j < n; ++j) scales_[static_cast<std::size_t>(j)] = to_real_multiplier(in.scale, wq.scales[j]);
+    for (int j = 0; j < n; ++j)
+      scales_[static_cast<std::size_t>(j)] = to_real_multiplier(in.scale, wq.scales[j]);
   };
   if (!out_.range) {  // fp32 output: lowp::QGemm without a following Q
     real_scales();
@@ -251,8 +254,7 @@ void QatLinear::forward(const Batch& x, Batch& y, const Context& ctx) {
 void QatLinear::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
                          const Context& ctx) {
   apply_mask(dy, mask_, masked_);
-  with_swapped(linear_->weight().value, w_dq_,
-               [&] { linear_->backward(x, y, masked_, dx, ctx); });
+  with_swapped(linear_->weight().value, w_dq_, [&] { linear_->backward(x, y, masked_, dx, ctx); });
 }
 
 std::vector<StateTensor*> QatLinear::states() {
@@ -351,8 +353,7 @@ void QatConv2d::forward(const Batch& x, Batch& y, const Context& ctx) {
 void QatConv2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx,
                          const Context& ctx) {
   apply_mask(dy, mask_, masked_);
-  with_swapped(conv_->params()[0]->value, w_dq_,
-               [&] { conv_->backward(x, y, masked_, dx, ctx); });
+  with_swapped(conv_->params()[0]->value, w_dq_, [&] { conv_->backward(x, y, masked_, dx, ctx); });
 }
 
 std::vector<StateTensor*> QatConv2d::states() {
@@ -395,7 +396,8 @@ std::unique_ptr<Conv2d> fold_into_conv(Conv2d& conv, BatchNorm& bn) {
   std::vector<float>& b2 = folded->params()[1]->value;
   const std::size_t per = w.size() / s.size();
   for (std::size_t c = 0; c < s.size(); ++c) {
-    for (std::size_t i = 0; i < per; ++i) w2[c * per + i] = static_cast<float>(w[c * per + i] * s[c]);
+    for (std::size_t i = 0; i < per; ++i)
+      w2[c * per + i] = static_cast<float>(w[c * per + i] * s[c]);
     const double b = had_bias ? conv.params()[1]->value[c] : 0.0;
     b2[c] = static_cast<float>((b - mean[c]) * s[c] + beta[c]);
   }
@@ -413,7 +415,8 @@ std::unique_ptr<Linear> fold_into_linear(Linear& linear, BatchNorm& bn) {
   const std::size_t k = static_cast<std::size_t>(linear.in());
   for (std::size_t j = 0; j < s.size(); ++j) {
     for (std::size_t i = 0; i < k; ++i)
-      folded->weight().value[j * k + i] = static_cast<float>(linear.weight().value[j * k + i] * s[j]);
+      folded->weight().value[j * k + i] =
+          static_cast<float>(linear.weight().value[j * k + i] * s[j]);
     const double c = linear.has_bias() ? linear.bias().value[j] : 0.0;
     folded->bias().value[j] = static_cast<float>(c * s[j] + (beta[j] - mean[j] * s[j]));
   }
@@ -457,8 +460,8 @@ QatSummary prepare_qat(Model& model, const QatOptions& options) {
   // 1. BatchNorm folded into the Conv2d or Linear before it.
   std::vector<std::unique_ptr<Layer>> folded;
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    auto* bn = i + 1 < model.layers.size() ? dynamic_cast<BatchNorm*>(model.layers[i + 1].get())
-                                            : nullptr;
+    auto* bn =
+        i + 1 < model.layers.size() ? dynamic_cast<BatchNorm*>(model.layers[i + 1].get()) : nullptr;
     if (bn != nullptr) {
       std::unique_ptr<Layer> f;
       if (auto* conv = dynamic_cast<Conv2d*>(model.layers[i].get())) f = fold_into_conv(*conv, *bn);
@@ -491,17 +494,20 @@ QatSummary prepare_qat(Model& model, const QatOptions& options) {
   }
   quant::Int8Plan plan = quant::plan_int8(*graph, io);
   for (quant::NodeDecision& d : plan.decisions) {  // named after the layers
-    if (io.exclude.contains(d.node)) d.reason = "input transform, applied to the data in fp32";
-    else d.node = layer_of_node.at(d.node);
+    if (io.exclude.contains(d.node))
+      d.reason = "input transform, applied to the data in fp32";
+    else
+      d.node = layer_of_node.at(d.node);
   }
   summary.decisions = plan.decisions;
   if (plan.layers.empty()) {
     std::string why;
     for (const quant::NodeDecision& d : plan.decisions)
       why += fmt::format("{}{} stays fp32: {}", why.empty() ? "" : "; ", d.node, d.reason);
-    fail("quantization-aware training (--qat int8): model '{}' has nothing that int8 would "
-         "quantize: {}",
-         model.name, why.empty() ? "it has no Conv or Linear layer" : why);
+    fail(
+        "quantization-aware training (--qat int8): model '{}' has nothing that int8 would "
+        "quantize: {}",
+        model.name, why.empty() ? "it has no Conv or Linear layer" : why);
   }
   std::map<std::string, std::string> root_of(plan.tensors.begin(), plan.tensors.end());
   std::set<std::string> roots;

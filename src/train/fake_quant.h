@@ -176,9 +176,9 @@ struct QatOptions {
 
 // What prepare_qat did, for the report.
 struct QatSummary {
-  std::vector<std::string> folded;              // "bn1 into conv1"
-  std::vector<quant::NodeDecision> decisions;   // each Conv / Gemm: int8, or fp32 and why
-  std::vector<std::string> quantized_tensors;   // the tensors whose range is observed
+  std::vector<std::string> folded;             // "bn1 into conv1"
+  std::vector<quant::NodeDecision> decisions;  // each Conv / Gemm: int8, or fp32 and why
+  std::vector<std::string> quantized_tensors;  // the tensors whose range is observed
 };
 
 // Rewrites `model` for int8 QAT (see the top of this file). Throws lowp::Error when the

@@ -82,8 +82,8 @@ TEST(Qat, FakeQuantIsTheQuantizeReferenceWithAStraightThroughGradient) {
   eval.training = false;
   fq.forward(x, y, eval);
   for (std::size_t i = 0; i < x.data.size(); ++i) {
-    const float want =
-        dequantize_value(quantize_value(x.data[i], p.scale, p.zero_point, 0, 255), p.scale, p.zero_point);
+    const float want = dequantize_value(quantize_value(x.data[i], p.scale, p.zero_point, 0, 255),
+                                        p.scale, p.zero_point);
     ASSERT_EQ(y.data[i], want) << i;
   }
   // Outside the range [dq(0), dq(255)] the value saturates and the gradient stops.
@@ -162,7 +162,8 @@ TEST(Qat, GradientsAreTheFloatLayersOnDequantizedValues) {
   qconv.backward(img, cy, cdy, &cdx, train);
   QuantizedWeights cq = quantize_per_channel_s8(cw.data(), 4, 144);
   Conv2d cref("cref", Conv2dOptions{16, 4, 3, 1, 1, 1, true}, unused);
-  for (std::size_t i = 0; i < cw.size(); ++i) cref.params()[0]->value[i] = cq.q[i] * cq.scales[i / 144];
+  for (std::size_t i = 0; i < cw.size(); ++i)
+    cref.params()[0]->value[i] = cq.q[i] * cq.scales[i / 144];
   Batch cref_dx;
   cref.backward(img, cy, cdy, &cref_dx, train);
   EXPECT_EQ(cdx.data, cref_dx.data);
@@ -193,9 +194,9 @@ TEST(Qat, PreparationPutsFakeQuantizationWhereTheQuantizerPutsPairs) {
   passes::fold_batch_norm(*before);  // what the quantizer's preparation does
 
   QatSummary summary = prepare_qat(m, QatOptions{});
-  EXPECT_EQ(kinds(m), (std::vector<std::string>{"Conv2d", "ReLU", "FakeQuant", "MaxPool2d",
-                                                "QatConv2d", "MaxPool2d", "Flatten", "QatLinear",
-                                                "QatLinear"}));
+  EXPECT_EQ(kinds(m),
+            (std::vector<std::string>{"Conv2d", "ReLU", "FakeQuant", "MaxPool2d", "QatConv2d",
+                                      "MaxPool2d", "Flatten", "QatLinear", "QatLinear"}));
   EXPECT_EQ(summary.folded, (std::vector<std::string>{"bn1 into conv1", "bn2 into conv2"}));
   EXPECT_EQ(summary.quantized_tensors, (std::vector<std::string>{"relu1", "relu2", "relu3"}));
   ASSERT_EQ(summary.decisions.size(), 4u);
@@ -262,7 +263,8 @@ TEST(Qat, ModelsWithNothingToQuantizeAreRefused) {
   Model shallow;  // one 3x3 convolution of one channel: GEMM depth 9, below 16
   shallow.name = "shallow";
   shallow.input_shape = {3, 3, 1};
-  shallow.layers.push_back(std::make_unique<Conv2d>("conv", Conv2dOptions{1, 10, 3, 1, 0, 1, true}, rng));
+  shallow.layers.push_back(
+      std::make_unique<Conv2d>("conv", Conv2dOptions{1, 10, 3, 1, 0, 1, true}, rng));
   shallow.layers.push_back(std::make_unique<Flatten>("flatten"));
   try {
     prepare_qat(shallow, QatOptions{});
@@ -356,7 +358,8 @@ TEST(Qat, ExportedMlpGivesTheQatModelsOutputsBitForBit) {
   Model m = make_mlp(784, 10, rng);
   QatSummary s = prepare_qat(m, QatOptions{});
   EXPECT_EQ(s.quantized_tensors, (std::vector<std::string>{"input", "relu1", "relu2"}));
-  EXPECT_EQ(kinds(m), (std::vector<std::string>{"FakeQuant", "QatLinear", "QatLinear", "QatLinear"}));
+  EXPECT_EQ(kinds(m),
+            (std::vector<std::string>{"FakeQuant", "QatLinear", "QatLinear", "QatLinear"}));
   ThreadPool pool(2);
   train_model(m, train, test, qat_options(1e-3f), &pool);
   std::multiset<std::string> ops = expect_same_outputs(m, test);
@@ -372,7 +375,8 @@ TEST(Qat, ConvolutionEndingTheModelAgreesWithTheRuntime) {
   Model m;
   m.name = "conv_head";
   m.input_shape = {3, 3, 16};
-  m.layers.push_back(std::make_unique<Conv2d>("conv", Conv2dOptions{16, 10, 3, 1, 0, 1, true}, rng));
+  m.layers.push_back(
+      std::make_unique<Conv2d>("conv", Conv2dOptions{16, 10, 3, 1, 0, 1, true}, rng));
   QatSummary summary = prepare_qat(m, QatOptions{});
   EXPECT_EQ(kinds(m), (std::vector<std::string>{"FakeQuant", "QatConv2d"}));
   EXPECT_EQ(summary.quantized_tensors, std::vector<std::string>{"input"});  // not the output

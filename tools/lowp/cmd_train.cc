@@ -57,10 +57,10 @@ struct TrainFlags {
   bool json = false;
   float loss_scale = 65536.0f;
   long loss_scale_growth = 2000;
-  std::string qat;       // "int8": quantization-aware training (train/fake_quant.h)
+  std::string qat;  // "int8": quantization-aware training (train/fake_quant.h)
   int qat_min_conv_depth = 16;
   float qat_momentum = 0.01f;
-  std::string fp32_out;  // --qat: also the trained fp32 model (BatchNorm folded)
+  std::string fp32_out;      // --qat: also the trained fp32 model (BatchNorm folded)
   std::string command_line;  // for the JSON report
 };
 
@@ -201,14 +201,18 @@ int run_train(const TrainFlags& f) {
     train::QatSummary plan = train::prepare_qat(model, qo);
     std::vector<std::string> fp32;
     for (const auto& d : plan.decisions) {
-      if (d.precision == "int8") int8_layers.push_back(d.node);
-      else fp32.push_back(fmt::format("{} ({})", d.node, d.reason));
+      if (d.precision == "int8")
+        int8_layers.push_back(d.node);
+      else
+        fp32.push_back(fmt::format("{} ({})", d.node, d.reason));
     }
-    say(fmt::format("QAT int8: {}int8 layers {}; fp32 layers {}; {} activation ranges (moving "
-                    "average, momentum {})",
-                    plan.folded.empty() ? "" : fmt::format("folded {}; ", fmt::join(plan.folded, ", ")),
-                    fmt::join(int8_layers, ", "), fp32.empty() ? "none" : fmt::format("{}", fmt::join(fp32, ", ")),
-                    plan.quantized_tensors.size(), f.qat_momentum));
+    say(fmt::format(
+        "QAT int8: {}int8 layers {}; fp32 layers {}; {} activation ranges (moving "
+        "average, momentum {})",
+        plan.folded.empty() ? "" : fmt::format("folded {}; ", fmt::join(plan.folded, ", ")),
+        fmt::join(int8_layers, ", "),
+        fp32.empty() ? "none" : fmt::format("{}", fmt::join(fp32, ", ")),
+        plan.quantized_tensors.size(), f.qat_momentum));
   }
 
   train::TrainOptions o;
@@ -307,7 +311,8 @@ int run_train(const TrainFlags& f) {
   }
   say(fmt::format("wrote {} ({} nodes{}); lowp's runtime on it agrees on {} of {} test predictions",
                   f.out, summary.nodes, qat ? ", QDQ int8" : "", agree, data.test.rows()));
-  if (!f.fp32_out.empty()) say(fmt::format("wrote {} (the fp32 weights, BatchNorm folded)", f.fp32_out));
+  if (!f.fp32_out.empty())
+    say(fmt::format("wrote {} (the fp32 weights, BatchNorm folded)", f.fp32_out));
   if (f.json) {
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& e : result.epochs) {
