@@ -17,7 +17,7 @@ Standard library only.
 
 import os
 
-SECTION_ORDER = ["simplenet", "kernels", "conv", "models", "quant_cnn", "quant_minilm", "training", "lowrank"]
+SECTION_ORDER = ["simplenet", "kernels", "conv", "models", "quant_cnn", "qat_cnn", "quant_minilm", "training", "lowrank"]
 
 HEADER = """# Benchmarks
 

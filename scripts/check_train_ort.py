@@ -11,8 +11,12 @@ images (t10k-images-idx3-ubyte.gz, normalized as lowp train does: (x / 255 - 0.2
     in fp32 (k up to 3136 in the CNN's first dense layer) and ORT folds BatchNorm into
     the convolution, which rounds differently; both stay far below 1e-4 relative.
 --flat feeds [N, 784] (mlp, simplenet) instead of [N, 1, 28, 28].
+--top1 requires the same top-1 class only, and prints the logit difference: for the QDQ
+int8 model of `lowp train --qat int8`, whose logits ORT computes with its own integer
+kernels and requantization (equal to lowp's on this machine, but ORT promises nothing
+about its rounding at ties).
 
-Usage: .venv/bin/python scripts/check_train_ort.py MODEL LOGITS.npy [--flat] [--data DIR]
+Usage: .venv/bin/python scripts/check_train_ort.py MODEL LOGITS.npy [--flat] [--top1] [--data DIR]
 Exits 0 on agreement, 1 on a difference (printed), 2 on bad usage.
 """
 
@@ -42,6 +46,7 @@ def main():
     ap.add_argument("model")
     ap.add_argument("logits")
     ap.add_argument("--flat", action="store_true")
+    ap.add_argument("--top1", action="store_true")
     ap.add_argument("--data", default=os.environ.get("LOWP_FASHION_MNIST_DIR") or "/usr/share/datasets/fashion-mnist")
     args = ap.parse_args()
     want = np.load(args.logits)
@@ -58,7 +63,7 @@ def main():
     same = int((got.argmax(1) == want.argmax(1)).sum())
     err = float(np.max(np.abs(got - want) / (1 + np.abs(want))))
     print(f"{args.model}: ORT and lowp agree on {same} of {len(want)} predictions; max relative logit difference {err:.2e}")
-    if same != len(want) or err > TOL:
+    if same != len(want) or (err > TOL and not args.top1):
         print("FAIL")
         return 1
     return 0

@@ -229,6 +229,17 @@ std::map<std::string, TensorStats> calibrate_int8(const ir::Graph& model, Calibr
   return calibrate(*g, sel.roots(), data, backend, copts, progress);
 }
 
+Int8Plan plan_int8(const ir::Graph& model, const Int8Options& options) {
+  auto g = model.clone();
+  QuantizeReport report;
+  Int8Selection sel = select_int8(*g, options, report);
+  Int8Plan plan;
+  plan.decisions = std::move(report.nodes);
+  for (const ir::Node* n : sel.layers) plan.layers.push_back(n->name);
+  for (const ir::Value* v : sel.order) plan.tensors.emplace_back(v->name, sel.root.at(v)->name);
+  return plan;
+}
+
 std::unique_ptr<ir::Graph> quantize_int8_static(const ir::Graph& model, CalibrationSet& data,
                                                 const ModelBackend& backend, const Int8Options& options,
                                                 QuantizeReport& report, const CalibrationProgress& progress) {
@@ -302,22 +313,11 @@ std::unique_ptr<ir::Graph> quantize_int8_with(const ir::Graph& model, const std:
 
     // Bias: int32 in the accumulator's scale x_scale * w_scale[c], zero point 0.
     if (n->has_input(2)) {
-      const Tensor& b = *n->inputs[2]->constant;
-      auto bv = b.values<float>();
-      if (bv.size() != static_cast<std::size_t>(channels))
-        throw Error(fmt::format("node '{}': bias '{}' has {} values for {} output channels", n->label(),
-                                n->inputs[2]->name, bv.size(), channels));
+      QuantizedBias qb = quantize_bias_s32(n->inputs[2]->constant->values<float>(), layer_input[li].scale, qw.scales,
+                                           fmt::format("node '{}': bias '{}'", n->label(), n->inputs[2]->name));
       auto bq = std::make_shared<Tensor>(DType::int32, Shape{channels});
-      std::vector<float> bscale(static_cast<std::size_t>(channels));
-      auto bqv = bq->values<std::int32_t>();
-      for (std::size_t c = 0; c < bv.size(); ++c) {
-        bscale[c] = layer_input[li].scale * qw.scales[c];
-        double q = std::nearbyint(static_cast<double>(bv[c]) / bscale[c]);
-        if (!std::isfinite(bv[c]) || std::fabs(q) > 2147483647.0)
-          throw Error(fmt::format("node '{}': bias '{}'[{}] = {} does not fit int32 at scale {}", n->label(),
-                                  n->inputs[2]->name, c, bv[c], bscale[c]));
-        bqv[c] = static_cast<std::int32_t>(q);
-      }
+      std::copy(qb.q.begin(), qb.q.end(), bq->values<std::int32_t>().begin());
+      const std::vector<float>& bscale = qb.scales;
       std::string bstem = n->inputs[2]->name;
       ir::Value* bqc = g->add_constant(g->unique_name(bstem + "_quantized"), bq);
       ir::Value* bsc = g->add_constant(g->unique_name(bstem + "_scale"), vector_f32(bscale));

@@ -20,6 +20,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ir/graph.h"
 #include "quant/calibrate.h"
@@ -40,6 +42,19 @@ struct Int8Options {
   // convolutions have their own int8 kernel and are not affected. 0 quantizes every one.
   int min_conv_depth = 16;
 };
+
+// What quantize_int8_with would quantize in `model` under `options`, without calibrating:
+// the names of the Conv / Gemm / MatMul nodes whose weights become int8, and each
+// activation tensor that gets a QuantizeLinear -> DequantizeLinear pair, with the tensor
+// whose range it takes (its root: itself, or the tensor before the MaxPool / Flatten /
+// Reshape... it is read through). Quantization-aware training (train/fake_quant.h) puts its
+// fake quantization exactly where these pairs will be.
+struct Int8Plan {
+  std::vector<std::string> layers;
+  std::vector<std::pair<std::string, std::string>> tensors;  // (tensor, root), in order
+  std::vector<NodeDecision> decisions;  // every Conv / Gemm / MatMul: int8, or fp32 and why
+};
+Int8Plan plan_int8(const ir::Graph& model, const Int8Options& options);
 
 // `model` must already be prepared (quant/prepare.h). Throws lowp::Error naming the node
 // on weights with NaN or Inf.

@@ -53,4 +53,21 @@ QuantizedWeights quantize_groupwise_s4(const float* w, int n, int k, int group) 
   return quantize_symmetric(w, n, k, group, 7);
 }
 
+QuantizedBias quantize_bias_s32(std::span<const float> b, float x_scale,
+                                std::span<const float> w_scales, const std::string& what) {
+  LOWP_CHECK(b.size() == w_scales.size(), "{} has {} values for {} output channels", what, b.size(),
+             w_scales.size());
+  QuantizedBias out;
+  out.q.resize(b.size());
+  out.scales.resize(b.size());
+  for (std::size_t c = 0; c < b.size(); ++c) {
+    out.scales[c] = x_scale * w_scales[c];
+    const double q = std::nearbyint(static_cast<double>(b[c]) / out.scales[c]);
+    LOWP_CHECK(std::isfinite(b[c]) && std::fabs(q) <= 2147483647.0,
+               "{}[{}] = {} does not fit int32 at scale {}", what, c, b[c], out.scales[c]);
+    out.q[c] = static_cast<std::int32_t>(q);
+  }
+  return out;
+}
+
 }  // namespace lowp

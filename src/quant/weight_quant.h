@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace lowp {
@@ -28,5 +30,16 @@ struct QuantizedWeights {
 // Throws lowp::Error on NaN or Inf weights or sizes < 1.
 QuantizedWeights quantize_per_channel_s8(const float* w, int n, int k);
 QuantizedWeights quantize_groupwise_s4(const float* w, int n, int k, int group);
+
+// A layer's bias in its int8 accumulator's scale, as the int8 quantizer writes it and
+// quantization-aware training computes it: scales[c] = x_scale * w_scales[c] (one fp32
+// product) and q[c] = round_half_even(double(b[c]) / scales[c]). Throws lowp::Error naming
+// `what` ("node 'fc1': bias 'fc1.bias'") when a value is not finite or leaves int32.
+struct QuantizedBias {
+  std::vector<std::int32_t> q;
+  std::vector<float> scales;
+};
+QuantizedBias quantize_bias_s32(std::span<const float> b, float x_scale,
+                                std::span<const float> w_scales, const std::string& what);
 
 }  // namespace lowp

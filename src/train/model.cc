@@ -149,7 +149,7 @@ std::size_t Model::parameter_count() {
   return n;
 }
 
-std::unique_ptr<ir::Graph> Model::to_graph() const {
+std::unique_ptr<ir::Graph> Model::to_graph(std::vector<ir::Value*>* values) const {
   output_shape();  // validates the chain
   auto graph = std::make_unique<ir::Graph>();
   graph->name = name;
@@ -164,7 +164,11 @@ std::unique_ptr<ir::Graph> Model::to_graph() const {
   ir::Value* x = graph->add_value("input", ir::TensorType{DType::float32, dims});
   graph->inputs.push_back(x);
   for (const auto& layer : input_transform) x = layer->export_to(*graph, x);
-  for (const auto& layer : layers) x = layer->export_to(*graph, x);
+  if (values) values->assign(1, x);
+  for (const auto& layer : layers) {
+    x = layer->export_to(*graph, x);
+    if (values) values->push_back(x);
+  }
   graph->outputs.push_back(x);
   ir::infer_types(*graph);
   return graph;

@@ -48,8 +48,10 @@ class Model {
   std::size_t parameter_count();
 
   // The inference graph in ONNX's layout: input "input" [N, C, H, W] (or [N, features]),
-  // one output, types inferred.
-  std::unique_ptr<ir::Graph> to_graph() const;
+  // one output, types inferred. When `values` is given it receives layers.size() + 1
+  // values: [0] the trained layers' input (after the input transform), [i + 1] the output
+  // of layers[i] (the train/fake_quant.h export maps its ranges to tensors by them).
+  std::unique_ptr<ir::Graph> to_graph(std::vector<ir::Value*>* values = nullptr) const;
 
  private:
   const Batch* input_ = nullptr;

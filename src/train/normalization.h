@@ -29,6 +29,9 @@ class BatchNorm final : public Layer {
   ir::Value* export_to(ir::Graph& graph, ir::Value* x) const override;
   bool handles_bf16() const override { return true; }
 
+  int channels() const { return channels_; }
+  float eps() const { return eps_; }
+
  private:
   template <class T>
   void normalize(const T* in, T* out, std::size_t rows, ThreadPool* pool) const;

@@ -18,6 +18,7 @@
 #include "onnx/import.h"
 #include "reduce/pca.h"
 #include "runtime/session.h"
+#include "train/fake_quant.h"
 #include "train/trainer.h"
 #include "train_data.h"
 
@@ -57,6 +58,10 @@ struct TrainFlags {
   bool json = false;
   float loss_scale = 65536.0f;
   long loss_scale_growth = 2000;
+  std::string qat;  // "int8": quantization-aware training (train/fake_quant.h)
+  int qat_min_conv_depth = 16;
+  float qat_momentum = 0.01f;
+  std::string fp32_out;      // --qat: also the trained fp32 model (BatchNorm folded)
   std::string command_line;  // for the JSON report
 };
 
@@ -169,6 +174,16 @@ std::size_t runtime_agreement(const std::filesystem::path& onnx_path, const trai
 int run_train(const TrainFlags& f) {
   LOWP_CHECK(f.precision == "fp32" || f.precision == "bf16" || f.precision == "fp16",
              "--precision '{}' is not fp32, bf16 or fp16", f.precision);
+  const bool qat = !f.qat.empty();
+  LOWP_CHECK(!qat || f.qat == "int8",
+             "--qat '{}' is not a quantization-aware training precision: only int8 is", f.qat);
+  LOWP_CHECK(!qat || f.precision == "fp32",
+             "--qat int8 fake-quantizes an fp32 training run; it cannot be combined with "
+             "--precision {}",
+             f.precision);
+  LOWP_CHECK(f.fp32_out.empty() || qat,
+             "--fp32-out writes the fp32 weights of a --qat run; without --qat, --out is that "
+             "model");
   LOWP_CHECK(!f.out.empty() || f.stop_after > 0, "--out model.onnx is required");
   LOWP_CHECK(f.classes >= 2, "--classes {} must be at least 2", f.classes);
   // Progress goes to stderr when stdout carries JSON.
@@ -186,6 +201,27 @@ int run_train(const TrainFlags& f) {
       model.name, model.parameter_count(), data.description, data.train.rows(), data.test.rows(),
       f.threads, f.threads == 1 ? "" : "s", isa_name(active_isa())));
   if (!note.empty()) say(note);
+  std::vector<std::string> int8_layers;
+  if (qat) {
+    train::QatOptions qo;
+    qo.min_conv_depth = f.qat_min_conv_depth;
+    qo.momentum = f.qat_momentum;
+    train::QatSummary plan = train::prepare_qat(model, qo);
+    std::vector<std::string> fp32;
+    for (const auto& d : plan.decisions) {
+      if (d.precision == "int8")
+        int8_layers.push_back(d.node);
+      else
+        fp32.push_back(fmt::format("{} ({})", d.node, d.reason));
+    }
+    say(fmt::format(
+        "QAT int8: {}int8 layers {}; fp32 layers {}; {} activation ranges (moving "
+        "average, momentum {})",
+        plan.folded.empty() ? "" : fmt::format("folded {}; ", fmt::join(plan.folded, ", ")),
+        fmt::join(int8_layers, ", "),
+        fp32.empty() ? "none" : fmt::format("{}", fmt::join(fp32, ", ")),
+        plan.quantized_tensors.size(), f.qat_momentum));
+  }
 
   train::TrainOptions o;
   o.epochs = f.epochs;
@@ -256,7 +292,8 @@ int run_train(const TrainFlags& f) {
     test_in.x = std::move(t.data);
   }
   train::Evaluation final_eval = train::evaluate(model, test_in, 256, maybe_pool);
-  std::unique_ptr<ir::Graph> graph = model.to_graph();
+  if (!f.fp32_out.empty()) onnx_io::export_model(*model.to_graph(), f.fp32_out);
+  std::unique_ptr<ir::Graph> graph = qat ? train::export_qat_int8(model) : model.to_graph();
   onnx_io::ExportSummary summary = onnx_io::export_model(*graph, f.out);
   const std::size_t agree = runtime_agreement(f.out, data.test, final_eval.predictions, f.threads);
   if (!f.predictions.empty()) {
@@ -281,8 +318,10 @@ int run_train(const TrainFlags& f) {
     say(fmt::format("fp16: {} steps skipped for overflows; final loss scale {:.0f}",
                     result.skipped_steps, result.final_loss_scale));
   }
-  say(fmt::format("wrote {} ({} nodes); lowp's runtime on it agrees on {} of {} test predictions",
-                  f.out, summary.nodes, agree, data.test.rows()));
+  say(fmt::format("wrote {} ({} nodes{}); lowp's runtime on it agrees on {} of {} test predictions",
+                  f.out, summary.nodes, qat ? ", QDQ int8" : "", agree, data.test.rows()));
+  if (!f.fp32_out.empty())
+    say(fmt::format("wrote {} (the fp32 weights, BatchNorm folded)", f.fp32_out));
   if (f.json) {
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& e : result.epochs) {
@@ -305,6 +344,8 @@ int run_train(const TrainFlags& f) {
         {"threads", f.threads},
         {"isa", isa_name(active_isa())},
         {"precision", f.precision},
+        {"qat", qat ? nlohmann::json(f.qat) : nlohmann::json()},
+        {"int8_layers", int8_layers},
         {"optimizer", f.optimizer},
         {"lr", f.lr},
         {"batch", f.batch},
@@ -344,6 +385,19 @@ Command add_train_command(CLI::App& app) {
          "fp32 | bf16 (matrix work in bf16 kernels, fp32 master weights and reductions) | fp16 "
          "(fp16 activations and gradients, fp32 master weights, dynamic loss scaling)")
       ->capture_default_str();
+  sub->add_option("--qat", f->qat,
+                  "int8: quantization-aware training; --out is then the QDQ int8 model (as lowp "
+                  "quantize --precision int8 writes it), its outputs in lowp equal the trained "
+                  "model's bit for bit. Fine-tunes a trained model best (--model FILE.onnx)");
+  sub->add_option("--qat-min-conv-depth", f->qat_min_conv_depth,
+                  "--qat: convolutions with a smaller GEMM depth stay fp32 (lowp quantize's "
+                  "--min-conv-depth)")
+      ->capture_default_str();
+  sub->add_option("--qat-momentum", f->qat_momentum,
+                  "--qat: momentum of the activation ranges' moving averages")
+      ->capture_default_str();
+  sub->add_option("--fp32-out", f->fp32_out,
+                  "--qat: also write the trained fp32 model (BatchNorm folded), ONNX");
   sub->add_option("--loss-scale", f->loss_scale, "fp16: initial loss scale")->capture_default_str();
   sub->add_option("--loss-scale-growth", f->loss_scale_growth,
                   "fp16: good steps before the scale doubles")
