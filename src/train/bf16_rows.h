@@ -1,4 +1,4 @@
-// train/bf16_rows.h: the row loops of bf16 training's BatchNorm and ReLU, the memory-bound
+// train/bf16_rows.h: the row loops of bf16 training's BatchNorm, ReLU and max pooling, the memory-bound
 // passes that bf16 storage halves. Each element is widened (a shift), computed in fp32 as
 // the fp32 layers compute it, and rounded to nearest even once (bfloat16::from_float), so
 // a bf16 layer gives the fp32 layer's results on the same values, rounded.
@@ -35,6 +35,16 @@ struct Bf16RowKernels {
   void (*relu)(const std::uint16_t* x, std::uint16_t* y, std::size_t n);
   void (*relu_grad)(const std::uint16_t* y, const std::uint16_t* g, std::uint16_t* dx,
                     std::size_t n);
+  // Max pooling whose kernel x kernel windows tile the input (stride = kernel, no padding),
+  // images [b0, b1) of NHWC [.., ih, iw, c] -> [.., oh, ow, c]. Forward: each output the
+  // largest input of its window (the first of equals, as the fp32 layer compares).
+  // Backward: the first input equal to its window's maximum gets the output gradient's
+  // bits, the others +0 (inputs outside every window too).
+  void (*max_pool_tiles)(const std::uint16_t* x, std::uint16_t* y, int ih, int iw, int oh, int ow,
+                         int c, int kernel, int b0, int b1);
+  void (*max_pool_tiles_grad)(const std::uint16_t* x, const std::uint16_t* y,
+                              const std::uint16_t* g, std::uint16_t* dx, int ih, int iw, int oh,
+                              int ow, int c, int kernel, int b0, int b1);
 };
 
 // Best first; and the one this CPU runs.

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "base/error.h"
+#include "train/bf16_rows.h"
 
 namespace lowp::train {
 namespace {
@@ -35,47 +36,6 @@ T stored_as(float v) {
     return v;
   } else {
     return bf16_bits(v);
-  }
-}
-
-// Max pooling's input gradient on bf16 bits for windows that tile the input: the first
-// input of each window equal to its maximum gets the output gradient's bits, the others
-// +0. All in 16-bit masks (equal, and-not, or), so the channel loops vectorize.
-void max_pool_tiles_backward_bf16(const std::uint16_t* xs, const std::uint16_t* ys,
-                                  const std::uint16_t* dys, std::uint16_t* dxs, int ih_n, int iw_n,
-                                  int oh_n, int ow_n, int c, int kernel, int b0, int b1) {
-  const std::size_t in_image = static_cast<std::size_t>(ih_n) * iw_n * c;
-  const std::size_t out_image = static_cast<std::size_t>(oh_n) * ow_n * c;
-  std::vector<std::uint16_t> taken_buffer(static_cast<std::size_t>(c));
-  std::uint16_t* __restrict taken = taken_buffer.data();
-  for (int b = b0; b < b1; ++b) {
-    std::uint16_t* image = dxs + b * in_image;
-    // Rows and columns past the last whole window get no gradient.
-    if (oh_n * kernel != ih_n || ow_n * kernel != iw_n) {
-      std::fill(image, image + in_image, std::uint16_t{0});
-    }
-    for (int oh = 0; oh < oh_n; ++oh) {
-      for (int ow = 0; ow < ow_n; ++ow) {
-        const std::size_t out_at = b * out_image + (static_cast<std::size_t>(oh) * ow_n + ow) * c;
-        const std::uint16_t* __restrict g = dys + out_at;
-        const std::uint16_t* __restrict ymax = ys + out_at;
-        std::fill(taken, taken + c, std::uint16_t{0});
-        for (int kh = 0; kh < kernel; ++kh) {
-          for (int kw = 0; kw < kernel; ++kw) {
-            const std::size_t at =
-                (static_cast<std::size_t>(oh * kernel + kh) * iw_n + (ow * kernel + kw)) * c;
-            const std::uint16_t* __restrict src = xs + b * in_image + at;
-            std::uint16_t* __restrict dst = image + at;
-            for (int ch = 0; ch < c; ++ch) {
-              const std::uint16_t equal = src[ch] == ymax[ch] ? 0xFFFFu : 0u;
-              const std::uint16_t hit = static_cast<std::uint16_t>(equal & ~taken[ch]);
-              dst[ch] = static_cast<std::uint16_t>(g[ch] & hit);
-              taken[ch] = static_cast<std::uint16_t>(taken[ch] | hit);
-            }
-          }
-        }
-      }
-    }
   }
 }
 
@@ -150,7 +110,13 @@ void Pool2d::forward_as(const Batch& x, const T* xs, T* ys, const Context& ctx) 
 
 void Pool2d::forward(const Batch& x, Batch& y, const Context& ctx) {
   y.resize_as(output_shape(x.shape), x.bf16);
-  if (x.bf16) {
+  if (x.bf16 && mode_ == Mode::max) {  // tiling windows (handles_bf16)
+    const Bf16RowKernels& k = bf16_row_kernels();
+    for_each_image(ctx.pool, x.shape[0], [&](int b0, int b1) {
+      k.max_pool_tiles(x.bits.data(), y.bits.data(), x.shape[1], x.shape[2], y.shape[1],
+                       y.shape[2], x.shape[3], o_.kernel, b0, b1);
+    });
+  } else if (x.bf16) {
     forward_as(x, x.bits.data(), y.bits.data(), ctx);
   } else {
     forward_as(x, x.data.data(), y.data.data(), ctx);
@@ -231,10 +197,11 @@ void Pool2d::backward(const Batch& x, const Batch& y, const Batch& dy, Batch* dx
   if (dx == nullptr) return;
   dx->resize_as(x.shape, x.bf16);
   if (x.bf16 && mode_ == Mode::max) {  // tiling windows (handles_bf16)
+    const Bf16RowKernels& k = bf16_row_kernels();
     for_each_image(ctx.pool, x.shape[0], [&](int b0, int b1) {
-      max_pool_tiles_backward_bf16(x.bits.data(), y.bits.data(), dy.bits.data(), dx->bits.data(),
-                                   x.shape[1], x.shape[2], y.shape[1], y.shape[2], x.shape[3],
-                                   o_.kernel, b0, b1);
+      k.max_pool_tiles_grad(x.bits.data(), y.bits.data(), dy.bits.data(), dx->bits.data(),
+                            x.shape[1], x.shape[2], y.shape[1], y.shape[2], x.shape[3], o_.kernel,
+                            b0, b1);
     });
   } else if (x.bf16) {
     backward_as(x, y, x.bits.data(), y.bits.data(), dy.bits.data(), dx->bits.data(), ctx);

@@ -349,12 +349,16 @@ TEST(Bf16Training, RowLoopVariantsAgree) {
   }
   struct Out {
     std::vector<double> stats, sums;
-    std::vector<std::uint16_t> y, dx, relu, relu_grad;
+    std::vector<std::uint16_t> y, dx, relu, relu_grad, pooled, pool_grad;
   };
+  // The first 3 * 7 * 37 rows as 3 images of 7 x 37 pixels, pooled 2 x 2: the last row
+  // and column of each image fall outside every window.
+  const int images = 3, ih = 7, iw = 37, oh = 3, ow = 18;
+  ASSERT_LE(static_cast<std::size_t>(images * ih * iw), rows);
   auto run = [&](const Bf16RowKernels& k) {
     Out o{std::vector<double>(2 * c), std::vector<double>(2 * c), std::vector<std::uint16_t>(n),
           std::vector<std::uint16_t>(n), std::vector<std::uint16_t>(n),
-          std::vector<std::uint16_t>(n)};
+          std::vector<std::uint16_t>(n), {}, {}};
     k.bn_stats(x.data(), rows, c, o.stats.data());
     k.bn_normalize(x.data(), o.y.data(), rows, c, mean.data(), inv.data(), gamma.data(),
                    beta.data());
@@ -363,6 +367,11 @@ TEST(Bf16Training, RowLoopVariantsAgree) {
                     b.data(), d.data());
     k.relu(x.data(), o.relu.data(), n);
     k.relu_grad(o.relu.data(), g.data(), o.relu_grad.data(), n);
+    o.pooled.resize(static_cast<std::size_t>(images * oh * ow) * c);
+    o.pool_grad.assign(static_cast<std::size_t>(images * ih * iw) * c, 7);
+    k.max_pool_tiles(x.data(), o.pooled.data(), ih, iw, oh, ow, static_cast<int>(c), 2, 0, images);
+    k.max_pool_tiles_grad(x.data(), o.pooled.data(), g.data(), o.pool_grad.data(), ih, iw, oh, ow,
+                          static_cast<int>(c), 2, 0, images);
     return o;
   };
   const Out want = run(kBf16RowsBaseline);
@@ -382,6 +391,8 @@ TEST(Bf16Training, RowLoopVariantsAgree) {
     EXPECT_EQ(got.dx, want.dx) << entry.name;
     EXPECT_EQ(got.relu, want.relu) << entry.name;
     EXPECT_EQ(got.relu_grad, want.relu_grad) << entry.name;
+    EXPECT_EQ(got.pooled, want.pooled) << entry.name;
+    EXPECT_EQ(got.pool_grad, want.pool_grad) << entry.name;
   }
 }
 
