@@ -251,6 +251,26 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
     }
   }
 #endif
+  // Other channel counts (a first layer's 1 or 3): still two pixels at a time, each column's
+  // pair stored as one 32-bit lane.
+  for (; r + 1 < rows; r += 2) {
+    std::uint16_t* pair = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2;
+    const Origin first = origin(first_pixel + r), second = origin(first_pixel + r + 1);
+    int col = 0;
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        const std::uint16_t* a = tap(first, kh, kw);
+        const std::uint16_t* b = tap(second, kh, kw);
+        for (int c = 0; c < gc; ++c, ++col) {
+          const std::uint32_t lo = a != nullptr ? a[c] : 0u, hi = b != nullptr ? b[c] : 0u;
+          const std::uint32_t lane = lo | hi << 16;
+          std::memcpy(pair + static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
+                          static_cast<std::size_t>(col % kGemmPanel) * 2,
+                      &lane, sizeof(lane));
+        }
+      }
+    }
+  }
   for (; r < rows; ++r) {
     // Pixel r is the (r % 2) half of pair r / 2 in every column's 32-bit lane.
     std::uint16_t* lanes = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2 +

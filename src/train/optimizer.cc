@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "base/error.h"
+#include "train/optimizer_loops.h"
 
 namespace lowp::train {
 
@@ -125,34 +126,25 @@ void Optimizer::step(float lr) {
     const std::size_t n = param.value.size();
     if (o.kind == OptimizerKind::sgd) {
       float* buf = first_[p].empty() ? nullptr : first_[p].data();
-      for (std::size_t i = 0; i < n; ++i) {
-        float g = grad[i] + o.weight_decay * w[i];
-        if (buf != nullptr) {
-          buf[i] = steps_ == 1 ? g : o.momentum * buf[i] + g;
-          g = o.nesterov ? g + o.momentum * buf[i] : buf[i];
-        }
-        w[i] -= lr * g;
-      }
+      SgdStep step;
+      step.lr = lr;
+      step.weight_decay = o.weight_decay;
+      step.momentum = o.momentum;
+      step.nesterov = o.nesterov;
+      step.first = steps_ == 1;
+      optimizer_loops().sgd(w, grad, buf, n, step);
       continue;
     }
-    const float b1 = o.beta1, b2 = o.beta2;
-    const float correction1 = 1.0f - static_cast<float>(std::pow(b1, steps_));
-    const float correction2 = 1.0f - static_cast<float>(std::pow(b2, steps_));
-    const float step_size = lr / correction1;
-    const float sqrt_correction2 = std::sqrt(correction2);
     const bool decoupled = o.kind == OptimizerKind::adamw;
-    const float l2 = decoupled ? 0.0f : o.weight_decay;
-    const float shrink = decoupled ? 1.0f - lr * o.weight_decay : 1.0f;
-    float* m = first_[p].data();
-    float* v = second_[p].data();
-    for (std::size_t i = 0; i < n; ++i) {
-      const float g = grad[i] + l2 * w[i];
-      w[i] *= shrink;
-      m[i] = b1 * m[i] + (1.0f - b1) * g;
-      v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-      const float denom = std::sqrt(v[i]) / sqrt_correction2 + o.eps;
-      w[i] -= step_size * m[i] / denom;
-    }
+    AdamStep step;
+    step.beta1 = o.beta1;
+    step.beta2 = o.beta2;
+    step.step_size = lr / (1.0f - static_cast<float>(std::pow(o.beta1, steps_)));
+    step.sqrt_correction2 = std::sqrt(1.0f - static_cast<float>(std::pow(o.beta2, steps_)));
+    step.eps = o.eps;
+    step.l2 = decoupled ? 0.0f : o.weight_decay;
+    step.shrink = decoupled ? 1.0f - lr * o.weight_decay : 1.0f;
+    optimizer_loops().adam(w, grad, first_[p].data(), second_[p].data(), n, step);
   }
 }
 

@@ -173,37 +173,40 @@ TEST(Bf16Training, Conv2dMatchesFp32OnRoundedOperands) {
   }
 }
 
+// Channel runs of 16 (the SSE2 path), and of 1 and 2 (two pixels per 32-bit store).
 TEST(Bf16Training, Im2colPackedBf16MatchesPackingTheFp32Rows) {
-  Conv2dShape s;
-  s.batch = 2;
-  s.in_h = 5;
-  s.in_w = 6;
-  s.in_c = 48;
-  s.out_c = 9;
-  s.kernel_h = s.kernel_w = 3;
-  s.stride_h = s.stride_w = 2;
-  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = 1;
-  s.groups = 3;
-  s.validate();
-  std::vector<float> x(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
-  Random rng(2);
-  for (float& v : x) v = round_bf16(rng.uniform(-1.0f, 1.0f));
-  std::vector<std::uint16_t> x_bits(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x_bits[i] = bfloat16::from_float(x[i]).bits();
-  const int pixels = s.batch * s.out_h() * s.out_w(), k = s.gemm_k();
-  std::vector<float> cols(static_cast<std::size_t>(pixels) * k);
-  for (int g = 0; g < s.groups; ++g) {
-    im2col_nhwc(s, g, x.data(), cols.data());
-    for (auto [first, rows] : {std::pair{0, 7}, {3, 8}, {pixels - 5, 5}}) {
-      PackedBf16DotWeights want, got;
-      pack_bf16dot_from_f32_kn(cols.data() + static_cast<std::size_t>(first) * k,
-                               static_cast<std::size_t>(k), rows, k, want);
-      im2col_packed_bf16(s, g, x_bits.data(), first, rows, got);
-      ASSERT_EQ(got.data.size(), want.data.size());
-      EXPECT_EQ(std::memcmp(got.data.data(), want.data.data(),
-                            got.data.size() * sizeof(std::uint16_t)),
-                0)
-          << "group " << g << " first " << first;
+  for (auto [in_c, groups] : {std::pair{48, 3}, {3, 3}, {6, 3}, {1, 1}}) {
+    Conv2dShape s;
+    s.batch = 2;
+    s.in_h = 5;
+    s.in_w = 6;
+    s.in_c = in_c;
+    s.out_c = 9;
+    s.kernel_h = s.kernel_w = 3;
+    s.stride_h = s.stride_w = 2;
+    s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = 1;
+    s.groups = groups;
+    s.validate();
+    std::vector<float> x(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+    Random rng(2);
+    for (float& v : x) v = round_bf16(rng.uniform(-1.0f, 1.0f));
+    std::vector<std::uint16_t> x_bits(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) x_bits[i] = bfloat16::from_float(x[i]).bits();
+    const int pixels = s.batch * s.out_h() * s.out_w(), k = s.gemm_k();
+    std::vector<float> cols(static_cast<std::size_t>(pixels) * k);
+    for (int g = 0; g < s.groups; ++g) {
+      im2col_nhwc(s, g, x.data(), cols.data());
+      for (auto [first, rows] : {std::pair{0, 7}, {3, 8}, {pixels - 5, 5}}) {
+        PackedBf16DotWeights want, got;
+        pack_bf16dot_from_f32_kn(cols.data() + static_cast<std::size_t>(first) * k,
+                                 static_cast<std::size_t>(k), rows, k, want);
+        im2col_packed_bf16(s, g, x_bits.data(), first, rows, got);
+        ASSERT_EQ(got.data.size(), want.data.size());
+        EXPECT_EQ(std::memcmp(got.data.data(), want.data.data(),
+                              got.data.size() * sizeof(std::uint16_t)),
+                  0)
+            << "in_c " << in_c << " group " << g << " first " << first;
+      }
     }
   }
 }
