@@ -12,7 +12,9 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "base/cpu.h"
 #include "base/float_types.h"
 #include "base/thread_pool.h"
 #include "kernel_test_util.h"
@@ -139,6 +141,70 @@ TEST(Bf16Dot, PackingFromFp32MatchesPackingBf16) {
                   0)
             << (got == &nk ? "nk" : got == &kn ? "kn" : "bf16 kn") << " n " << n << " k " << k;
       }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowp
+
+namespace lowp {
+namespace {
+
+// Implicit rows (the bf16 convolution's in-place GEMM) give the bits of the GEMM variant
+// of the same instruction set on the rows laid end to end: row i = runs runs of
+// run_length values, run_stride apart, from its own start; runs of 2 to 96 values, row
+// counts around the tiles, 1 to 5 panels.
+TEST(Bf16Dot, ImplicitRowsMatchTheGemmOnGatheredRows) {
+  const std::vector<KernelEntry<Bf16ImplicitFn>> implicit =
+      runnable_kernels(bf16dot_implicit_kernels(), supported_isa());
+  // Without AVX-512 the list is empty and the convolution gathers (tested in conv2d_test).
+  struct Case {
+    int m, n, runs, run_length;
+  };
+  for (Case t : {Case{1, 16, 1, 2}, Case{13, 32, 3, 6}, Case{17, 64, 3, 96}, Case{29, 10, 2, 8},
+                 Case{7, 80, 5, 4}, Case{40, 48, 3, 64}}) {
+    const int k = t.runs * t.run_length;
+    const std::size_t run_stride = static_cast<std::size_t>(t.run_length) + 6;
+    const std::size_t image_size = static_cast<std::size_t>(t.m) * 3 + t.runs * run_stride + 8;
+    std::vector<std::uint16_t> image = to_bf16(testing::random_floats(image_size, t.m * 7 + k));
+    std::vector<const std::uint16_t*> rows(static_cast<std::size_t>(t.m));
+    std::vector<std::uint16_t> gathered(static_cast<std::size_t>(t.m) * k);
+    for (int i = 0; i < t.m; ++i) {
+      rows[static_cast<std::size_t>(i)] = image.data() + static_cast<std::size_t>(i) * 3;
+      for (int j = 0; j < t.runs; ++j) {
+        std::memcpy(gathered.data() + static_cast<std::size_t>(i) * k + j * t.run_length,
+                    rows[static_cast<std::size_t>(i)] + j * run_stride,
+                    static_cast<std::size_t>(t.run_length) * sizeof(std::uint16_t));
+      }
+    }
+    std::vector<std::uint16_t> w = to_bf16(testing::random_floats(static_cast<std::size_t>(t.n) * k, 5));
+    std::vector<float> bias = testing::random_floats(static_cast<std::size_t>(t.n), 6);
+    const PackedBf16DotWeights packed = pack_bf16dot(w.data(), t.n, k);
+    for (const auto& v : implicit) {
+      const std::string isa = std::string(v.name).substr(std::string(v.name).rfind("__"));
+      Bf16DotFn gemm = nullptr;
+      for (const auto& g : bf16dot_kernels()) {
+        if (std::string(g.name).ends_with(isa)) gemm = g.fn;
+      }
+      ASSERT_NE(gemm, nullptr) << v.name;
+      std::vector<float> want(static_cast<std::size_t>(t.m) * t.n), got(want.size());
+      Bf16DotArgs g{t.m, gathered.data(), static_cast<std::size_t>(k), &packed, bias.data(),
+                    Activation::relu, want.data(), static_cast<std::size_t>(t.n), {}};
+      bf16dot_gemm_with(gemm, g);
+      Bf16ImplicitArgs a;
+      a.m = t.m;
+      a.rows = rows.data();
+      a.runs = t.runs;
+      a.run_length = t.run_length;
+      a.run_stride = run_stride;
+      a.w = &packed;
+      a.bias = bias.data();
+      a.act = Activation::relu;
+      a.c = got.data();
+      a.ldc = static_cast<std::size_t>(t.n);
+      v.fn(a);
+      EXPECT_EQ(got, want) << v.name << " m " << t.m << " n " << t.n << " k " << k;
     }
   }
 }

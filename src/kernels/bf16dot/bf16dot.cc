@@ -193,6 +193,17 @@ void bf16dot_scalar(const Bf16DotArgs& args) {
   }
 }
 
+namespace {
+constexpr KernelEntry<Bf16ImplicitFn> kBf16Implicit[] = {
+    {"bf16_implicit_gemm_f32acc__avx512bf16", IsaLevel::avx512bf16, bf16dot_implicit_avx512bf16},
+    {"bf16_implicit_gemm_f32acc__avx512", IsaLevel::avx512, bf16dot_implicit_avx512},
+};
+}  // namespace
+
+std::span<const KernelEntry<Bf16ImplicitFn>> bf16dot_implicit_kernels() {
+  return kBf16Implicit;
+}
+
 std::span<const KernelEntry<Bf16DotFn>> bf16dot_kernels() {
   return kBf16Dot;
 }

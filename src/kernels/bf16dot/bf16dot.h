@@ -82,6 +82,28 @@ void bf16dot_gemm_ref(int m, int n, int k, const std::uint16_t* a, std::size_t l
                       const std::uint16_t* w, const float* bias, ActivationParams act, float* c,
                       std::size_t ldc);
 
+// ---- Implicit rows (the bf16 convolution without a gather): row i of A is `runs` runs
+// of run_length bf16 values (even: pairs never straddle two runs), run j starting at
+// rows[i] + j * run_stride; the product is bf16dot_gemm's on those rows laid end to end,
+// summed in the same order (the same bits as the variant of the same instruction set). ----
+struct Bf16ImplicitArgs {
+  int m = 0;
+  const std::uint16_t* const* rows = nullptr;
+  int runs = 1;
+  int run_length = 0;
+  std::size_t run_stride = 0;
+  const PackedBf16DotWeights* w = nullptr;  // k = runs * run_length
+  const float* bias = nullptr;
+  ActivationParams act = Activation::none;
+  float* c = nullptr;
+  std::size_t ldc = 0;
+};
+using Bf16ImplicitFn = void (*)(const Bf16ImplicitArgs&);
+// AVX-512 only (with and without AVX512-BF16); empty below, where the convolution gathers.
+std::span<const KernelEntry<Bf16ImplicitFn>> bf16dot_implicit_kernels();
+void bf16dot_implicit_avx512bf16(const Bf16ImplicitArgs& args);
+void bf16dot_implicit_avx512(const Bf16ImplicitArgs& args);
+
 // Variants (internal).
 void bf16dot_scalar(const Bf16DotArgs& args);
 void bf16dot_avx2(const Bf16DotArgs& args);

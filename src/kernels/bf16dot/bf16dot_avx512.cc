@@ -21,4 +21,8 @@ void bf16dot_avx512(const Bf16DotArgs& args) {
   run_bf16dot<WideningDot>(args);
 }
 
+void bf16dot_implicit_avx512(const Bf16ImplicitArgs& args) {
+  run_bf16dot_implicit<WideningDot>(args);
+}
+
 }  // namespace lowp

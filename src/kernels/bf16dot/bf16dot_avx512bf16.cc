@@ -14,4 +14,8 @@ void bf16dot_avx512bf16(const Bf16DotArgs& args) {
   run_bf16dot<Bf16Dot>(args);
 }
 
+void bf16dot_implicit_avx512bf16(const Bf16ImplicitArgs& args) {
+  run_bf16dot_implicit<Bf16Dot>(args);
+}
+
 }  // namespace lowp

@@ -86,21 +86,22 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
 
 // Copies one NHWC image into `out`, [in_h + pad_top + pad_bottom][in_w + pad_left +
 // pad_right][in_c], with zeros in the border: the implicit GEMM's input.
-void pad_image(const Conv2dShape& s, const float* image, float* out, ThreadPool* pool) {
+template <class T>
+void pad_image(const Conv2dShape& s, const T* image, T* out, ThreadPool* pool) {
   const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
   const std::size_t c = static_cast<std::size_t>(s.in_c), row = static_cast<std::size_t>(wp) * c;
   split_rows(pool, hp, [&](std::size_t begin, std::size_t end) {
     for (std::size_t y = begin; y < end; ++y) {
-      float* dst = out + y * row;
+      T* dst = out + y * row;
       int ih = static_cast<int>(y) - s.pad_top;
       if (ih < 0 || ih >= s.in_h) {
-        std::fill_n(dst, row, 0.0f);
+        std::fill_n(dst, row, T{0});
         continue;
       }
-      std::fill_n(dst, s.pad_left * c, 0.0f);
+      std::fill_n(dst, s.pad_left * c, T{0});
       std::memcpy(dst + s.pad_left * c, image + static_cast<std::size_t>(ih) * s.in_w * c,
-                  s.in_w * c * sizeof(float));
-      std::fill_n(dst + (s.pad_left + s.in_w) * c, s.pad_right * c, 0.0f);
+                  s.in_w * c * sizeof(T));
+      std::fill_n(dst + (s.pad_left + s.in_w) * c, s.pad_right * c, T{0});
     }
   });
 }
@@ -299,6 +300,83 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
   }
 }
 
+namespace {
+
+// The bf16 convolution as an implicit GEMM (bf16dot.h, Bf16ImplicitArgs): each output
+// pixel's GEMM row is read in place from the zero-padded image, kernel row by kernel row,
+// instead of gathered. One group, an even channel count (pairs never straddle two kernel
+// rows), no horizontal dilation, and an AVX-512 kernel; otherwise returns false and the
+// caller gathers. Each output is the gathered GEMM's sum in the same order: the same bits.
+// Output: fp32 into out_f32, or rounded to bf16 block by block into out_bf16.
+bool conv2d_bf16_implicit(const PackedConv2dBf16Weights& w, const std::uint16_t* input,
+                          const float* bias, ActivationParams act, float* out_f32,
+                          std::uint16_t* out_bf16, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+  const Conv2dShape& s = w.shape;
+  if (s.groups != 1 || s.in_c % 2 != 0 || s.dilation_w != 1 || s.is_pointwise()) return false;
+  const auto list = runnable_kernels(bf16dot_implicit_kernels(), active_isa());
+  if (list.empty()) return false;
+  static const Bf16ImplicitFn implicit = pick_kernel(bf16dot_implicit_kernels(), active_isa()).fn;
+  const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
+  const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
+  const std::size_t row_stride = static_cast<std::size_t>(wp) * s.in_c;
+  if (padded && scratch.padded.size() < static_cast<std::size_t>(hp) * row_stride)
+    scratch.padded = AlignedBuffer<std::uint16_t>(static_cast<std::size_t>(hp) * row_stride);
+  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
+  const int ow_count = s.out_w(), pixels = s.out_h() * ow_count;
+  const std::size_t blocks = (static_cast<std::size_t>(pixels) + kRowsPerBlock - 1) / kRowsPerBlock;
+  for (int n = 0; n < s.batch; ++n) {
+    const std::uint16_t* image = input + n * in_image;
+    if (padded) {
+      pad_image(s, image, scratch.padded.data(), pool);
+      image = scratch.padded.data();
+    }
+    auto run_blocks = [&](std::size_t b0, std::size_t b1) {
+      const std::uint16_t* rows[kRowsPerBlock];
+      thread_local std::vector<float> block;
+      for (std::size_t b = b0; b < b1; ++b) {
+        const int first = static_cast<int>(b * kRowsPerBlock);
+        const int m = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
+        for (int i = 0; i < m; ++i) {
+          const int oh = (first + i) / ow_count, ow = (first + i) % ow_count;
+          rows[i] = image + static_cast<std::size_t>(oh * s.stride_h) * row_stride +
+                    static_cast<std::size_t>(ow * s.stride_w) * s.in_c;
+        }
+        Bf16ImplicitArgs args;
+        args.m = m;
+        args.rows = rows;
+        args.runs = s.kernel_h;
+        args.run_length = s.kernel_w * s.in_c;
+        args.run_stride = row_stride * static_cast<std::size_t>(s.dilation_h);
+        args.w = &w.groups.front();
+        args.bias = bias;
+        args.act = act;
+        args.ldc = static_cast<std::size_t>(s.out_c);
+        if (out_f32 != nullptr) {
+          args.c = out_f32 + n * out_image + static_cast<std::size_t>(first) * s.out_c;
+          implicit(args);
+        } else {
+          // Rounded while the block is in cache.
+          block.resize(static_cast<std::size_t>(m) * s.out_c);
+          args.c = block.data();
+          implicit(args);
+          convert_f32_to_bf16(block.data(),
+                              out_bf16 + n * out_image + static_cast<std::size_t>(first) * s.out_c,
+                              block.size());
+        }
+      }
+    };
+    if (pool != nullptr && pool->threads() > 1 && blocks > 1) {
+      pool->parallel_for(blocks, 1, run_blocks);
+    } else {
+      run_blocks(0, blocks);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::uint16_t* weights) {
   shape.validate();
   PackedConv2dBf16Weights packed;
@@ -313,6 +391,7 @@ PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::ui
 void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
                  ActivationParams act, float* output, Conv2dBf16Scratch& scratch,
                  ThreadPool* pool) {
+  if (conv2d_bf16_implicit(w, input, bias, act, output, nullptr, scratch, pool)) return;
   const Conv2dShape& s = w.shape;
   const int ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
@@ -345,6 +424,7 @@ void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, c
 void conv2d_bf16_to_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input,
                          const float* bias, ActivationParams act, std::uint16_t* output,
                          Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+  if (conv2d_bf16_implicit(w, input, bias, act, nullptr, output, scratch, pool)) return;
   const Conv2dShape& s = w.shape;
   const int ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;

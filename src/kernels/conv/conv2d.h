@@ -81,6 +81,7 @@ struct PackedConv2dBf16Weights {
 PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::uint16_t* weights);
 struct Conv2dBf16Scratch {
   AlignedBuffer<std::uint16_t> rows;
+  AlignedBuffer<std::uint16_t> padded;  // the implicit GEMM's zero-padded image
 };
 // input: NHWC bf16 bits; output: NHWC fp32.
 void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
