@@ -27,6 +27,11 @@ for model in cnn mlp simplenet; do
   "$py" "$repo/scripts/check_train_ort.py" "$work/$model.onnx" "$work/$model.npy" "${flat[@]}" || fail "$model: ORT disagrees"
 done
 
+# lowp bench --batch binds the exported model's leading dim (named N, not "batch").
+"$lowp" bench "$work/cnn.onnx" --batch 3 --min-time 0.05 --json >"$work/bench.json" 2>/dev/null || fail "lowp bench cnn.onnx failed"
+"$py" -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["batch"] == 3 else 1)' "$work/bench.json" \
+  || fail "lowp bench --batch 3 ran another batch: $(cat "$work/bench.json")"
+
 # An exported model trains again from its weights (--model FILE.onnx): its first epoch's
 # training accuracy is above 0.6 (about 0.72; the same epoch from scratch reaches ~0.49).
 if "$lowp" train --model "$work/cnn.onnx" --epochs 1 --batch 32 "${small[@]}" --out "$work/cnn_again.onnx" --json >"$work/again.json" 2>/dev/null; then

@@ -19,7 +19,7 @@ Command add_bench_command(CLI::App& app) {
   auto mb = std::make_shared<ModelBenchOptions>();
   bench->add_option("model", mb->model, "An .onnx model: load time, latency, throughput, memory");
   bench->add_option("--threads", mb->threads, "Threads (model)")->check(CLI::Range(1, 256));
-  bench->add_option("--batch", mb->batch, "Batch size for the 'batch' dim (model)")->check(CLI::Range(1, 1 << 20));
+  bench->add_option("--batch", mb->batch, "Batch size: the dim named 'batch', else each input's leading symbolic dim (model)")->check(CLI::Range(1, 1 << 20));
   bench->add_option("--dim", mb->dims, "NAME=VALUE for another symbolic dim (model; default 128)");
   bench->add_option("--min-time", mb->min_seconds, "Seconds of timed runs (model)");
   bench->add_flag("--json", mb->json, "Print JSON (model)");

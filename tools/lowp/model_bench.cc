@@ -49,7 +49,22 @@ int run_model_bench(const ModelBenchOptions& o) {
     loads.push_back(w.seconds());
   }
   std::map<std::string, std::int64_t> dims = parse_dims(o.dims);
+  // --batch sets the dim named "batch"; a model without one (PyTorch exports often call it
+  // N, lowp train's exports do) gets it on each input's leading symbolic dim instead, rather
+  // than the default below for unknown symbols.
+  bool has_batch_symbol = false;
+  for (const ir::Value* v : session->graph().inputs) {
+    if (!v->type.dims) continue;
+    for (const ir::Dim& d : *v->type.dims) has_batch_symbol = has_batch_symbol || d.symbol == "batch";
+  }
   dims.emplace("batch", o.batch);
+  if (!has_batch_symbol) {
+    for (const ir::Value* v : session->graph().inputs) {
+      if (!v->type.dims || v->type.dims->empty()) continue;
+      const ir::Dim& lead = v->type.dims->front();
+      if (!lead.is_known() && !lead.symbol.empty()) dims.emplace(lead.symbol, o.batch);
+    }
+  }
   // Symbols other than batch (sequence...) default to 128 when not given, as ort_bench.py.
   LoadedInputs inputs = synthetic_inputs(session->graph(), dims, 128);
   auto named = inputs.named();
