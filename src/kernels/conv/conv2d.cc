@@ -319,58 +319,72 @@ bool conv2d_bf16_implicit(const PackedConv2dBf16Weights& w, const std::uint16_t*
   const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
   const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
   const std::size_t row_stride = static_cast<std::size_t>(wp) * s.in_c;
-  if (padded && scratch.padded.size() < static_cast<std::size_t>(hp) * row_stride)
-    scratch.padded = AlignedBuffer<std::uint16_t>(static_cast<std::size_t>(hp) * row_stride);
+  const std::size_t padded_image = static_cast<std::size_t>(hp) * row_stride;
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
   const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
   const int ow_count = s.out_w(), pixels = s.out_h() * ow_count;
   const std::size_t blocks = (static_cast<std::size_t>(pixels) + kRowsPerBlock - 1) / kRowsPerBlock;
-  for (int n = 0; n < s.batch; ++n) {
-    const std::uint16_t* image = input + n * in_image;
-    if (padded) {
-      pad_image(s, image, scratch.padded.data(), pool);
-      image = scratch.padded.data();
-    }
-    auto run_blocks = [&](std::size_t b0, std::size_t b1) {
-      const std::uint16_t* rows[kRowsPerBlock];
-      thread_local std::vector<float> block;
-      for (std::size_t b = b0; b < b1; ++b) {
-        const int first = static_cast<int>(b * kRowsPerBlock);
-        const int m = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
-        for (int i = 0; i < m; ++i) {
-          const int oh = (first + i) / ow_count, ow = (first + i) % ow_count;
-          rows[i] = image + static_cast<std::size_t>(oh * s.stride_h) * row_stride +
-                    static_cast<std::size_t>(ow * s.stride_w) * s.in_c;
-        }
-        Bf16ImplicitArgs args;
-        args.m = m;
-        args.rows = rows;
-        args.runs = s.kernel_h;
-        args.run_length = s.kernel_w * s.in_c;
-        args.run_stride = row_stride * static_cast<std::size_t>(s.dilation_h);
-        args.w = &w.groups.front();
-        args.bias = bias;
-        args.act = act;
-        args.ldc = static_cast<std::size_t>(s.out_c);
-        if (out_f32 != nullptr) {
-          args.c = out_f32 + n * out_image + static_cast<std::size_t>(first) * s.out_c;
-          implicit(args);
-        } else {
-          // Rounded while the block is in cache.
-          block.resize(static_cast<std::size_t>(m) * s.out_c);
-          args.c = block.data();
-          implicit(args);
-          convert_f32_to_bf16(block.data(),
-                              out_bf16 + n * out_image + static_cast<std::size_t>(first) * s.out_c,
-                              block.size());
-        }
+  const std::size_t batch = static_cast<std::size_t>(s.batch);
+  const bool parallel = pool != nullptr && pool->threads() > 1 && batch * blocks > 1;
+  // Every image padded first (one pass, over the images), so that the work items, (image,
+  // block of pixels), go to the threads together: a 14 x 14 map is a single block, and
+  // images one at a time would leave the other threads idle.
+  if (padded) {
+    if (scratch.padded.size() < batch * padded_image)
+      scratch.padded = AlignedBuffer<std::uint16_t>(batch * padded_image);
+    auto pad_images = [&](std::size_t n0, std::size_t n1) {
+      for (std::size_t n = n0; n < n1; ++n) {
+        pad_image(s, input + n * in_image, scratch.padded.data() + n * padded_image, nullptr);
       }
     };
-    if (pool != nullptr && pool->threads() > 1 && blocks > 1) {
-      pool->parallel_for(blocks, 1, run_blocks);
+    if (parallel && batch > 1) {
+      pool->parallel_for(batch, 1, pad_images);
     } else {
-      run_blocks(0, blocks);
+      pad_images(0, batch);
     }
+  }
+  auto run_items = [&](std::size_t i0, std::size_t i1) {
+    const std::uint16_t* rows[kRowsPerBlock];
+    thread_local std::vector<float> block;
+    for (std::size_t item = i0; item < i1; ++item) {
+      const std::size_t n = item / blocks, b = item % blocks;
+      const std::uint16_t* image =
+          padded ? scratch.padded.data() + n * padded_image : input + n * in_image;
+      const int first = static_cast<int>(b * kRowsPerBlock);
+      const int m = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
+      for (int i = 0; i < m; ++i) {
+        const int oh = (first + i) / ow_count, ow = (first + i) % ow_count;
+        rows[i] = image + static_cast<std::size_t>(oh * s.stride_h) * row_stride +
+                  static_cast<std::size_t>(ow * s.stride_w) * s.in_c;
+      }
+      Bf16ImplicitArgs args;
+      args.m = m;
+      args.rows = rows;
+      args.runs = s.kernel_h;
+      args.run_length = s.kernel_w * s.in_c;
+      args.run_stride = row_stride * static_cast<std::size_t>(s.dilation_h);
+      args.w = &w.groups.front();
+      args.bias = bias;
+      args.act = act;
+      args.ldc = static_cast<std::size_t>(s.out_c);
+      if (out_f32 != nullptr) {
+        args.c = out_f32 + n * out_image + static_cast<std::size_t>(first) * s.out_c;
+        implicit(args);
+      } else {
+        // Rounded while the block is in cache.
+        block.resize(static_cast<std::size_t>(m) * s.out_c);
+        args.c = block.data();
+        implicit(args);
+        convert_f32_to_bf16(block.data(),
+                            out_bf16 + n * out_image + static_cast<std::size_t>(first) * s.out_c,
+                            block.size());
+      }
+    }
+  };
+  if (parallel) {
+    pool->parallel_for(batch * blocks, 1, run_items);
+  } else {
+    run_items(0, batch * blocks);
   }
   return true;
 }
