@@ -87,6 +87,17 @@ void parallel_elements(ThreadPool* pool, std::size_t n,
   pool->parallel_for(n, kMinPerThread, fn);
 }
 
+void parallel_rows(ThreadPool* pool, std::size_t rows, std::size_t row_elements,
+                   const std::function<void(std::size_t, std::size_t)>& fn) {
+  constexpr std::size_t kMinPerThread = 1 << 15;
+  const std::size_t min_rows = std::max<std::size_t>(1, kMinPerThread / std::max<std::size_t>(1, row_elements));
+  if (pool == nullptr || pool->threads() == 1 || rows < 2 * min_rows) {
+    fn(0, rows);
+    return;
+  }
+  pool->parallel_for(rows, min_rows, fn);
+}
+
 void blocked_sums(ThreadPool* pool, std::size_t rows, std::size_t width,
                   const std::function<void(std::size_t, std::size_t, double*)>& add_rows,
                   double* out) {

@@ -155,6 +155,10 @@ ir::Value* export_value(ir::Graph& graph, const std::string& stem);
 // hand-off. For element-wise work only: each element's result must not depend on the split.
 void parallel_elements(ThreadPool* pool, std::size_t n,
                        const std::function<void(std::size_t, std::size_t)>& fn);
+// The same over rows of row_elements elements each: fn(begin_row, end_row), split when the
+// elements (not the rows) are enough to pay for the hand-off.
+void parallel_rows(ThreadPool* pool, std::size_t rows, std::size_t row_elements,
+                   const std::function<void(std::size_t, std::size_t)>& fn);
 
 // Sums of per-row contributions over rows [0, rows), `width` doubles wide: the rows are cut
 // into fixed blocks of kSumBlockRows, add_rows(begin, end, acc) adds a block's rows into its

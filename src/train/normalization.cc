@@ -70,7 +70,7 @@ void BatchNorm::normalize(const T* in_all, T* out_all, std::size_t rows, ThreadP
   const std::size_t c = static_cast<std::size_t>(channels_);
   if constexpr (std::is_same_v<T, std::uint16_t>) {
     const Bf16RowKernels& k = bf16_row_kernels();
-    parallel_elements(pool, rows, [&](std::size_t b, std::size_t e) {
+    parallel_rows(pool, rows, c, [&](std::size_t b, std::size_t e) {
       k.bn_normalize(in_all + b * c, out_all + b * c, e - b, c, mean_.data(), inv_std_.data(),
                      gamma_.value.data(), beta_.value.data());
     });
@@ -80,7 +80,7 @@ void BatchNorm::normalize(const T* in_all, T* out_all, std::size_t rows, ThreadP
   const float* __restrict inv = inv_std_.data();
   const float* __restrict gamma = gamma_.value.data();
   const float* __restrict beta = beta_.value.data();
-  parallel_elements(pool, rows, [&](std::size_t b, std::size_t e) {
+  parallel_rows(pool, rows, c, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       const T* __restrict in = in_all + i * c;
       T* __restrict out = out_all + i * c;
@@ -205,7 +205,7 @@ void BatchNorm::backward_as(const T* xs, const T* gs, T* dxs, std::size_t m, Thr
     b[j] = last_training_ ? a[j] * static_cast<float>(dbeta[j]) * inv_m : 0.0f;
     d[j] = last_training_ ? a[j] * static_cast<float>(dgamma[j]) * inv_m : 0.0f;
   }
-  parallel_elements(pool, m, [&](std::size_t begin, std::size_t end) {
+  parallel_rows(pool, m, c, [&](std::size_t begin, std::size_t end) {
     if constexpr (kBf16) {
       kernels.bn_grad_input(xs + begin * c, gs + begin * c, dxs + begin * c, end - begin, c, means,
                             inv, a.data(), b.data(), d.data());
