@@ -153,7 +153,27 @@ void infer_nhwc_conv(InferContext& ctx) {
   const TensorType* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
   // With "quantize_scale" (passes/fuse_conv_quantize.cc) the conv writes u8.
   DType out = ctx.node().has_attribute("quantize_scale") ? DType::uint8 : ctx.input_dtype(0);
-  set_nhwc_output(ctx, out, conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(1), bias));
+  std::optional<std::vector<Dim>> dims = conv_dims(ctx, nhwc_to_nchw(ctx, ctx.input(0)), ctx.input(1), bias);
+  // With "pool_kernel_shape" (passes/fuse_conv_pool.cc) the conv's output is max-pooled:
+  // windows of the kernel at the strides over the padded map, no dilation, floor.
+  if (dims && ctx.node().has_attribute("pool_kernel_shape")) {
+    std::vector<std::int64_t> kernel = ctx.node().attr_ints("pool_kernel_shape");
+    std::vector<std::int64_t> strides = ctx.node().attr_ints("pool_strides");
+    std::vector<std::int64_t> pads = ctx.node().attr_ints("pool_pads");
+    if (kernel.size() != 2 || strides.size() != 2 || pads.size() != 4)
+      ctx.fail("pool_kernel_shape, pool_strides and pool_pads must have 2, 2 and 4 entries");
+    for (std::size_t i = 0; i < 2; ++i) {
+      Dim& d = (*dims)[2 + i];
+      if (kernel[i] < 1 || strides[i] < 1 || pads[i] < 0 || pads[i + 2] < 0)
+        ctx.fail("pool window {} stride {} pads {}, {} are not a max pool", kernel[i], strides[i], pads[i],
+                 pads[i + 2]);
+      if (!d.is_known()) continue;
+      std::int64_t span = d.value + pads[i] + pads[i + 2] - kernel[i];
+      if (span < 0) ctx.fail("pool window of {} does not fit the conv's output of {}", kernel[i], d.value);
+      d = Dim::known(span / strides[i] + 1);
+    }
+  }
+  set_nhwc_output(ctx, out, dims);
 }
 
 void infer_nhwc_qlinear_conv(InferContext& ctx) {

@@ -252,7 +252,22 @@ class Exporter {
       if (quantized) out_type.dtype = DType::float32;
       std::string out = fresh_name(y->name + "_nchw");
       intermediates_.push_back({out, out_type});
-      if (onnx_op == "Conv") {
+      if (onnx_op == "Conv" && n.has_attribute("pool_kernel_shape")) {
+        // A conv that max-pools its output (passes/fuse_conv_pool.cc): Conv, then MaxPool
+        // (before the QuantizeLinear of a quantizing one: max commutes with it).
+        std::string conv_out = fresh_name(y->name + "_unpooled");
+        intermediates_.push_back({conv_out, ir::TensorType{out_type.dtype, std::nullopt}});
+        write_conv(n, x, conv_out, ir::TensorType{out_type.dtype, std::nullopt});
+        onnx::NodeProto& p = add_node("MaxPool", n.name.empty() ? "" : n.name + "_pool", "");
+        p.add_input(conv_out);
+        p.add_output(out);
+        ir::Attribute kernel = ir::Attribute::of_ints(n.attr_ints("pool_kernel_shape"));
+        ir::Attribute strides = ir::Attribute::of_ints(n.attr_ints("pool_strides"));
+        ir::Attribute pads = ir::Attribute::of_ints(n.attr_ints("pool_pads"));
+        write_attribute(n, "kernel_shape", kernel, *p.add_attribute());
+        write_attribute(n, "strides", strides, *p.add_attribute());
+        write_attribute(n, "pads", pads, *p.add_attribute());
+      } else if (onnx_op == "Conv") {
         write_conv(n, x, out, out_type);
       } else {
         if (activation_of(n) != "none") node_error(n, "a pool has no activation");
@@ -328,7 +343,8 @@ class Exporter {
           std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end() ||
           std::find(kActivationAttributes.begin(), kActivationAttributes.end(), key) !=
               kActivationAttributes.end() ||
-          key == "quantize_scale" || key == "quantize_zero_point";  // written as a Q after
+          key == "quantize_scale" || key == "quantize_zero_point" ||  // written as a Q after
+          key == "pool_kernel_shape" || key == "pool_strides" || key == "pool_pads";  // a MaxPool
       if (!known) node_error(n, "attribute '{}' has no meaning in Conv or its activation", key);
     }
     if (!n.has_input(1)) node_error(n, "input W is missing");

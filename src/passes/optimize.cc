@@ -24,6 +24,7 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   ir::infer_types(graph);
   total += fold_flatten_transpose(graph);
   total += fuse_conv_quantize(graph);
+  total += fuse_conv_pool(graph);
   total += eliminate_dead_nodes(graph);
   graph.sort_topologically();
   ir::infer_types(graph);

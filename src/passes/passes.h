@@ -60,6 +60,9 @@ std::size_t fold_flatten_transpose(ir::Graph& graph);
 // lowp::NhwcConv (fp32) whose only reader is a per-tensor QuantizeLinear to u8 writes the
 // u8 tensor itself (passes/fuse_conv_quantize.cc).
 std::size_t fuse_conv_quantize(ir::Graph& graph);
+// An NHWC convolution (fp32, or quantizing to u8) whose only reader is a plain max pool
+// pools its output image by image (passes/fuse_conv_pool.cc). After fuse_conv_quantize.
+std::size_t fuse_conv_pool(ir::Graph& graph);
 
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);

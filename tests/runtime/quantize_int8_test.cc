@@ -364,6 +364,61 @@ TEST(FuseConvQuantize, SameBytesAsConvThenQuantize) {
   EXPECT_TRUE(fused);
 }
 
+// An NHWC conv whose only reader is a max pool pools its output image by image
+// (passes/fuse_conv_pool.cc): fp32, and after a quantizing conv, u8; padded and overlapping
+// windows, odd map sizes; the same bytes as the unfused ops, whatever the batch. (Its ONNX
+// export, Conv then MaxPool, is run by ORT in tests/models/check_quant_cnn.py.)
+TEST(FuseConvPool, SameBytesAsConvThenMaxPool) {
+  for (bool quantized : {false, true}) {
+    for (auto [k, stride, pad] : {std::tuple{2, 2, 0}, {3, 2, 1}}) {
+      Graph g;
+      g.name = "conv_pool";
+      std::vector<ir::Dim> dims = {ir::Dim::named("batch"), ir::Dim::known(3), ir::Dim::known(9), ir::Dim::known(9)};
+      ir::Value* x = g.add_value("x", TensorType{DType::float32, dims});
+      g.inputs.push_back(x);
+      ir::Value* c = g.add_value("c");
+      ir::Node* conv = g.add_node("Conv", {x, g.add_constant("W", random_tensor(Shape{8, 3, 3, 3}, 60)),
+                                            g.add_constant("B", random_tensor(Shape{8}, 61, 0.1f))},
+                                  {c}, "conv");
+      conv->attributes["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
+      ir::Value* r = g.add_value("r");
+      g.add_node("Relu", {c}, {r}, "relu");
+      ir::Value* pooled_in = r;
+      if (quantized) {
+        auto scale = std::make_shared<Tensor>(DType::float32, Shape{});
+        scale->values<float>()[0] = 0.01f;
+        auto zp = std::make_shared<Tensor>(DType::uint8, Shape{});
+        zp->values<std::uint8_t>()[0] = 0;
+        pooled_in = g.add_value("q");
+        g.add_node("QuantizeLinear", {r, g.add_constant("s", scale), g.add_constant("z", zp)}, {pooled_in},
+                   "quantize");
+      }
+      ir::Value* y = g.add_value("y");
+      ir::Node* pool = g.add_node("MaxPool", {pooled_in}, {y}, "pool");
+      pool->attributes["kernel_shape"] = ir::Attribute::of_ints({k, k});
+      pool->attributes["strides"] = ir::Attribute::of_ints({stride, stride});
+      pool->attributes["pads"] = ir::Attribute::of_ints({pad, pad, pad, pad});
+      g.outputs.push_back(y);
+      ir::infer_types(g);
+      for (std::int64_t batch : {1, 3}) {
+        Tensor in = *random_tensor(Shape{batch, 3, 9, 9}, 62);
+        Tensor fused = run(g, in, true)[0];
+        Tensor plain = run(g, in, false)[0];
+        ASSERT_EQ(fused.dtype(), quantized ? DType::uint8 : DType::float32);
+        ASSERT_EQ(fused.shape(), plain.shape());
+        EXPECT_EQ(0, std::memcmp(fused.raw(), plain.raw(), fused.bytes()))
+            << "quantized " << quantized << " k " << k << " batch " << batch;
+      }
+      runtime::Session s(g.clone(), {});
+      Tensor in = *random_tensor(Shape{2, 3, 9, 9}, 63);
+      const runtime::Plan& plan = s.plan_for({{"x", &in}});
+      bool fused = false;
+      for (const auto& step : plan.steps) fused = fused || step.op->kernel().find("max_pool") != std::string::npos;
+      EXPECT_TRUE(fused) << "quantized " << quantized << " k " << k;
+    }
+  }
+}
+
 TEST(RangeEstimator, MethodsClipOutliersOfAGaussian) {
   quant::AbsHistogram h(10.0f, 2048);
   Random rng(7);

@@ -87,7 +87,7 @@ void gather_rows(const Conv2dShape& s, const T* image, int g, int first, int row
 // Copies one NHWC image into `out`, [in_h + pad_top + pad_bottom][in_w + pad_left +
 // pad_right][in_c], with zeros in the border: the implicit GEMM's input.
 template <class T>
-void pad_image(const Conv2dShape& s, const T* image, T* out, ThreadPool* pool) {
+void pad_image(const Conv2dShape& s, const T* image, T* out, T pad, ThreadPool* pool) {
   const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
   const std::size_t c = static_cast<std::size_t>(s.in_c), row = static_cast<std::size_t>(wp) * c;
   split_rows(pool, hp, [&](std::size_t begin, std::size_t end) {
@@ -95,13 +95,13 @@ void pad_image(const Conv2dShape& s, const T* image, T* out, ThreadPool* pool) {
       T* dst = out + y * row;
       int ih = static_cast<int>(y) - s.pad_top;
       if (ih < 0 || ih >= s.in_h) {
-        std::fill_n(dst, row, T{0});
+        std::fill_n(dst, row, pad);
         continue;
       }
-      std::fill_n(dst, s.pad_left * c, T{0});
+      std::fill_n(dst, s.pad_left * c, pad);
       std::memcpy(dst + s.pad_left * c, image + static_cast<std::size_t>(ih) * s.in_w * c,
                   s.in_w * c * sizeof(T));
-      std::fill_n(dst + (s.pad_left + s.in_w) * c, s.pad_right * c, T{0});
+      std::fill_n(dst + (s.pad_left + s.in_w) * c, s.pad_right * c, pad);
     }
   });
 }
@@ -257,7 +257,7 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
     for (int n = 0; n < s.batch; ++n) {
       const float* image = input + n * in_image;
       if (padded) {
-        pad_image(s, image, scratch.padded.data(), pool);
+        pad_image(s, image, scratch.padded.data(), 0.0f, pool);
         image = scratch.padded.data();
       }
       split_rows(pool, pixels, [&](std::size_t begin, std::size_t end) {
@@ -302,6 +302,70 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
 
 namespace {
 
+// The implicit GEMM's walk, shared by the bf16 and int8 convolutions: every image padded
+// first (with `pad`: zero, or the int8 input's zero point, real 0), then the work items,
+// (image, block of kRowsPerBlock output pixels), dealt to the threads together (a 14 x 14
+// map is a single block: images one at a time would leave threads idle). For each item,
+// body(rows, m, n, first): one pointer per pixel to its receptive field's first kernel row
+// in the padded image; the runs of the other kernel rows follow run_stride() apart. One
+// group and no horizontal dilation (the caller checks).
+template <class T>
+struct ImplicitWalk {
+  const Conv2dShape& s;
+  std::size_t row_stride() const {
+    return static_cast<std::size_t>(s.in_w + s.pad_left + s.pad_right) * s.in_c;
+  }
+  std::size_t run_stride() const { return row_stride() * static_cast<std::size_t>(s.dilation_h); }
+
+  template <class Body>
+  void run(const T* input, T pad, AlignedBuffer<T>& padded_scratch, ThreadPool* pool,
+           const Body& body) const {
+    const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
+    const int hp = s.in_h + s.pad_top + s.pad_bottom;
+    const std::size_t stride = row_stride();
+    const std::size_t padded_image = static_cast<std::size_t>(hp) * stride;
+    const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
+    const int ow_count = s.out_w(), pixels = s.out_h() * ow_count;
+    const std::size_t blocks = (static_cast<std::size_t>(pixels) + kRowsPerBlock - 1) / kRowsPerBlock;
+    const std::size_t batch = static_cast<std::size_t>(s.batch);
+    const bool parallel = pool != nullptr && pool->threads() > 1 && batch * blocks > 1;
+    if (padded) {
+      if (padded_scratch.size() < batch * padded_image)
+        padded_scratch = AlignedBuffer<T>(batch * padded_image);
+      auto pad_images = [&](std::size_t n0, std::size_t n1) {
+        for (std::size_t n = n0; n < n1; ++n) {
+          pad_image(s, input + n * in_image, padded_scratch.data() + n * padded_image, pad, nullptr);
+        }
+      };
+      if (parallel && batch > 1) {
+        pool->parallel_for(batch, 1, pad_images);
+      } else {
+        pad_images(0, batch);
+      }
+    }
+    auto run_items = [&](std::size_t i0, std::size_t i1) {
+      const T* rows[kRowsPerBlock];
+      for (std::size_t item = i0; item < i1; ++item) {
+        const std::size_t n = item / blocks, b = item % blocks;
+        const T* image = padded ? padded_scratch.data() + n * padded_image : input + n * in_image;
+        const int first = static_cast<int>(b * kRowsPerBlock);
+        const int m = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
+        for (int i = 0; i < m; ++i) {
+          const int oh = (first + i) / ow_count, ow = (first + i) % ow_count;
+          rows[i] = image + static_cast<std::size_t>(oh * s.stride_h) * stride +
+                    static_cast<std::size_t>(ow * s.stride_w) * s.in_c;
+        }
+        body(static_cast<const T* const*>(rows), m, n, first);
+      }
+    };
+    if (parallel) {
+      pool->parallel_for(batch * blocks, 1, run_items);
+    } else {
+      run_items(0, batch * blocks);
+    }
+  }
+};
+
 // The bf16 convolution as an implicit GEMM (bf16dot.h, Bf16ImplicitArgs): each output
 // pixel's GEMM row is read in place from the zero-padded image, kernel row by kernel row,
 // instead of gathered. One group, an even channel count (pairs never straddle two kernel
@@ -313,79 +377,35 @@ bool conv2d_bf16_implicit(const PackedConv2dBf16Weights& w, const std::uint16_t*
                           std::uint16_t* out_bf16, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
   const Conv2dShape& s = w.shape;
   if (s.groups != 1 || s.in_c % 2 != 0 || s.dilation_w != 1 || s.is_pointwise()) return false;
-  const auto list = runnable_kernels(bf16dot_implicit_kernels(), active_isa());
-  if (list.empty()) return false;
+  if (runnable_kernels(bf16dot_implicit_kernels(), active_isa()).empty()) return false;
   static const Bf16ImplicitFn implicit = pick_kernel(bf16dot_implicit_kernels(), active_isa()).fn;
-  const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
-  const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
-  const std::size_t row_stride = static_cast<std::size_t>(wp) * s.in_c;
-  const std::size_t padded_image = static_cast<std::size_t>(hp) * row_stride;
-  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
   const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
-  const int ow_count = s.out_w(), pixels = s.out_h() * ow_count;
-  const std::size_t blocks = (static_cast<std::size_t>(pixels) + kRowsPerBlock - 1) / kRowsPerBlock;
-  const std::size_t batch = static_cast<std::size_t>(s.batch);
-  const bool parallel = pool != nullptr && pool->threads() > 1 && batch * blocks > 1;
-  // Every image padded first (one pass, over the images), so that the work items, (image,
-  // block of pixels), go to the threads together: a 14 x 14 map is a single block, and
-  // images one at a time would leave the other threads idle.
-  if (padded) {
-    if (scratch.padded.size() < batch * padded_image)
-      scratch.padded = AlignedBuffer<std::uint16_t>(batch * padded_image);
-    auto pad_images = [&](std::size_t n0, std::size_t n1) {
-      for (std::size_t n = n0; n < n1; ++n) {
-        pad_image(s, input + n * in_image, scratch.padded.data() + n * padded_image, nullptr);
-      }
-    };
-    if (parallel && batch > 1) {
-      pool->parallel_for(batch, 1, pad_images);
-    } else {
-      pad_images(0, batch);
-    }
-  }
-  auto run_items = [&](std::size_t i0, std::size_t i1) {
-    const std::uint16_t* rows[kRowsPerBlock];
-    thread_local std::vector<float> block;
-    for (std::size_t item = i0; item < i1; ++item) {
-      const std::size_t n = item / blocks, b = item % blocks;
-      const std::uint16_t* image =
-          padded ? scratch.padded.data() + n * padded_image : input + n * in_image;
-      const int first = static_cast<int>(b * kRowsPerBlock);
-      const int m = std::min(static_cast<int>(kRowsPerBlock), pixels - first);
-      for (int i = 0; i < m; ++i) {
-        const int oh = (first + i) / ow_count, ow = (first + i) % ow_count;
-        rows[i] = image + static_cast<std::size_t>(oh * s.stride_h) * row_stride +
-                  static_cast<std::size_t>(ow * s.stride_w) * s.in_c;
-      }
-      Bf16ImplicitArgs args;
-      args.m = m;
-      args.rows = rows;
-      args.runs = s.kernel_h;
-      args.run_length = s.kernel_w * s.in_c;
-      args.run_stride = row_stride * static_cast<std::size_t>(s.dilation_h);
-      args.w = &w.groups.front();
-      args.bias = bias;
-      args.act = act;
-      args.ldc = static_cast<std::size_t>(s.out_c);
-      if (out_f32 != nullptr) {
-        args.c = out_f32 + n * out_image + static_cast<std::size_t>(first) * s.out_c;
-        implicit(args);
-      } else {
-        // Rounded while the block is in cache.
-        block.resize(static_cast<std::size_t>(m) * s.out_c);
-        args.c = block.data();
-        implicit(args);
-        convert_f32_to_bf16(block.data(),
-                            out_bf16 + n * out_image + static_cast<std::size_t>(first) * s.out_c,
-                            block.size());
-      }
-    }
-  };
-  if (parallel) {
-    pool->parallel_for(batch * blocks, 1, run_items);
-  } else {
-    run_items(0, batch * blocks);
-  }
+  const ImplicitWalk<std::uint16_t> walk{s};
+  walk.run(input, std::uint16_t{0}, scratch.padded, pool,
+           [&](const std::uint16_t* const* rows, int m, std::size_t n, int first) {
+             thread_local std::vector<float> block;
+             Bf16ImplicitArgs args;
+             args.m = m;
+             args.rows = rows;
+             args.runs = s.kernel_h;
+             args.run_length = s.kernel_w * s.in_c;
+             args.run_stride = walk.run_stride();
+             args.w = &w.groups.front();
+             args.bias = bias;
+             args.act = act;
+             args.ldc = static_cast<std::size_t>(s.out_c);
+             const std::size_t at = n * out_image + static_cast<std::size_t>(first) * s.out_c;
+             if (out_f32 != nullptr) {
+               args.c = out_f32 + at;
+               implicit(args);
+               return;
+             }
+             // Rounded while the block is in cache.
+             block.resize(static_cast<std::size_t>(m) * s.out_c);
+             args.c = block.data();
+             implicit(args);
+             convert_f32_to_bf16(block.data(), out_bf16 + at, block.size());
+           });
   return true;
 }
 
@@ -591,6 +611,34 @@ void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, fl
   const std::size_t padded_k = static_cast<std::size_t>(w.groups.front().padded_k());
   // Rows read straight from the input must be readable to the padded depth (k4).
   const bool direct = s.is_pointwise() && s.groups == 1 && s.in_c % kQGemmDepth == 0;
+  // The implicit GEMM (as the bf16 convolution's): each pixel's row read in place from the
+  // image padded with the input zero point, kernel row by kernel row, when the runs hold
+  // whole quads and the kernel reads implicit rows (AVX-512); the gathered GEMM's bits.
+  if (!direct && s.groups == 1 && s.dilation_w == 1 && (s.kernel_w * s.in_c) % kQGemmDepth == 0 &&
+      qgemm_reads_implicit_rows()) {
+    const ImplicitWalk<std::uint8_t> walk{s};
+    walk.run(input, static_cast<std::uint8_t>(w.input_zero_point), scratch.padded, pool,
+             [&](const std::uint8_t* const* rows, int m, std::size_t n, int first) {
+               QGemmArgs args;
+               args.m = m;
+               args.rows = rows;
+               args.runs = s.kernel_h;
+               args.run_length = s.kernel_w * s.in_c;
+               args.run_stride = walk.run_stride();
+               args.w = &w.groups.front();
+               args.offset = w.offsets.front().data();
+               args.scale = w.scales.front().data();
+               args.act = w.act;
+               args.output = w.output;
+               args.out_zero_point = w.output_zero_point;
+               args.ldc = static_cast<std::size_t>(s.out_c);
+               const std::size_t at = n * out_image + static_cast<std::size_t>(first) * s.out_c;
+               args.c_f32 = output_f32 != nullptr ? output_f32 + at : nullptr;
+               args.c_u8 = output_u8 != nullptr ? output_u8 + at : nullptr;
+               qgemm(args, nullptr);
+             });
+    return;
+  }
   for (int n = 0; n < s.batch; ++n) {
     for (int g = 0; g < s.groups; ++g) {
       QGemmArgs args;

@@ -124,6 +124,7 @@ PackedConv2dInt8Weights pack_conv2d_int8(const Conv2dShape& shape, const std::in
                                          const QConv2dParams& params);
 struct Conv2dInt8Scratch {
   AlignedBuffer<std::uint8_t> rows;
+  AlignedBuffer<std::uint8_t> padded;  // the implicit GEMM's image, padded with the zero point
 };
 // input: NHWC u8; output: NHWC fp32 (output_f32) or u8 (output_u8), as packed.
 void conv2d_int8(const PackedConv2dInt8Weights& w, const std::uint8_t* input, float* output_f32,

@@ -30,13 +30,20 @@ const char* qgemm_kernel_name() {
 }
 
 void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
-  LOWP_CHECK(
-      args.w != nullptr && args.a != nullptr && args.offset != nullptr && args.scale != nullptr,
-      "int8 gemm: null operand");
+  LOWP_CHECK(args.w != nullptr && (args.a != nullptr || args.rows != nullptr) &&
+                 args.offset != nullptr && args.scale != nullptr,
+             "int8 gemm: null operand");
   LOWP_CHECK(args.output == QGemmOutput::f32 ? args.c_f32 != nullptr : args.c_u8 != nullptr,
              "int8 gemm: null output");
-  LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->padded_k()),
-             "int8 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
+  if (args.rows != nullptr) {
+    LOWP_CHECK(args.run_length > 0 && args.run_length % kQGemmDepth == 0 && args.runs >= 1 &&
+                   args.runs * args.run_length == args.w->k,
+               "int8 gemm: implicit rows of {} runs of {} do not make k = {} in quads", args.runs,
+               args.run_length, args.w->k);
+  } else {
+    LOWP_CHECK(args.lda >= static_cast<std::size_t>(args.w->padded_k()),
+               "int8 gemm: lda {} is smaller than the padded k {}", args.lda, args.w->padded_k());
+  }
   LOWP_CHECK(args.ldc >= static_cast<std::size_t>(args.w->n), "int8 gemm: ldc {} < n {}", args.ldc,
              args.w->n);
   LOWP_CHECK(activation_is_exact(args.act.kind),
@@ -50,12 +57,20 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
                          QGemmArgs part = args;
                          part.panels = panels;
                          part.m = static_cast<int>(end - begin);
-                         part.a = args.a + begin * args.lda;
+                         if (args.rows != nullptr) {
+                           part.rows = args.rows + begin;
+                         } else {
+                           part.a = args.a + begin * args.lda;
+                         }
                          if (args.row_scales != nullptr) part.row_scales = args.row_scales + begin;
                          if (args.c_f32 != nullptr) part.c_f32 = args.c_f32 + begin * args.ldc;
                          if (args.c_u8 != nullptr) part.c_u8 = args.c_u8 + begin * args.ldc;
                          fn(part);
                        });
+}
+
+bool qgemm_reads_implicit_rows() {
+  return chosen().isa >= IsaLevel::avx512;
 }
 
 void qgemm(const QGemmArgs& args, ThreadPool* pool) {

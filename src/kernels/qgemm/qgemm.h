@@ -75,8 +75,18 @@ struct QGemmArgs {
   std::uint8_t* c_u8 = nullptr;
   std::size_t ldc = 0;
   PanelRange panels;
+  // Implicit rows (the int8 convolution without a gather), when `rows` is set: a and lda
+  // are unused, and row i is `runs` runs of run_length bytes (a multiple of 4, so no quad
+  // straddles two runs), run j at rows[i] + j * run_stride; k = runs * run_length. Only
+  // the AVX-512 kernels read them (qgemm_reads_implicit_rows()).
+  const std::uint8_t* const* rows = nullptr;
+  int runs = 1;
+  int run_length = 0;
+  std::size_t run_stride = 0;
 };
 using QGemmFn = void (*)(const QGemmArgs&);
+// Whether the kernel qgemm() runs at the active ISA level reads implicit rows.
+bool qgemm_reads_implicit_rows();
 
 std::span<const KernelEntry<QGemmFn>> qgemm_kernels();
 void qgemm(const QGemmArgs& args, ThreadPool* pool = nullptr);

@@ -26,20 +26,40 @@ struct QTiles {
       for (int nb = 0; nb < NB; ++nb) {
         panels[nb] = w.data.data() + static_cast<std::size_t>(panel0 + nb) * w.panel_bytes();
       }
-      const std::uint8_t* a = args.a + static_cast<std::size_t>(row) * args.lda;
       typename Dot::Acc acc[MR][NB];
       for (int r = 0; r < MR; ++r)
         for (int nb = 0; nb < NB; ++nb) acc[r][nb] = Dot::zero();
 
-      int quads = w.padded_k() / kQGemmDepth;
-      for (int q = 0; q < quads; ++q) {
-        __m512i b[NB];
-        for (int nb = 0; nb < NB; ++nb) b[nb] = _mm512_loadu_si512(panels[nb] + q * 64);
-        for (int r = 0; r < MR; ++r) {
-          std::uint32_t a4;
-          std::memcpy(&a4, a + r * args.lda + q * kQGemmDepth, 4);
-          __m512i av = Dot::broadcast(a4);
-          for (int nb = 0; nb < NB; ++nb) acc[r][nb] = Dot::step(acc[r][nb], av, b[nb]);
+      if (args.rows == nullptr) {
+        const std::uint8_t* a = args.a + static_cast<std::size_t>(row) * args.lda;
+        int quads = w.padded_k() / kQGemmDepth;
+        for (int q = 0; q < quads; ++q) {
+          __m512i b[NB];
+          for (int nb = 0; nb < NB; ++nb) b[nb] = _mm512_loadu_si512(panels[nb] + q * 64);
+          for (int r = 0; r < MR; ++r) {
+            std::uint32_t a4;
+            std::memcpy(&a4, a + r * args.lda + q * kQGemmDepth, 4);
+            __m512i av = Dot::broadcast(a4);
+            for (int nb = 0; nb < NB; ++nb) acc[r][nb] = Dot::step(acc[r][nb], av, b[nb]);
+          }
+        }
+      } else {
+        // Implicit rows: the same quads in the same order, run by run.
+        const int run_quads = args.run_length / kQGemmDepth;
+        for (int j = 0; j < args.runs; ++j) {
+          const std::uint8_t* a[MR];
+          for (int r = 0; r < MR; ++r) a[r] = args.rows[row + r] + j * args.run_stride;
+          const int q0 = j * run_quads;
+          for (int q = 0; q < run_quads; ++q) {
+            __m512i b[NB];
+            for (int nb = 0; nb < NB; ++nb) b[nb] = _mm512_loadu_si512(panels[nb] + (q0 + q) * 64);
+            for (int r = 0; r < MR; ++r) {
+              std::uint32_t a4;
+              std::memcpy(&a4, a[r] + q * kQGemmDepth, 4);
+              __m512i av = Dot::broadcast(a4);
+              for (int nb = 0; nb < NB; ++nb) acc[r][nb] = Dot::step(acc[r][nb], av, b[nb]);
+            }
+          }
         }
       }
 

@@ -11,6 +11,7 @@
 #include "ir/ops_nn.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/convert/convert.h"
+#include "kernels/pool/pool2d.h"
 #include "kernels/quantize/quantize.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_util.h"
@@ -90,28 +91,66 @@ class ConvOp final : public BoundOp {
       convert_f16_to_f32(bits.data(), wf.data(), bits.size());
       packed_ = pack_conv2d_f32(s_, wf.data());
       packed_ok_ = true;
-    } else if (w.constant && nhwc && a.node.has_attribute("quantize_scale")) {
-      // u8 output (passes/fuse_conv_quantize.cc): one image at a time into a buffer that
-      // stays in cache, quantized from there.
-      quantize_scale_ = a.node.attr_float("quantize_scale", 1.0f);
-      quantize_zero_point_ = static_cast<std::int32_t>(a.node.attr_int("quantize_zero_point", 0));
-      if (!(quantize_scale_ > 0.0f) || !std::isfinite(quantize_scale_) || quantize_zero_point_ < 0 ||
-          quantize_zero_point_ > 255) {
-        a.fail("quantize_scale {} / quantize_zero_point {} are not a u8 quantization", quantize_scale_,
-               quantize_zero_point_);
-      }
-      if (a.out(0).dtype != DType::uint8) a.fail("a quantizing conv writes uint8");
+    } else if (w.constant && nhwc &&
+               (a.node.has_attribute("quantize_scale") || a.node.has_attribute("pool_kernel_shape"))) {
+      // u8 output (passes/fuse_conv_quantize.cc) and / or a max pool of the output
+      // (passes/fuse_conv_pool.cc): one image at a time into a buffer that stays in cache,
+      // quantized and pooled from there.
       Conv2dShape one = s_;
       one.batch = 1;
+      if (a.node.has_attribute("quantize_scale")) {
+        quantize_scale_ = a.node.attr_float("quantize_scale", 1.0f);
+        quantize_zero_point_ = static_cast<std::int32_t>(a.node.attr_int("quantize_zero_point", 0));
+        if (!(quantize_scale_ > 0.0f) || !std::isfinite(quantize_scale_) || quantize_zero_point_ < 0 ||
+            quantize_zero_point_ > 255) {
+          a.fail("quantize_scale {} / quantize_zero_point {} are not a u8 quantization", quantize_scale_,
+                 quantize_zero_point_);
+        }
+        if (a.out(0).dtype != DType::uint8) a.fail("a quantizing conv writes uint8");
+        quantize_ = true;
+      }
+      if (a.node.has_attribute("pool_kernel_shape")) {
+        std::vector<std::int64_t> k = a.node.attr_ints("pool_kernel_shape");
+        std::vector<std::int64_t> st = a.node.attr_ints("pool_strides");
+        std::vector<std::int64_t> p = a.node.attr_ints("pool_pads");
+        if (k.size() != 2 || st.size() != 2 || p.size() != 4) {
+          a.fail("pool_kernel_shape, pool_strides and pool_pads must have 2, 2 and 4 entries");
+        }
+        auto small = [&](std::int64_t v) {
+          LOWP_CHECK(v >= 0 && v <= 1 << 20, "node '{}': pool size {} is out of range", a.node.label(), v);
+          return static_cast<int>(v);
+        };
+        pool_.batch = 1;
+        pool_.in_h = one.out_h();
+        pool_.in_w = one.out_w();
+        pool_.in_c = pool_.out_c = one.out_c;
+        pool_.kernel_h = small(k[0]);
+        pool_.kernel_w = small(k[1]);
+        pool_.stride_h = small(st[0]);
+        pool_.stride_w = small(st[1]);
+        pool_.pad_top = small(p[0]);
+        pool_.pad_left = small(p[1]);
+        pool_.pad_bottom = small(p[2]);
+        pool_.pad_right = small(p[3]);
+        try {
+          pool_.validate();
+        } catch (const Error& e) {
+          a.fail("its max pool does not fit its output: {}", e.what());
+        }
+        pooled_ = true;
+        if (quantize_) image_u8_ = AlignedBuffer<std::uint8_t>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
+      }
       packed_ = pack_conv2d_f32(one, w.constant->values<float>().data());
       image_out_ = AlignedBuffer<float>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
-      quantize_ = packed_ok_ = true;
+      per_image_ = packed_ok_ = true;
     } else if (w.constant) {
       packed_ = pack_conv2d_f32(s_, w.constant->values<float>().data());
       packed_ok_ = true;
     }
     if (a.node.has_attribute("quantize_scale") && !quantize_)
       a.fail("quantize_scale needs an NHWC fp32 convolution with constant fp32 weights");
+    if (a.node.has_attribute("pool_kernel_shape") && !pooled_)
+      a.fail("pool_kernel_shape needs an NHWC fp32 convolution with constant fp32 weights");
     pixels_in_ = static_cast<std::size_t>(s_.in_h) * static_cast<std::size_t>(s_.in_w);
     pixels_out_ = static_cast<std::size_t>(s_.out_h()) * static_cast<std::size_t>(s_.out_w());
     if (!nhwc_) {
@@ -124,14 +163,22 @@ class ConvOp final : public BoundOp {
   void run(const RunContext& ctx) override {
     auto b = static_cast<std::size_t>(s_.batch);
     const float* in = ctx.in<float>(0);
-    if (quantize_) {
+    if (per_image_) {
       const float* bias = has_bias_ ? ctx.in<float>(2) : nullptr;
       const std::size_t in_image = pixels_in_ * static_cast<std::size_t>(s_.in_c);
-      const std::size_t out_image = image_out_.size();
-      auto* y = ctx.out<std::uint8_t>(0);
+      const std::size_t conv_image = image_out_.size();
+      const std::size_t out_image =
+          pooled_ ? static_cast<std::size_t>(pool_.out_h()) * pool_.out_w() * pool_.out_c : conv_image;
       for (std::size_t n = 0; n < b; ++n) {
         conv2d_f32(packed_, in + n * in_image, bias, act_, image_out_.data(), scratch_, ctx.pool);
-        quantize_u8(image_out_.data(), out_image, quantize_scale_, quantize_zero_point_, y + n * out_image);
+        if (quantize_) {
+          std::uint8_t* y = ctx.out<std::uint8_t>(0) + n * out_image;
+          std::uint8_t* q = pooled_ ? image_u8_.data() : y;
+          quantize_u8(image_out_.data(), conv_image, quantize_scale_, quantize_zero_point_, q);
+          if (pooled_) max_pool2d_u8(pool_, q, y, ctx.pool);
+        } else {
+          pool2d(pool_, PoolKind::max, false, image_out_.data(), ctx.out<float>(0) + n * out_image, ctx.pool);
+        }
       }
       return;
     }
@@ -158,7 +205,10 @@ class ConvOp final : public BoundOp {
   std::string kernel() const override {
     if (!packed_ok_) return "conv2d_f32_ref";
     if (bf16_) return nhwc_ ? "conv2d_bf16 nhwc" : "conv2d_bf16 (nchw<->nhwc)";
-    if (quantize_) return std::string(s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32") + " nhwc + quantize_u8";
+    if (per_image_) {
+      return std::string(s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32") + " nhwc" +
+             (quantize_ ? " + quantize_u8" : "") + (pooled_ ? " + max_pool" : "");
+    }
     std::string k = s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
     return nhwc_ ? k + " nhwc" : k + " (nchw<->nhwc)";
   }
@@ -171,7 +221,11 @@ class ConvOp final : public BoundOp {
   AlignedBuffer<std::uint16_t> in_bf16_;
   Conv2dBf16Scratch scratch_bf16_;
   bool bf16_ = false;
+  bool per_image_ = false;  // quantizes and / or pools each image from image_out_
   bool quantize_ = false;
+  bool pooled_ = false;
+  Conv2dShape pool_;  // one image of the conv's output, max-pooled
+  AlignedBuffer<std::uint8_t> image_u8_;
   float quantize_scale_ = 1.0f;
   std::int32_t quantize_zero_point_ = 0;
   AlignedBuffer<float> image_out_;
