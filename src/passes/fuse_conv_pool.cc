@@ -24,7 +24,12 @@ std::size_t fuse_conv_pool(ir::Graph& graph) {
     if (conv.domain != "lowp" || conv.op_type != "NhwcConv" || conv.outputs.size() != 1) continue;
     if (conv.has_attribute("pool_kernel_shape")) continue;
     const ir::Value* w = conv.has_input(1) ? conv.inputs[1] : nullptr;
-    if (!w || !w->constant || w->constant->dtype() != DType::float32) continue;
+    // fp32 weights, or the fp16 / bf16 weights of passes/lower_float16.cc.
+    if (!w || !w->constant ||
+        (w->constant->dtype() != DType::float32 && w->constant->dtype() != DType::float16 &&
+         w->constant->dtype() != DType::bfloat16)) {
+      continue;
+    }
     if (conv.inputs[0]->type.dtype != DType::float32 || w->constant->shape().rank() != 4) continue;
     ir::Node* pool = sole_consumer(graph, uses, conv.outputs[0]);
     if (!pool || pool->domain != "lowp" || pool->op_type != "NhwcMaxPool" || pool->outputs.size() != 1) {

@@ -79,9 +79,16 @@ class ConvOp final : public BoundOp {
     s_.groups = narrow(a.node.attr_int("group", 1));
     s_.validate();
     act_ = a.node.domain == "lowp" ? fused_activation(a) : ActivationParams(Activation::none);
+    // u8 output (passes/fuse_conv_quantize.cc) and / or a max pool of the output
+    // (passes/fuse_conv_pool.cc): one image at a time into a buffer that stays in cache,
+    // quantized and pooled from there; the weights are then packed for one image.
+    const bool per_image =
+        w.constant && nhwc && (a.node.has_attribute("quantize_scale") || a.node.has_attribute("pool_kernel_shape"));
+    Conv2dShape packed_shape = s_;
+    if (per_image) packed_shape.batch = 1;
     if (w.constant && w.dtype == DType::bfloat16) {
       // bf16 x bf16 products, fp32 sums: the input is rounded to bf16 as it is read.
-      packed_bf16_ = pack_conv2d_bf16(s_, w.constant->values<std::uint16_t>().data());
+      packed_bf16_ = pack_conv2d_bf16(packed_shape, w.constant->values<std::uint16_t>().data());
       in_bf16_ = AlignedBuffer<std::uint16_t>(std::max<std::size_t>(1, x.shape.elements()));
       bf16_ = packed_ok_ = true;
     } else if (w.constant && w.dtype == DType::float16) {
@@ -89,15 +96,14 @@ class ConvOp final : public BoundOp {
       auto bits = w.constant->values<std::uint16_t>();
       std::vector<float> wf(bits.size());
       convert_f16_to_f32(bits.data(), wf.data(), bits.size());
-      packed_ = pack_conv2d_f32(s_, wf.data());
+      packed_ = pack_conv2d_f32(packed_shape, wf.data());
       packed_ok_ = true;
-    } else if (w.constant && nhwc &&
-               (a.node.has_attribute("quantize_scale") || a.node.has_attribute("pool_kernel_shape"))) {
-      // u8 output (passes/fuse_conv_quantize.cc) and / or a max pool of the output
-      // (passes/fuse_conv_pool.cc): one image at a time into a buffer that stays in cache,
-      // quantized and pooled from there.
-      Conv2dShape one = s_;
-      one.batch = 1;
+    } else if (w.constant) {
+      packed_ = pack_conv2d_f32(packed_shape, w.constant->values<float>().data());
+      packed_ok_ = true;
+    }
+    if (per_image) {
+      const Conv2dShape& one = packed_shape;
       if (a.node.has_attribute("quantize_scale")) {
         quantize_scale_ = a.node.attr_float("quantize_scale", 1.0f);
         quantize_zero_point_ = static_cast<std::int32_t>(a.node.attr_int("quantize_zero_point", 0));
@@ -138,19 +144,17 @@ class ConvOp final : public BoundOp {
           a.fail("its max pool does not fit its output: {}", e.what());
         }
         pooled_ = true;
-        if (quantize_) image_u8_ = AlignedBuffer<std::uint8_t>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
+        if (quantize_) {
+          image_u8_ = AlignedBuffer<std::uint8_t>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
+        }
       }
-      packed_ = pack_conv2d_f32(one, w.constant->values<float>().data());
       image_out_ = AlignedBuffer<float>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
-      per_image_ = packed_ok_ = true;
-    } else if (w.constant) {
-      packed_ = pack_conv2d_f32(s_, w.constant->values<float>().data());
-      packed_ok_ = true;
+      per_image_ = true;
     }
     if (a.node.has_attribute("quantize_scale") && !quantize_)
-      a.fail("quantize_scale needs an NHWC fp32 convolution with constant fp32 weights");
+      a.fail("quantize_scale needs an NHWC convolution with constant weights");
     if (a.node.has_attribute("pool_kernel_shape") && !pooled_)
-      a.fail("pool_kernel_shape needs an NHWC fp32 convolution with constant fp32 weights");
+      a.fail("pool_kernel_shape needs an NHWC convolution with constant weights");
     pixels_in_ = static_cast<std::size_t>(s_.in_h) * static_cast<std::size_t>(s_.in_w);
     pixels_out_ = static_cast<std::size_t>(s_.out_h()) * static_cast<std::size_t>(s_.out_w());
     if (!nhwc_) {
@@ -170,7 +174,12 @@ class ConvOp final : public BoundOp {
       const std::size_t out_image =
           pooled_ ? static_cast<std::size_t>(pool_.out_h()) * pool_.out_w() * pool_.out_c : conv_image;
       for (std::size_t n = 0; n < b; ++n) {
-        conv2d_f32(packed_, in + n * in_image, bias, act_, image_out_.data(), scratch_, ctx.pool);
+        if (bf16_) {
+          convert_f32_to_bf16(in + n * in_image, in_bf16_.data(), in_image);
+          conv2d_bf16(packed_bf16_, in_bf16_.data(), bias, act_, image_out_.data(), scratch_bf16_, ctx.pool);
+        } else {
+          conv2d_f32(packed_, in + n * in_image, bias, act_, image_out_.data(), scratch_, ctx.pool);
+        }
         if (quantize_) {
           std::uint8_t* y = ctx.out<std::uint8_t>(0) + n * out_image;
           std::uint8_t* q = pooled_ ? image_u8_.data() : y;
@@ -204,11 +213,11 @@ class ConvOp final : public BoundOp {
 
   std::string kernel() const override {
     if (!packed_ok_) return "conv2d_f32_ref";
-    if (bf16_) return nhwc_ ? "conv2d_bf16 nhwc" : "conv2d_bf16 (nchw<->nhwc)";
     if (per_image_) {
-      return std::string(s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32") + " nhwc" +
+      return std::string(bf16_ ? "conv2d_bf16" : s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32") + " nhwc" +
              (quantize_ ? " + quantize_u8" : "") + (pooled_ ? " + max_pool" : "");
     }
+    if (bf16_) return nhwc_ ? "conv2d_bf16 nhwc" : "conv2d_bf16 (nchw<->nhwc)";
     std::string k = s_.is_depthwise() ? "depthwise_f32" : "conv2d_f32";
     return nhwc_ ? k + " nhwc" : k + " (nchw<->nhwc)";
   }
