@@ -26,7 +26,8 @@ Conv2dShape window(int h, int w, int c, int k, int stride, int pad) {
 TEST(Pool2d, EveryVariantBitExact) {
   for (const Conv2dShape& s :
        {window(7, 7, 5, 3, 2, 1), window(8, 6, 16, 2, 2, 0), window(9, 9, 17, 3, 1, 1),
-        window(7, 7, 40, 7, 1, 0) /* global */, window(5, 5, 1, 3, 1, 1)}) {
+        window(7, 7, 40, 7, 1, 0) /* global */, window(5, 5, 1, 3, 1, 1),
+        window(13, 11, 64, 3, 2, 0), window(6, 9, 3, 2, 2, 0)}) {
     std::size_t in_count = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
     std::size_t out_count = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.in_c;
     std::vector<float> x = testing::random_floats(in_count, in_count, -3.0f, 3.0f);
