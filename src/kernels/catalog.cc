@@ -32,6 +32,8 @@ std::vector<KernelFamilyInfo> kernel_catalog() {
   families.push_back(describe_family("absmax_f32", absmax_kernels()));
   families.push_back(describe_family("quantize_f32_s8_group_sums", quantize_s8_sums_kernels()));
   families.push_back(describe_family("conv2d_implicit", implicit_conv_kernels()));
+  // AVX-512 only: below it the bf16 convolution gathers its rows (bf16dot.h).
+  families.push_back(describe_family("conv2d_implicit_bf16", bf16dot_implicit_kernels()));
   families.push_back(describe_family("depthwise_conv2d", depthwise_kernels()));
   families.push_back(describe_family("depthwise_conv2d_int8", qdepthwise_kernels()));
   families.push_back(describe_family("pool2d", pool2d_kernels()));
