@@ -92,6 +92,15 @@ def main():
     print(f"lowp optimize of the int8 model: ORT max |diff| to the original {np.abs(oopt - o).max():.3g}")
     if (oopt.argmax(1) != o.argmax(1)).mean() > 0.001:
         failures.append("the optimized int8 model changes ORT's predictions")
+    # And of the fp32 model, whose convs absorb BatchNorm, ReLU and their max pools
+    # (passes/fuse_conv_pool.cc, written back as Conv + Relu + MaxPool): ORT's outputs stay.
+    opt32 = os.path.join(d, "cnn_fp32_optimized.onnx")
+    subprocess.run([a.lowp, "optimize", fp32, "-o", opt32], check=True, stdout=subprocess.DEVNULL)
+    of, oopt32 = ort_logits(fp32, x), ort_logits(opt32, x)
+    diff32 = np.abs(oopt32 - of).max() / max(1e-6, np.abs(of).max())
+    print(f"lowp optimize of the fp32 model: ORT max relative |diff| to the original {diff32:.3g}")
+    if diff32 > 1e-4:
+        failures.append(f"the optimized fp32 model changes ORT's outputs (relative {diff32:.3g})")
 
     ort_int8 = os.path.join(d, "cnn_ort_int8.onnx")
     ort_quantize_static(fp32, np.load(os.path.join(d, "calib_x.npy")), ort_int8)
