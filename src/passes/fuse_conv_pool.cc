@@ -21,16 +21,7 @@ std::size_t fuse_conv_pool(ir::Graph& graph) {
   std::size_t rewrites = 0;
   for (const auto& n : graph.nodes()) {
     ir::Node& conv = *n;
-    if (conv.domain != "lowp" || conv.op_type != "NhwcConv" || conv.outputs.size() != 1) continue;
-    if (conv.has_attribute("pool_kernel_shape")) continue;
-    const ir::Value* w = conv.has_input(1) ? conv.inputs[1] : nullptr;
-    // fp32 weights, or the fp16 / bf16 weights of passes/lower_float16.cc.
-    if (!w || !w->constant ||
-        (w->constant->dtype() != DType::float32 && w->constant->dtype() != DType::float16 &&
-         w->constant->dtype() != DType::bfloat16)) {
-      continue;
-    }
-    if (conv.inputs[0]->type.dtype != DType::float32 || w->constant->shape().rank() != 4) continue;
+    if (!is_per_image_nhwc_conv(conv) || conv.has_attribute("pool_kernel_shape")) continue;
     ir::Node* pool = sole_consumer(graph, uses, conv.outputs[0]);
     if (!pool || pool->domain != "lowp" || pool->op_type != "NhwcMaxPool" || pool->outputs.size() != 1) {
       continue;

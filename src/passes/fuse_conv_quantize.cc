@@ -1,5 +1,6 @@
-// passes/fuse_conv_quantize.cc: an fp32 NHWC convolution whose only reader is a
-// QuantizeLinear to u8 writes the u8 tensor itself, image by image.
+// passes/fuse_conv_quantize.cc: an NHWC convolution (fp32 activations; fp32, fp16 or bf16
+// weights) whose only reader is a QuantizeLinear to u8 writes the u8 tensor itself, image
+// by image.
 //
 //   lowp::NhwcConv(X, W, B) -> QuantizeLinear(., scale, zero_point)   (per tensor, u8)
 // becomes
@@ -23,11 +24,10 @@ std::size_t fuse_conv_quantize(ir::Graph& graph) {
   std::size_t rewrites = 0;
   for (const auto& n : graph.nodes()) {
     ir::Node& conv = *n;
-    if (conv.domain != "lowp" || conv.op_type != "NhwcConv" || conv.outputs.size() != 1) continue;
-    if (conv.has_attribute("quantize_scale")) continue;
-    const ir::Value* w = conv.has_input(1) ? conv.inputs[1] : nullptr;
-    if (!w || !w->constant || w->constant->dtype() != DType::float32) continue;
-    if (conv.inputs[0]->type.dtype != DType::float32) continue;
+    if (!is_per_image_nhwc_conv(conv) || conv.has_attribute("quantize_scale") ||
+        conv.has_attribute("pool_kernel_shape")) {
+      continue;
+    }
     ir::Node* q = sole_consumer(graph, uses, conv.outputs[0]);
     if (!q || !q->domain.empty() || q->op_type != "QuantizeLinear" || q->attr_int("block_size", 0) != 0 ||
         q->attr_int("output_dtype", 0) != 0 || q->attr_int("saturate", 1) != 1) {

@@ -22,6 +22,15 @@ void absorb_into_producer(ir::Node& producer, ir::Node& absorbed) {
   absorbed.outputs[0] = nullptr;
 }
 
+bool is_per_image_nhwc_conv(const ir::Node& n) {
+  if (n.domain != "lowp" || n.op_type != "NhwcConv" || n.outputs.size() != 1) return false;
+  const ir::Value* w = n.has_input(1) ? n.inputs[1] : nullptr;
+  if (!w || !w->constant || w->constant->shape().rank() != 4) return false;
+  const DType t = w->constant->dtype();
+  if (t != DType::float32 && t != DType::float16 && t != DType::bfloat16) return false;
+  return n.inputs[0]->type.dtype == DType::float32;
+}
+
 void infer_types_where_possible(ir::Graph& graph) {
   for (const auto& n : graph.nodes()) {
     try {

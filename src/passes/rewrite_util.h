@@ -18,6 +18,12 @@ ir::Node* sole_consumer(const ir::Graph& graph, const UseMap& uses, const ir::Va
 // survive. The caller removes `absorbed` afterwards.
 void absorb_into_producer(ir::Node& producer, ir::Node& absorbed);
 
+// lowp::NhwcConv with one output, an fp32 input and constant 4-D weights (fp32, or the fp16 /
+// bf16 weights of passes/lower_float16.cc): a conv the runtime can run image by image
+// (runtime/ops/conv_ops.cc), so that its only reader can be fused into it
+// (fuse_conv_quantize, fuse_conv_pool).
+bool is_per_image_nhwc_conv(const ir::Node& n);
+
 // Whether `n` is the ai.onnx op `op` (null-safe).
 inline bool is_op(const ir::Node* n, const char* op) {
   return n && n->domain.empty() && n->op_type == op;

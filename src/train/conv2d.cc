@@ -221,20 +221,24 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
     if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) return nullptr;
     return o.image + (static_cast<std::size_t>(ih) * s.in_w + iw) * s.in_c;
   };
-  int r = 0;
+  // Two pixels at a time (an odd last one paired with zeros, which the padding pixel must
+  // hold): each column's pair is one 32-bit lane. Runs of 8 channels are interleaved by
+  // unpacking the two runs (SSE2, 32 contiguous bytes of one panel); other channel counts
+  // (a first layer's 1 or 3) store lane by lane.
+  for (int r = 0; r < rows; r += 2) {
+    std::uint16_t* pair = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2;
+    const Origin first = origin(first_pixel + r);
+    const bool has_second = r + 1 < rows;
+    const Origin second = has_second ? origin(first_pixel + r + 1) : first;
+    int col = 0;  // (kh, kw, c)
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        const std::uint16_t* a = tap(first, kh, kw);
+        const std::uint16_t* b = has_second ? tap(second, kh, kw) : nullptr;
+        int c = 0;
 #if defined(__SSE2__)
-  // Runs of 8 channels, two pixels at a time: unpacking the pair's two runs interleaves
-  // them into 8 lanes of (pixel r, pixel r + 1), 32 contiguous bytes of one panel.
-  if (gc % 8 == 0) {
-    for (; r + 1 < rows; r += 2) {
-      std::uint16_t* pair = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2;
-      const Origin first = origin(first_pixel + r), second = origin(first_pixel + r + 1);
-      int col = 0;
-      for (int kh = 0; kh < s.kernel_h; ++kh) {
-        for (int kw = 0; kw < s.kernel_w; ++kw) {
-          const std::uint16_t* a = tap(first, kh, kw);
-          const std::uint16_t* b = tap(second, kh, kw);
-          for (int c = 0; c < gc; c += 8, col += 8) {
+        if (gc % 8 == 0) {
+          for (; c < gc; c += 8, col += 8) {
             const __m128i va = a != nullptr
                                    ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + c))
                                    : _mm_setzero_si128();
@@ -247,42 +251,13 @@ void im2col_packed_bf16(const Conv2dShape& s, int group, const std::uint16_t* x,
             _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 8), _mm_unpackhi_epi16(va, vb));
           }
         }
-      }
-    }
-  }
 #endif
-  // Other channel counts (a first layer's 1 or 3): still two pixels at a time, each column's
-  // pair stored as one 32-bit lane.
-  for (; r + 1 < rows; r += 2) {
-    std::uint16_t* pair = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2;
-    const Origin first = origin(first_pixel + r), second = origin(first_pixel + r + 1);
-    int col = 0;
-    for (int kh = 0; kh < s.kernel_h; ++kh) {
-      for (int kw = 0; kw < s.kernel_w; ++kw) {
-        const std::uint16_t* a = tap(first, kh, kw);
-        const std::uint16_t* b = tap(second, kh, kw);
-        for (int c = 0; c < gc; ++c, ++col) {
+        for (; c < gc; ++c, ++col) {
           const std::uint32_t lo = a != nullptr ? a[c] : 0u, hi = b != nullptr ? b[c] : 0u;
           const std::uint32_t lane = lo | hi << 16;
           std::memcpy(pair + static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
                           static_cast<std::size_t>(col % kGemmPanel) * 2,
                       &lane, sizeof(lane));
-        }
-      }
-    }
-  }
-  for (; r < rows; ++r) {
-    // Pixel r is the (r % 2) half of pair r / 2 in every column's 32-bit lane.
-    std::uint16_t* lanes = out.data.data() + static_cast<std::size_t>(r / 2) * kGemmPanel * 2 +
-                           static_cast<std::size_t>(r % 2);
-    const Origin o = origin(first_pixel + r);
-    int col = 0;  // (kh, kw, c)
-    for (int kh = 0; kh < s.kernel_h; ++kh) {
-      for (int kw = 0; kw < s.kernel_w; ++kw) {
-        const std::uint16_t* src = tap(o, kh, kw);
-        for (int c = 0; c < gc; ++c, ++col) {
-          lanes[static_cast<std::size_t>(col / kGemmPanel) * panel_elements +
-                static_cast<std::size_t>(col % kGemmPanel) * 2] = src != nullptr ? src[c] : 0;
         }
       }
     }

@@ -26,6 +26,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/float_types.h"
@@ -61,6 +62,22 @@ inline float bf16_value(std::uint16_t bits) {
 }
 inline std::uint16_t bf16_bits(float v) {
   return bfloat16::from_float(v).bits();
+}
+// The same for loops templated on the storage type T (float, or std::uint16_t bf16 bits):
+// a stored value as fp32, and an fp32 value as stored (exact for float, rounded for bf16).
+inline float value_of(float v) {
+  return v;
+}
+inline float value_of(std::uint16_t bits) {
+  return bf16_value(bits);
+}
+template <class T>
+T stored_as(float v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    return bf16_bits(v);
+  }
 }
 // out = in as fp32 (in bf16) or as bf16 (in fp32); same shape.
 void convert_batch(const Batch& in, Batch& out, bool to_bf16, ThreadPool* pool);

@@ -10,22 +10,33 @@
 
 namespace lowp::train {
 
-void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16DotWeights& w,
-                        const float* bias, float* c, std::size_t ldc, MatmulScratch& scratch,
-                        ThreadPool* pool) {
-  const std::size_t padded_k = static_cast<std::size_t>(w.padded_k());
-  scratch.rows_bf16.resize(static_cast<std::size_t>(m) * padded_k);
-  bf16dot_convert_rows(a, m, lda, w.k, scratch.rows_bf16.data(), padded_k);
+namespace {
+
+// C = A W^T (+ bias) on the bf16 kernels, A already bf16 rows of even length lda; fp32
+// or bf16 (rows) on the B side, already packed. The one call of both entry points below.
+void run_bf16(int m, const std::uint16_t* a, std::size_t lda, const PackedBf16DotWeights& w,
+              const float* bias, float* c, std::size_t ldc, ThreadPool* pool) {
   Bf16DotArgs args;
   args.m = m;
-  args.a = scratch.rows_bf16.data();
-  args.lda = padded_k;
+  args.a = a;
+  args.lda = lda;
   args.w = &w;
   args.bias = bias;
   args.c = c;
   args.ldc = ldc;
   bf16dot_gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m),
                                    static_cast<std::size_t>(w.n), static_cast<std::size_t>(w.k)));
+}
+
+}  // namespace
+
+void matmul_packed_bf16(int m, const float* a, std::size_t lda, const PackedBf16DotWeights& w,
+                        const float* bias, float* c, std::size_t ldc, MatmulScratch& scratch,
+                        ThreadPool* pool) {
+  const std::size_t padded_k = static_cast<std::size_t>(w.padded_k());
+  scratch.rows_bf16.resize(static_cast<std::size_t>(m) * padded_k);
+  bf16dot_convert_rows(a, m, lda, w.k, scratch.rows_bf16.data(), padded_k);
+  run_bf16(m, scratch.rows_bf16.data(), padded_k, w, bias, c, ldc, pool);
 }
 
 void matmul_abt_bf16_rows(int m, int k, int n, const std::uint16_t* a, std::size_t lda,
@@ -44,16 +55,7 @@ void matmul_abt_bf16_rows(int m, int k, int n, const std::uint16_t* a, std::size
     a = scratch.rows_bf16.data();
     lda = padded_k;
   }
-  Bf16DotArgs args;
-  args.m = m;
-  args.a = a;
-  args.lda = lda;
-  args.w = &scratch.packed_bf16;
-  args.bias = bias;
-  args.c = c;
-  args.ldc = ldc;
-  bf16dot_gemm(args, pool_for_gemm(pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n),
-                                   static_cast<std::size_t>(k)));
+  run_bf16(m, a, lda, scratch.packed_bf16, bias, c, ldc, pool);
 }
 
 void matmul_atb_bf16_b(int m, int k, int n, const float* a, std::size_t lda,
@@ -124,35 +126,33 @@ void matmul_atb(int m, int k, int n, const float* a, std::size_t lda, const floa
             scratch, pool, precision);
 }
 
-void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool) {
+namespace {
+
+template <class T>
+void sum_rows_of(int rows, int cols, const T* a, std::size_t lda, float* out, ThreadPool* pool) {
   std::vector<double> acc(static_cast<std::size_t>(cols));
   const std::size_t width = static_cast<std::size_t>(cols);
   blocked_sums(
       pool, static_cast<std::size_t>(rows), width,
       [&](std::size_t begin, std::size_t end, double* sums) {
         for (std::size_t r = begin; r < end; ++r) {
-          const float* row = a + r * lda;
-          for (std::size_t j = 0; j < width; ++j) sums[j] += row[j];
+          const T* row = a + r * lda;
+          for (std::size_t j = 0; j < width; ++j) sums[j] += value_of(row[j]);
         }
       },
       acc.data());
   for (std::size_t j = 0; j < width; ++j) out[j] = static_cast<float>(acc[j]);
 }
 
+}  // namespace
+
+void sum_rows(int rows, int cols, const float* a, std::size_t lda, float* out, ThreadPool* pool) {
+  sum_rows_of(rows, cols, a, lda, out, pool);
+}
+
 void sum_rows_bf16(int rows, int cols, const std::uint16_t* a, std::size_t lda, float* out,
                    ThreadPool* pool) {
-  std::vector<double> acc(static_cast<std::size_t>(cols));
-  const std::size_t width = static_cast<std::size_t>(cols);
-  blocked_sums(
-      pool, static_cast<std::size_t>(rows), width,
-      [&](std::size_t begin, std::size_t end, double* sums) {
-        for (std::size_t r = begin; r < end; ++r) {
-          const std::uint16_t* row = a + r * lda;
-          for (std::size_t j = 0; j < width; ++j) sums[j] += bf16_value(row[j]);
-        }
-      },
-      acc.data());
-  for (std::size_t j = 0; j < width; ++j) out[j] = static_cast<float>(acc[j]);
+  sum_rows_of(rows, cols, a, lda, out, pool);
 }
 
 void matmul_ab_ref(int m, int k, int n, const float* a, std::size_t lda, const float* b,

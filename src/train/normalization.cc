@@ -46,25 +46,6 @@ std::vector<int> BatchNorm::output_shape(std::span<const int> in) const {
   return {in.begin(), in.end()};
 }
 
-namespace {
-
-inline float value_of(float v) {
-  return v;
-}
-inline float value_of(std::uint16_t bits) {
-  return bf16_value(bits);
-}
-template <class T>
-T stored_as(float v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else {
-    return bf16_bits(v);
-  }
-}
-
-}  // namespace
-
 template <class T>
 void BatchNorm::normalize(const T* in_all, T* out_all, std::size_t rows, ThreadPool* pool) const {
   const std::size_t c = static_cast<std::size_t>(channels_);

@@ -23,22 +23,6 @@ void for_each_image(ThreadPool* pool, int n, const std::function<void(int, int)>
   });
 }
 
-// Values as stored: fp32, or bf16 bits (bf16 training).
-inline float value_of(float v) {
-  return v;
-}
-inline float value_of(std::uint16_t bits) {
-  return bf16_value(bits);
-}
-template <class T>
-T stored_as(float v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else {
-    return bf16_bits(v);
-  }
-}
-
 }  // namespace
 
 Pool2d::Pool2d(std::string name, Mode mode, const Pool2dOptions& options)

@@ -302,6 +302,19 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
 
 namespace {
 
+// rows x width fp32 values (dense) to bf16 rows ldd apart.
+void round_rows_to_bf16(const float* block, int rows, int width, std::uint16_t* dst,
+                        std::size_t ldd) {
+  if (static_cast<std::size_t>(width) == ldd) {
+    convert_f32_to_bf16(block, dst, static_cast<std::size_t>(rows) * width);
+    return;
+  }
+  for (int r = 0; r < rows; ++r) {
+    convert_f32_to_bf16(block + static_cast<std::size_t>(r) * width,
+                        dst + static_cast<std::size_t>(r) * ldd, static_cast<std::size_t>(width));
+  }
+}
+
 // The implicit GEMM's walk, shared by the bf16 and int8 convolutions: every image padded
 // first (with `pad`: zero, or the int8 input's zero point, real 0), then the work items,
 // (image, block of kRowsPerBlock output pixels), dealt to the threads together (a 14 x 14
@@ -404,7 +417,7 @@ bool conv2d_bf16_implicit(const PackedConv2dBf16Weights& w, const std::uint16_t*
              block.resize(static_cast<std::size_t>(m) * s.out_c);
              args.c = block.data();
              implicit(args);
-             convert_f32_to_bf16(block.data(), out_bf16 + at, block.size());
+             round_rows_to_bf16(block.data(), m, s.out_c, out_bf16 + at, static_cast<std::size_t>(s.out_c));
            });
   return true;
 }
@@ -422,10 +435,16 @@ PackedConv2dBf16Weights pack_conv2d_bf16(const Conv2dShape& shape, const std::ui
   return packed;
 }
 
-void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
-                 ActivationParams act, float* output, Conv2dBf16Scratch& scratch,
-                 ThreadPool* pool) {
-  if (conv2d_bf16_implicit(w, input, bias, act, output, nullptr, scratch, pool)) return;
+namespace {
+
+// Both bf16 convolutions: fp32 output into out_f32, or, with out_bf16, each block of output
+// rows computed into a per-thread fp32 buffer (blocks run on the pool's threads at once)
+// and rounded to bf16 while it is in cache. The implicit GEMM where it applies, else the
+// gathered GEMM per group.
+void run_conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input,
+                     const float* bias, ActivationParams act, float* out_f32,
+                     std::uint16_t* out_bf16, Conv2dBf16Scratch& scratch, ThreadPool* pool) {
+  if (conv2d_bf16_implicit(w, input, bias, act, out_f32, out_bf16, scratch, pool)) return;
   const Conv2dShape& s = w.shape;
   const int ocg = s.group_out_c();
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
@@ -439,66 +458,44 @@ void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, c
       args.w = &w.groups[static_cast<std::size_t>(g)];
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
       args.act = act;
-      args.ldc = static_cast<std::size_t>(s.out_c);
       for_each_row_block(
           s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0}, pool,
           [&](const std::uint16_t* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
+            const std::size_t at = n * out_image + static_cast<std::size_t>(first) * s.out_c +
+                                   static_cast<std::size_t>(g) * ocg;
             Bf16DotArgs call = args;
             call.m = rows;
             call.a = a;
             call.lda = lda;
-            call.c = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
-                     static_cast<std::size_t>(g) * ocg;
+            if (out_f32 != nullptr) {
+              call.c = out_f32 + at;
+              call.ldc = static_cast<std::size_t>(s.out_c);
+              bf16dot_gemm(call, inner);
+              return;
+            }
+            thread_local std::vector<float> block;
+            block.resize(static_cast<std::size_t>(rows) * ocg);
+            call.c = block.data();
+            call.ldc = static_cast<std::size_t>(ocg);
             bf16dot_gemm(call, inner);
+            round_rows_to_bf16(block.data(), rows, ocg, out_bf16 + at, static_cast<std::size_t>(s.out_c));
           });
     }
   }
 }
 
+}  // namespace
+
+void conv2d_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input, const float* bias,
+                 ActivationParams act, float* output, Conv2dBf16Scratch& scratch,
+                 ThreadPool* pool) {
+  run_conv2d_bf16(w, input, bias, act, output, nullptr, scratch, pool);
+}
+
 void conv2d_bf16_to_bf16(const PackedConv2dBf16Weights& w, const std::uint16_t* input,
                          const float* bias, ActivationParams act, std::uint16_t* output,
                          Conv2dBf16Scratch& scratch, ThreadPool* pool) {
-  if (conv2d_bf16_implicit(w, input, bias, act, nullptr, output, scratch, pool)) return;
-  const Conv2dShape& s = w.shape;
-  const int ocg = s.group_out_c();
-  const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
-  const std::size_t out_image = static_cast<std::size_t>(s.out_h()) * s.out_w() * s.out_c;
-  const std::size_t padded_k = static_cast<std::size_t>(w.groups.front().padded_k());
-  const bool direct = s.is_pointwise() && s.groups == 1 && s.in_c % 2 == 0;
-  for (int n = 0; n < s.batch; ++n) {
-    for (int g = 0; g < s.groups; ++g) {
-      Bf16DotArgs args;
-      args.w = &w.groups[static_cast<std::size_t>(g)];
-      args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
-      args.act = act;
-      args.ldc = static_cast<std::size_t>(ocg);
-      for_each_row_block(
-          s, input + n * in_image, g, direct, padded_k, scratch.rows, std::uint16_t{0}, pool,
-          [&](const std::uint16_t* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
-            // The block's fp32 results, rounded to bf16 while they are still in cache. One
-            // buffer per thread: blocks run on the pool's threads at once.
-            thread_local std::vector<float> block;
-            block.resize(static_cast<std::size_t>(rows) * ocg);
-            Bf16DotArgs call = args;
-            call.m = rows;
-            call.a = a;
-            call.lda = lda;
-            call.c = block.data();
-            bf16dot_gemm(call, inner);
-            std::uint16_t* dst = output + n * out_image + static_cast<std::size_t>(first) * s.out_c +
-                                 static_cast<std::size_t>(g) * ocg;
-            if (s.groups == 1) {
-              convert_f32_to_bf16(block.data(), dst, block.size());
-            } else {
-              for (int r = 0; r < rows; ++r) {
-                convert_f32_to_bf16(block.data() + static_cast<std::size_t>(r) * ocg,
-                                    dst + static_cast<std::size_t>(r) * s.out_c,
-                                    static_cast<std::size_t>(ocg));
-              }
-            }
-          });
-    }
-  }
+  run_conv2d_bf16(w, input, bias, act, nullptr, output, scratch, pool);
 }
 
 namespace {
