@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
+#include "base/error.h"
 #include "base/thread_pool.h"
 #include "kernel_test_util.h"
 #include "kernels/qgemm/qgemm.h"
@@ -194,6 +196,73 @@ TEST(QGemm, RejectsInexactActivations) {
   args.c_f32 = &c;
   args.ldc = 1;
   EXPECT_THROW(qgemm(args), Error);
+}
+
+}  // namespace
+}  // namespace lowp
+
+namespace lowp {
+namespace {
+
+// Implicit rows (the int8 convolution's in-place GEMM): every variant that reads them gives
+// the reference's bytes on the rows laid end to end (runs of 4 to 96 bytes, strided, row
+// counts around the tiles); a variant that reads only dense rows refuses them with an error
+// instead of reading a null pointer.
+TEST(QGemm, ImplicitRowsEqualTheReferenceOrAreRefused) {
+  struct Case {
+    int m, n, runs, run_length;
+  };
+  for (Case t : {Case{1, 16, 1, 4}, Case{13, 64, 3, 24}, Case{29, 40, 3, 96}, Case{7, 10, 2, 8}}) {
+    const int k = t.runs * t.run_length;
+    const std::size_t run_stride = static_cast<std::size_t>(t.run_length) + 12;
+    const std::size_t image_size = static_cast<std::size_t>(t.m) * 5 + t.runs * run_stride + 16;
+    auto image = testing::random_ints<std::uint8_t>(image_size, 41, 0, 255);
+    auto w = testing::random_ints<std::int8_t>(static_cast<std::size_t>(t.n) * k, 42, -127, 127);
+    auto bias = testing::random_ints<std::int32_t>(static_cast<std::size_t>(t.n), 43, -3000, 3000);
+    std::vector<float> scale = testing::random_floats(static_cast<std::size_t>(t.n), 44, 1e-4f, 1e-2f);
+    std::vector<const std::uint8_t*> rows(static_cast<std::size_t>(t.m));
+    std::vector<std::uint8_t> gathered(static_cast<std::size_t>(t.m) * k);
+    for (int i = 0; i < t.m; ++i) {
+      rows[static_cast<std::size_t>(i)] = image.data() + static_cast<std::size_t>(i) * 5;
+      for (int j = 0; j < t.runs; ++j) {
+        std::memcpy(gathered.data() + static_cast<std::size_t>(i) * k + j * t.run_length,
+                    rows[static_cast<std::size_t>(i)] + j * run_stride, static_cast<std::size_t>(t.run_length));
+      }
+    }
+    const std::int32_t a_zp = 119, out_zp = 9;
+    std::vector<std::uint8_t> want(static_cast<std::size_t>(t.m) * t.n);
+    std::vector<float> unused(want.size());
+    qgemm_ref(t.m, t.n, k, gathered.data(), static_cast<std::size_t>(k), a_zp, w.data(), bias.data(),
+              scale.data(), Activation::relu, QGemmOutput::u8, out_zp, unused.data(), want.data(),
+              static_cast<std::size_t>(t.n));
+    PackedQGemmWeights packed = pack_qgemm(w.data(), t.n, k);
+    AlignedBuffer<std::int32_t> offsets = qgemm_column_offsets(packed, a_zp, bias.data());
+    AlignedBuffer<float> scales(offsets.size());
+    std::copy(scale.begin(), scale.end(), scales.data());
+    for (const auto& variant : testing::variants_to_test(qgemm_kernels())) {
+      std::vector<std::uint8_t> got(want.size());
+      QGemmArgs args;
+      args.m = t.m;
+      args.rows = rows.data();
+      args.runs = t.runs;
+      args.run_length = t.run_length;
+      args.run_stride = run_stride;
+      args.w = &packed;
+      args.offset = offsets.data();
+      args.scale = scales.data();
+      args.act = Activation::relu;
+      args.output = QGemmOutput::u8;
+      args.out_zero_point = out_zp;
+      args.c_u8 = got.data();
+      args.ldc = static_cast<std::size_t>(t.n);
+      if (variant.isa < IsaLevel::avx512) {
+        EXPECT_THROW(qgemm_with(variant.fn, args), Error) << variant.name;
+        continue;
+      }
+      qgemm_with(variant.fn, args);
+      EXPECT_EQ(got, want) << variant.name << " m " << t.m << " n " << t.n << " k " << k;
+    }
+  }
 }
 
 }  // namespace

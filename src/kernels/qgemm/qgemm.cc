@@ -36,6 +36,11 @@ void qgemm_with(QGemmFn fn, const QGemmArgs& args, ThreadPool* pool) {
   LOWP_CHECK(args.output == QGemmOutput::f32 ? args.c_f32 != nullptr : args.c_u8 != nullptr,
              "int8 gemm: null output");
   if (args.rows != nullptr) {
+    bool reads_rows = false;
+    for (const KernelEntry<QGemmFn>& e : qgemm_kernels()) {
+      if (e.fn == fn) reads_rows = e.isa >= IsaLevel::avx512;
+    }
+    LOWP_CHECK(reads_rows, "int8 gemm: implicit rows given to a kernel that reads only dense rows");
     LOWP_CHECK(args.run_length > 0 && args.run_length % kQGemmDepth == 0 && args.runs >= 1 &&
                    args.runs * args.run_length == args.w->k,
                "int8 gemm: implicit rows of {} runs of {} do not make k = {} in quads", args.runs,
