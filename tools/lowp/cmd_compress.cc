@@ -9,12 +9,12 @@
 #include <filesystem>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
 #include "commands.h"
+#include "name_list.h"
 #include "onnx/export.h"
 #include "onnx/import.h"
 #include "quant/prepare.h"
@@ -30,16 +30,6 @@ struct CompressFlags {
   double min_speedup = 1.1;
   bool json = false;
 };
-
-std::set<std::string> split_names(const std::string& s) {
-  std::set<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.insert(item);
-  }
-  return out;
-}
 
 std::string shape_text(const LowRankLayerReport& l) {
   return l.k > 0 ? fmt::format("{}x{}", l.k, l.n) : "-";

@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <optional>
 #include <fstream>
-#include <sstream>
 
 #include "base/error.h"
 #include "base/timer.h"
 #include "commands.h"
+#include "name_list.h"
 #include "onnx/export.h"
 #include "onnx/import.h"
 #include "quant/convert_float.h"
@@ -36,19 +36,9 @@ struct QuantizeFlags {
   bool per_tensor = false, symmetric_activations = false, json = false;
 };
 
-std::set<std::string> split_list(const std::string& s) {
-  std::set<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.insert(item);
-  }
-  return out;
-}
-
 // --exclude's node names, each one the model has.
 std::set<std::string> checked_exclude(const std::string& list, const ir::Graph& model) {
-  std::set<std::string> names = split_list(list);
+  std::set<std::string> names = split_names(list);
   for (const std::string& name : names) {
     bool found = false;
     for (const auto& n : model.nodes()) found = found || n->name == name;
@@ -127,7 +117,7 @@ int run_quantize(const QuantizeFlags& f) {
     o.per_channel = !f.per_tensor;
     o.symmetric_activations = f.symmetric_activations;
     o.min_conv_depth = f.min_conv_depth;
-    if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
+    if (!f.op_types.empty()) o.op_types = split_names(f.op_types);
     o.exclude = checked_exclude(f.exclude, *prepared);
     auto progress = [&](int pass, std::size_t b, std::size_t total) {
       if (!f.json && (b + 1 == total || b % 16 == 0))
@@ -151,7 +141,7 @@ int run_quantize(const QuantizeFlags& f) {
     if (!f.calib.empty()) fail("--precision int8-dynamic quantizes activations at run time and takes no --calib");
     quant::DynamicOptions o;
     o.per_channel = !f.per_tensor;
-    if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
+    if (!f.op_types.empty()) o.op_types = split_names(f.op_types);
     for (const std::string& t : o.op_types) {
       if (t != "MatMul" && t != "Gemm") fail("--op-types for int8-dynamic takes MatMul and Gemm, not '{}'", t);
     }
@@ -167,7 +157,7 @@ int run_quantize(const QuantizeFlags& f) {
     o.accuracy_level = f.accuracy_level;
     o.gptq.damp = f.damp;
     if (!(f.damp >= 0.0 && f.damp < 1.0)) fail("--damp must be in [0, 1), got {}", f.damp);
-    if (!f.op_types.empty()) o.op_types = split_list(f.op_types);
+    if (!f.op_types.empty()) o.op_types = split_names(f.op_types);
     for (const std::string& t : o.op_types) {
       if (t != "MatMul" && t != "Gemm") fail("--op-types for int4 takes MatMul and Gemm, not '{}'", t);
     }
