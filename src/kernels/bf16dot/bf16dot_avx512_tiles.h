@@ -56,6 +56,7 @@ struct Bf16Tiles {
         for (int r = 0; r < MR; ++r) a[r] = run_start(args, row + r, j);
         const std::uint16_t* b0[NB];
         for (int nb = 0; nb < NB; ++nb) b0[nb] = panels[nb] + static_cast<std::size_t>(j) * pairs * 32;
+#pragma GCC unroll 2
         for (int q = 0; q < pairs; ++q) {
           __m512i b[NB];
           for (int nb = 0; nb < NB; ++nb) b[nb] = _mm512_loadu_si512(b0[nb] + q * 32);

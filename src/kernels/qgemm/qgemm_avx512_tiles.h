@@ -33,6 +33,7 @@ struct QTiles {
       if (args.rows == nullptr) {
         const std::uint8_t* a = args.a + static_cast<std::size_t>(row) * args.lda;
         int quads = w.padded_k() / kQGemmDepth;
+#pragma GCC unroll 2
         for (int q = 0; q < quads; ++q) {
           __m512i b[NB];
           for (int nb = 0; nb < NB; ++nb) b[nb] = _mm512_loadu_si512(panels[nb] + q * 64);
@@ -50,6 +51,7 @@ struct QTiles {
           const std::uint8_t* a[MR];
           for (int r = 0; r < MR; ++r) a[r] = args.rows[row + r] + j * args.run_stride;
           const int q0 = j * run_quads;
+#pragma GCC unroll 2
           for (int q = 0; q < run_quads; ++q) {
             __m512i b[NB];
             for (int nb = 0; nb < NB; ++nb) b[nb] = _mm512_loadu_si512(panels[nb] + (q0 + q) * 64);
