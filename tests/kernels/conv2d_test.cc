@@ -232,6 +232,7 @@ TEST(Conv2d, EveryImplicitVariantMatchesGatheredGemm) {
           args.bias = b.data();
           args.act = Activation::relu;
           args.output = got.data();
+          args.ldc = static_cast<std::size_t>(s.out_c);
           args.pixel_begin = pixels * i / pieces + (i > 0 ? 1 : 0);
           args.pixel_end = i + 1 == pieces ? pixels : pixels * (i + 1) / pieces + 1;
           v.fn(args);
@@ -241,6 +242,43 @@ TEST(Conv2d, EveryImplicitVariantMatchesGatheredGemm) {
         for (std::size_t i = 0; i < out_count; ++i) {
           float tol = static_cast<float>(k + 2) * std::ldexp(1.0f, -23) * bound[i];
           ASSERT_LE(std::fabs(got[i] - want[i]), tol) << v.name << " at " << i;
+        }
+      }
+    }
+  }
+}
+
+// A strided output (a slice of a wider tensor's channels, as a Concat written in place
+// gets): the same bits as the dense output in the slice, and the other channels untouched,
+// on every path (implicit, gathered below 8 pixels, pointwise, grouped), with threads.
+TEST(Conv2d, StridedOutputWritesOnlyItsSlice) {
+  ThreadPool pool(3);
+  Conv2dShape grouped = shape(2, 6, 5, 8, 12, 3, 3, 1, 1, 1, 1);
+  grouped.groups = 2;
+  for (const Conv2dShape& s : {shape(1, 13, 11, 16, 40, 3, 3, 1, 1, 1, 1), shape(2, 9, 9, 6, 20, 1, 1, 1, 0, 1, 1),
+                               shape(1, 2, 3, 8, 17, 3, 3, 1, 1, 1, 1), shape(1, 4, 4, 5, 9, 3, 3, 2, 0, 1, 1), grouped}) {
+    for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      const std::size_t pixels = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w();
+      std::vector<float> x = testing::random_floats(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c, 51);
+      std::vector<float> w = testing::random_floats(
+          static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w, 52);
+      std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 53);
+      PackedConv2dWeights packed = pack_conv2d_f32(s, w.data());
+      Conv2dScratch scratch;
+      std::vector<float> dense(pixels * s.out_c);
+      conv2d_f32(packed, x.data(), b.data(), Activation::relu, dense.data(), scratch, threads);
+      const std::size_t offset = 7, stride = static_cast<std::size_t>(s.out_c) + 11;
+      testing::GuardedBuffer<float> wide(pixels * stride);
+      std::fill_n(wide.data(), pixels * stride, -3.0f);
+      conv2d_f32(packed, x.data(), b.data(), Activation::relu, wide.data() + offset, scratch, threads, stride);
+      for (std::size_t p = 0; p < pixels; ++p) {
+        for (std::size_t c = 0; c < stride; ++c) {
+          float got = wide[p * stride + c];
+          if (c >= offset && c < offset + s.out_c) {
+            ASSERT_EQ(got, dense[p * s.out_c + c - offset]) << "pixel " << p << " channel " << c;
+          } else {
+            ASSERT_EQ(got, -3.0f) << "pixel " << p << " column " << c << " outside the slice was written";
+          }
         }
       }
     }

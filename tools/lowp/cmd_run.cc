@@ -25,6 +25,7 @@ struct RunOptions {
   int threads = 1;
   int repeat = 1;
   bool profile = false;
+  int profile_nodes = 0;  // also list this many slowest nodes
   std::size_t max_memory_mib = 0;
 };
 
@@ -59,6 +60,28 @@ void print_profile(const runtime::Plan& plan) {
   fmt::print("  {:<22} {:<34} {:>6} {:>11.3f}\n", "total", "", plan.steps.size(), 1e3 * total / runs);
 }
 
+// The `count` slowest nodes of the plan, each with its first input's and output's type: the
+// layer to look at when one op type dominates.
+void print_slowest_nodes(const runtime::Plan& plan, int count) {
+  std::vector<std::size_t> order(plan.steps.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return plan.step_seconds[a] > plan.step_seconds[b];
+  });
+  double runs = static_cast<double>(std::max<std::size_t>(plan.profiled_runs, 1));
+  fmt::print("\nslowest nodes (time per run):\n");
+  fmt::print("  {:>9}  {:<40} {:<16} {:<26} {}\n", "ms", "node", "op", "input", "output");
+  for (std::size_t i = 0; i < order.size() && static_cast<int>(i) < count; ++i) {
+    const runtime::PlanStep& step = plan.steps[order[i]];
+    const ir::Node& node = *step.node;
+    auto type_of = [](const std::vector<ir::Value*>& values) {
+      return !values.empty() && values[0] != nullptr ? values[0]->type.str() : std::string("-");
+    };
+    fmt::print("  {:>9.3f}  {:<40} {:<16} {:<26} {}\n", 1e3 * plan.step_seconds[order[i]] / runs,
+               node.label(), node.op_type, type_of(node.inputs), type_of(node.outputs));
+  }
+}
+
 int run_model(const RunOptions& o) {
   LOWP_CHECK(o.repeat >= 1, "--repeat must be >= 1");
   runtime::SessionOptions so;
@@ -70,9 +93,10 @@ int run_model(const RunOptions& o) {
   LoadedInputs inputs = load_inputs(session->graph(), o.inputs);
   std::vector<Tensor> outputs;
   Stopwatch first;
-  outputs = session->run(inputs.named(), o.profile);
+  const bool profile = o.profile || o.profile_nodes > 0;
+  outputs = session->run(inputs.named(), profile);
   double first_s = first.seconds();
-  for (int i = 1; i < o.repeat; ++i) outputs = session->run(inputs.named(), o.profile);
+  for (int i = 1; i < o.repeat; ++i) outputs = session->run(inputs.named(), profile);
   const ir::Graph& g = session->graph();
   fmt::print("{}: loaded in {:.1f} ms, first run {:.2f} ms\n", o.model, 1e3 * load_s, 1e3 * first_s);
   std::set<std::string> files;
@@ -94,7 +118,8 @@ int run_model(const RunOptions& o) {
       fmt::print("  wrote {}\n", path.string());
     }
   }
-  if (o.profile) print_profile(session->plan_for(inputs.named()));
+  if (profile) print_profile(session->plan_for(inputs.named()));
+  if (o.profile_nodes > 0) print_slowest_nodes(session->plan_for(inputs.named()), o.profile_nodes);
   return 0;
 }
 
@@ -109,6 +134,8 @@ Command add_run_command(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Threads (default 1)");
   sub->add_option("--repeat", o->repeat, "Run this many times (with --profile: averaged)");
   sub->add_flag("--profile", o->profile, "Print the time per op");
+  sub->add_option("--profile-nodes", o->profile_nodes, "Also print the N slowest nodes with their shapes")
+      ->check(CLI::Range(1, 1 << 20));
   sub->add_option("--max-memory", o->max_memory_mib, "Refuse plans needing more MiB of activations");
   return {sub, [o]() { return run_model(*o); }};
 }

@@ -225,11 +225,17 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
 }
 
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
-                ActivationParams act, float* output, Conv2dScratch& scratch, ThreadPool* pool) {
+                ActivationParams act, float* output, Conv2dScratch& scratch, ThreadPool* pool,
+                std::size_t out_pixel_stride) {
   const Conv2dShape& s = w.shape;
   const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
+  const std::size_t ldc = out_pixel_stride == 0 ? static_cast<std::size_t>(s.out_c) : out_pixel_stride;
+  LOWP_CHECK(ldc >= static_cast<std::size_t>(s.out_c), "conv2d: output pixel stride {} is below {} channels",
+             ldc, s.out_c);
+  LOWP_CHECK(ldc == static_cast<std::size_t>(s.out_c) || !s.is_depthwise(),
+             "conv2d: a depthwise convolution writes dense pixels (stride {} for {} channels)", ldc, s.out_c);
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
-  const std::size_t out_image = static_cast<std::size_t>(pixels) * s.out_c;
+  const std::size_t out_image = static_cast<std::size_t>(pixels) * ldc;
   if (s.is_depthwise()) {
     static const DepthwiseFn depthwise = pick_kernel(depthwise_kernels(), active_isa()).fn;
     for (int n = 0; n < s.batch; ++n) {
@@ -269,6 +275,7 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
         args.bias = bias;
         args.act = act;
         args.output = output + n * out_image;
+        args.ldc = ldc;
         args.pixel_begin = static_cast<int>(begin);
         args.pixel_end = static_cast<int>(end);
         implicit(args);
@@ -284,7 +291,7 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
       args.w = &w.groups[static_cast<std::size_t>(g)];
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
       args.act = act;
-      args.ldc = static_cast<std::size_t>(s.out_c);
+      args.ldc = ldc;
       for_each_row_block(
           s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows, 0.0f, pool,
           [&](const float* a, std::size_t lda, int rows, int first, ThreadPool* inner) {
@@ -292,8 +299,7 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
             call.m = rows;
             call.a = a;
             call.lda = lda;
-            call.c =
-                out + static_cast<std::size_t>(first) * s.out_c + static_cast<std::size_t>(g) * ocg;
+            call.c = out + static_cast<std::size_t>(first) * ldc + static_cast<std::size_t>(g) * ocg;
             gemm(call, inner);
           });
     }

@@ -68,9 +68,12 @@ struct Conv2dScratch {
 };
 
 // input: [batch][in_h][in_w][in_c]; output: [batch][out_h][out_w][out_c]; bias: [out_c] or null.
+// out_pixel_stride (0: out_c) spaces the output pixels further apart, so that the output
+// is a slice of the channels of a wider NHWC tensor (a Concat's inputs written in place);
+// the channels between slices are not touched. Not for depthwise convolutions.
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
                 ActivationParams act, float* output, Conv2dScratch& scratch,
-                ThreadPool* pool = nullptr);
+                ThreadPool* pool = nullptr, std::size_t out_pixel_stride = 0);
 
 // ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
 struct PackedConv2dBf16Weights {

@@ -104,7 +104,7 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
   const float* rows[kMaxImplicitBlock];
   ImplicitTileArgs t;
   t.rows = rows;
-  t.ldc = static_cast<std::size_t>(s.out_c);
+  t.ldc = a.ldc;
   t.panels = reinterpret_cast<const float*>(w.data.data());
   t.panel_floats = static_cast<std::size_t>(k) * kGemmPanel;
   t.n = w.n;
