@@ -97,6 +97,13 @@ class BoundOp {
   virtual void run(const RunContext& ctx) = 0;
   // The kernel that runs, for `lowp inspect` and --profile ("gemm_avx512", "copy").
   virtual std::string kernel() const = 0;
+  // Whether output 0 can be written as rows of its last dimension spaced further apart:
+  // a slice of a wider tensor along its last axis, so that a Concat on that axis needs no
+  // copy (runtime/concat_in_place.h). Asked once the op is bound, before any run.
+  virtual bool can_space_output_rows() const { return false; }
+  // From now on write output 0's rows `row_stride` elements apart (>= the last dimension).
+  // Only called when can_space_output_rows().
+  virtual void space_output_rows(std::size_t row_stride) { (void)row_stride; }
 };
 
 // A BoundOp from a lambda: most ops need nothing more.

@@ -13,6 +13,7 @@
 #include "ir/verify.h"
 #include "onnx/import.h"
 #include "passes/passes.h"
+#include "runtime/concat_in_place.h"
 #include "runtime/memory_plan.h"
 
 namespace lowp::runtime {
@@ -54,6 +55,38 @@ std::string shapes_of(const std::vector<const Tensor*>& inputs) {
 // Integer inputs small enough to be shape-like (lengths, axes, sizes).
 bool is_small_int(const Tensor& t) {
   return (t.dtype() == DType::int64 || t.dtype() == DType::int32) && t.elements() <= 64;
+}
+
+// Places the arena slots of `plan` by their lifetimes (runtime/memory_plan.h).
+void lay_out_arena(Plan& plan) {
+  // Lifetimes of the arena slots; a view lives as long as the slot it views, which is
+  // written from the first write of any of its views.
+  auto owner = [&](int id) {
+    while (id >= 0 && plan.slots[static_cast<std::size_t>(id)].kind == Slot::Kind::view)
+      id = static_cast<int>(plan.slots[static_cast<std::size_t>(id)].index);
+    return id;
+  };
+  std::vector<Lifetime> lifetimes;
+  std::vector<int> lifetime_slot;
+  std::unordered_map<int, std::size_t> lifetime_of;
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    for (int written : plan.steps[s].outputs) {
+      int id = owner(written);
+      if (id < 0 || plan.slots[static_cast<std::size_t>(id)].kind != Slot::Kind::arena || lifetime_of.contains(id)) continue;
+      lifetime_of[id] = lifetimes.size();
+      lifetimes.push_back({s, s, plan.slots[static_cast<std::size_t>(id)].bytes});
+      lifetime_slot.push_back(id);
+    }
+    for (int read : plan.steps[s].inputs) {
+      auto it = lifetime_of.find(owner(read));
+      if (it != lifetime_of.end()) lifetimes[it->second].last = s;
+    }
+  }
+  ArenaLayout layout = plan_arena(lifetimes);
+  for (std::size_t i = 0; i < lifetimes.size(); ++i) {
+    plan.slots[static_cast<std::size_t>(lifetime_slot[i])].index = layout.offsets[i];
+  }
+  plan.arena_bytes = layout.total_bytes;
 }
 
 }  // namespace
@@ -231,44 +264,34 @@ std::unique_ptr<Plan> Session::specialize(const std::vector<const Tensor*>& orde
   }
   for (const ir::Value* v : g.outputs) plan->output_slots.push_back(slot_for(v));
 
-  // Arena: lifetimes of the arena slots.
-  std::vector<Lifetime> lifetimes;
-  std::vector<int> lifetime_slot;
-  std::unordered_map<int, std::size_t> lifetime_of;
-  for (std::size_t s = 0; s < plan->steps.size(); ++s) {
-    for (int id : plan->steps[s].outputs) {
-      if (id < 0 || plan->slots[static_cast<std::size_t>(id)].kind != Slot::Kind::arena) continue;
-      lifetime_of[id] = lifetimes.size();
-      lifetimes.push_back({s, s, plan->slots[static_cast<std::size_t>(id)].bytes});
-      lifetime_slot.push_back(id);
-    }
-    for (int id : plan->steps[s].inputs) {
-      auto it = lifetime_of.find(id);
-      if (it != lifetime_of.end()) lifetimes[it->second].last = s;
-    }
+  // The memory budget is checked before binding (which packs weights and sizes buffers by
+  // the shapes), and again once Concats are placed, which can lengthen a lifetime.
+  lay_out_arena(*plan);
+  check_memory_budget(*plan, ordered);
+  for (PlanStep& step : plan->steps) step.op = bind_node(*step.node);
+  if (place_concat_inputs(*plan) > 0) {
+    lay_out_arena(*plan);
+    check_memory_budget(*plan, ordered);
   }
-  ArenaLayout layout = plan_arena(lifetimes);
-  for (std::size_t i = 0; i < lifetimes.size(); ++i) {
-    plan->slots[static_cast<std::size_t>(lifetime_slot[i])].index = layout.offsets[i];
-  }
-  plan->arena_bytes = layout.total_bytes;
+  plan->arena = AlignedBuffer<std::byte>(plan->arena_bytes);
+  plan->step_seconds.assign(plan->steps.size(), 0.0);
+  return plan;
+}
+
+void Session::check_memory_budget(const Plan& plan, const std::vector<const Tensor*>& ordered) const {
   std::size_t output_bytes = 0;
-  for (int id : plan->output_slots) output_bytes += plan->slots[static_cast<std::size_t>(id)].bytes;
+  for (int id : plan.output_slots) output_bytes += plan.slots[static_cast<std::size_t>(id)].bytes;
   // Without a budget the machine's memory is the budget: a small model whose shapes imply
   // a huge allocation gets this error, not an allocation the kernel kills.
   std::size_t budget = options_.max_memory_bytes;
   if (budget == 0) {
     budget = static_cast<std::size_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   }
-  std::size_t need = plan->arena_bytes + output_bytes;
+  std::size_t need = plan.arena_bytes + output_bytes;
   LOWP_CHECK(need <= budget,
              "running with input shapes {} needs {} bytes of activations and outputs, over the "
              "memory budget of {} bytes ({})",
              signature(ordered), need, budget, options_.max_memory_bytes ? "--max-memory" : "this machine's memory");
-  for (PlanStep& step : plan->steps) step.op = bind_node(*step.node);
-  plan->arena = AlignedBuffer<std::byte>(plan->arena_bytes);
-  plan->step_seconds.assign(plan->steps.size(), 0.0);
-  return plan;
 }
 
 Plan& Session::plan(const std::vector<const Tensor*>& ordered) {
@@ -307,7 +330,13 @@ std::vector<Tensor> Session::run(const std::vector<NamedInput>& inputs, bool pro
       case Slot::Kind::graph_input: ptr[i] = const_cast<std::byte*>(ordered[s.index]->raw()); break;
       case Slot::Kind::arena: ptr[i] = p.arena.data() + s.index; break;
       case Slot::Kind::graph_output: ptr[i] = results[s.index].raw(); break;
+      case Slot::Kind::view: break;
     }
+  }
+  // Views after the slots they view (a view never views a view: concat_in_place.cc).
+  for (std::size_t i = 0; i < p.slots.size(); ++i) {
+    const Slot& s = p.slots[i];
+    if (s.kind == Slot::Kind::view) ptr[i] = ptr[s.index] + s.offset;
   }
   std::vector<const std::byte*> in_ptrs;
   std::vector<std::byte*> out_ptrs;

@@ -45,9 +45,12 @@ struct PlanStep {
 
 // Where a value lives while a plan runs.
 struct Slot {
-  enum class Kind { constant, graph_input, arena, graph_output };
+  // view: a part of another slot (`index`), `offset` bytes in: a Concat's input that its
+  // producer writes straight into the Concat's output (runtime/concat_in_place.h).
+  enum class Kind { constant, graph_input, arena, graph_output, view };
   Kind kind = Kind::arena;
-  std::size_t index = 0;  // graph input / output index, or arena offset
+  std::size_t index = 0;  // graph input / output index, arena offset, or the viewed slot
+  std::size_t offset = 0;  // view: bytes into the viewed slot
   const std::byte* constant = nullptr;
   std::size_t bytes = 0;
 };
@@ -89,6 +92,8 @@ class Session {
   // nullptr when some value's shape depends on input values and `by_value` is off.
   std::unique_ptr<Plan> specialize(const std::vector<const Tensor*>& ordered, bool by_value) const;
   std::string signature(const std::vector<const Tensor*>& ordered) const;
+  // Throws when the plan's activations and outputs exceed the memory budget.
+  void check_memory_budget(const Plan& plan, const std::vector<const Tensor*>& ordered) const;
 
   std::unique_ptr<ir::Graph> graph_;
   SessionOptions options_;

@@ -202,7 +202,7 @@ class ConvOp final : public BoundOp {
       convert_f32_to_bf16(in, in_bf16_.data(), b * static_cast<std::size_t>(s_.in_c) * pixels_in_);
       conv2d_bf16(packed_bf16_, in_bf16_.data(), bias, act_, out, scratch_bf16_, ctx.pool);
     } else if (packed_ok_) {
-      conv2d_f32(packed_, in, bias, act_, out, scratch_, ctx.pool);
+      conv2d_f32(packed_, in, bias, act_, out, scratch_, ctx.pool, out_row_stride_);
     } else {
       conv2d_f32_ref(s_, in, ctx.in<float>(1), bias, act_, out);
     }
@@ -210,6 +210,12 @@ class ConvOp final : public BoundOp {
       transpose_planes_f32(out, ctx.out<float>(0), b, pixels_out_, static_cast<std::size_t>(s_.out_c));
     }
   }
+
+  // The fp32 NHWC convolution writes through the GEMM epilogue, at any pixel stride.
+  bool can_space_output_rows() const override {
+    return nhwc_ && packed_ok_ && !per_image_ && !bf16_ && !s_.is_depthwise();
+  }
+  void space_output_rows(std::size_t row_stride) override { out_row_stride_ = row_stride; }
 
   std::string kernel() const override {
     if (!packed_ok_) return "conv2d_f32_ref";
@@ -240,6 +246,7 @@ class ConvOp final : public BoundOp {
   AlignedBuffer<float> image_out_;
   bool packed_ok_ = false;
   bool has_bias_ = false;
+  std::size_t out_row_stride_ = 0;  // 0: dense; else a Concat's channel slice
   ActivationParams act_;
   std::size_t pixels_in_ = 0, pixels_out_ = 0;
   AlignedBuffer<float> in_nhwc_, out_nhwc_;
