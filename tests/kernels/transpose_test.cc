@@ -10,7 +10,7 @@
 namespace lowp {
 namespace {
 
-constexpr std::size_t kSizes[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100};
+constexpr std::size_t kSizes[] = {0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 100};
 
 TEST(Transpose, EveryVariantMatchesTheDefinition) {
   for (const auto& variant : testing::variants_to_test(transpose_x32_kernels())) {
