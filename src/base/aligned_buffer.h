@@ -2,6 +2,11 @@
 //
 // 64 bytes is one cache line and one AVX-512 register: packed weights and activation
 // buffers start on it so kernels may use aligned loads and never split a line.
+//
+// Buffers of 2 MiB and more (packed weights, the activation arena) start on a 2 MiB
+// boundary and are advised to use transparent huge pages: a model's first run writes all
+// of its packed weights into fresh memory, and with 4 KiB pages ResNet-18's 46 MB cost
+// ~11,000 page faults there; huge pages also cut TLB misses when the weights stream.
 #pragma once
 
 #include <cstddef>
@@ -11,11 +16,16 @@
 #include <span>
 #include <utility>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "base/checked_math.h"
 
 namespace lowp {
 
 inline constexpr std::size_t kBufferAlignment = 64;
+inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
 template <class T>
 class AlignedBuffer {
@@ -56,8 +66,14 @@ class AlignedBuffer {
     if (count == 0) return;
     std::size_t used = checked_mul(count, sizeof(T), "aligned buffer");
     std::size_t bytes = round_up(used, kBufferAlignment);
-    data_ = static_cast<T*>(std::aligned_alloc(kBufferAlignment, bytes));
-    if (data_ == nullptr) throw std::bad_alloc();
+    const bool huge = bytes >= kHugePageBytes;
+    void* p = nullptr;
+    if (::posix_memalign(&p, huge ? kHugePageBytes : kBufferAlignment, bytes) != 0) throw std::bad_alloc();
+    data_ = static_cast<T*>(p);
+#ifdef __linux__
+    // Advice only: where transparent huge pages are off, this changes nothing.
+    if (huge) ::madvise(p, bytes / kHugePageBytes * kHugePageBytes, MADV_HUGEPAGE);
+#endif
     std::byte* raw = reinterpret_cast<std::byte*>(data_);
     std::memset(raw + (zero ? 0 : used), 0, zero ? bytes : bytes - used);
   }

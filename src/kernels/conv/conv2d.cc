@@ -106,18 +106,17 @@ void pad_image(const Conv2dShape& s, const T* image, T* out, T pad, ThreadPool* 
   });
 }
 
-// Reorders one group's ONNX weights [oc][c][kh][kw] to the gather's order [oc][kh][kw][c].
+// Reorders one group's ONNX weights [oc][c][kh][kw] to the gather's order [oc][kh][kw][c],
+// writing in order.
 template <class T>
 std::vector<T> reorder_group(const Conv2dShape& s, const T* weights, int g) {
-  const int cg = s.group_in_c(), ocg = s.group_out_c(), k = s.gemm_k();
+  const int cg = s.group_in_c(), ocg = s.group_out_c(), k = s.gemm_k(), taps = s.kernel_h * s.kernel_w;
   std::vector<T> out(static_cast<std::size_t>(ocg) * k);
+  T* dst = out.data();
   for (int o = 0; o < ocg; ++o) {
-    const T* src = weights + static_cast<std::size_t>(g * ocg + o) * cg * s.kernel_h * s.kernel_w;
-    for (int c = 0; c < cg; ++c)
-      for (int kh = 0; kh < s.kernel_h; ++kh)
-        for (int kw = 0; kw < s.kernel_w; ++kw)
-          out[static_cast<std::size_t>(o) * k + (kh * s.kernel_w + kw) * cg + c] =
-              src[(c * s.kernel_h + kh) * s.kernel_w + kw];
+    const T* src = weights + static_cast<std::size_t>(g * ocg + o) * cg * taps;
+    for (int t = 0; t < taps; ++t)
+      for (int c = 0; c < cg; ++c) *dst++ = src[c * taps + t];
   }
   return out;
 }
@@ -217,9 +216,15 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
             weights[static_cast<std::size_t>(c) * taps + t];
     return packed;
   }
+  // Packed straight from ONNX's layout, inputs taken in the gather's (kh, kw, c) order.
+  const int cg = shape.group_in_c(), taps = shape.kernel_h * shape.kernel_w;
+  std::vector<std::uint32_t> k_order(static_cast<std::size_t>(shape.gemm_k()));
+  for (int t = 0; t < taps; ++t)
+    for (int c = 0; c < cg; ++c) k_order[static_cast<std::size_t>(t) * cg + c] = static_cast<std::uint32_t>(c * taps + t);
+  const std::size_t group_floats = static_cast<std::size_t>(shape.group_out_c()) * shape.gemm_k();
   for (int g = 0; g < shape.groups; ++g) {
-    std::vector<float> reordered = reorder_group(shape, weights, g);
-    packed.groups.push_back(pack_gemm_f32(reordered.data(), shape.group_out_c(), shape.gemm_k()));
+    packed.groups.push_back(
+        pack_gemm_f32_reordered(weights + g * group_floats, shape.group_out_c(), shape.gemm_k(), k_order));
   }
   return packed;
 }

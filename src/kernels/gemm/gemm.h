@@ -62,6 +62,9 @@ struct PackedGemmWeights {
 
 // Packing from the plain [n][k] row-major layouts. Throws lowp::Error on sizes < 1.
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k);
+// The same with the inputs reordered: input kk of row r is w[r * k + k_order[kk]], k_order
+// a permutation of [0, k) (a convolution's [c][kh][kw] weights taken in (kh, kw, c) order).
+PackedGemmWeights pack_gemm_f32_reordered(const float* w, int n, int k, std::span<const std::uint32_t> k_order);
 // From [k][n] storage (a MatMul's B, row stride ldb): panel row k is a plain copy of 16
 // consecutive floats of B's row k, so this is cheap enough to run per call. `out` keeps
 // its buffer when it already has this n and k: no allocation on repeated calls.

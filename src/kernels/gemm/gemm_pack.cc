@@ -13,10 +13,16 @@ void check_sizes(int n, int k) {
   LOWP_CHECK(n >= 1 && k >= 1, "gemm weights: n = {} and k = {} must both be at least 1", n, k);
 }
 
-// Copies 16-bit or 32-bit elements into panel[p][k][16], zero padding beyond n.
+// Copies 16-bit or 32-bit elements into panel[p][k][16], zero padding beyond n. The
+// output is written once, in order (a model's weights are packed at its first run: ResNet-
+// 18's 46 MB took ~16 ms row by row into a zero-filled buffer, every write a new line).
+// k_order: empty, or input kk of a row is at k_order[kk].
 template <class T>
-PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k) {
+PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
+                                std::span<const std::uint32_t> k_order = {}) {
   check_sizes(n, k);
+  LOWP_CHECK(k_order.empty() || k_order.size() == static_cast<std::size_t>(k),
+             "gemm weights: an input order of {} entries for k = {}", k_order.size(), k);
   PackedGemmWeights packed;
   packed.type = type;
   packed.n = n;
@@ -24,13 +30,19 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k) {
   std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(packed.panels()),
                                               static_cast<std::size_t>(k), "gemm weights"),
                                   kGemmPanel, "gemm weights");
-  packed.data = AlignedBuffer<std::byte>(checked_mul(count, sizeof(T), "gemm weights"));
+  packed.data = AlignedBuffer<std::byte>(checked_mul(count, sizeof(T), "gemm weights"),
+                                         AlignedBuffer<std::byte>::Uninitialized{});
   T* out = reinterpret_cast<T*>(packed.data.data());
-  for (int row = 0; row < n; ++row) {
-    int panel = row / kGemmPanel, lane = row % kGemmPanel;
-    for (int kk = 0; kk < k; ++kk) {
-      out[(static_cast<std::size_t>(panel) * k + kk) * kGemmPanel + lane] =
-          w[static_cast<std::size_t>(row) * k + kk];
+  const auto kk_count = static_cast<std::size_t>(k);
+  for (int panel = 0; panel < packed.panels(); ++panel) {
+    const int first = panel * kGemmPanel, lanes = std::min(kGemmPanel, n - first);
+    const T* rows = w + static_cast<std::size_t>(first) * kk_count;
+    T* dst = out + static_cast<std::size_t>(panel) * kk_count * kGemmPanel;
+    for (std::size_t kk = 0; kk < kk_count; ++kk, dst += kGemmPanel) {
+      const std::size_t at = k_order.empty() ? kk : k_order[kk];
+      LOWP_CHECK(at < kk_count, "gemm weights: input order entry {} is not below k = {}", at, k);
+      for (int lane = 0; lane < lanes; ++lane) dst[lane] = rows[static_cast<std::size_t>(lane) * kk_count + at];
+      for (int lane = lanes; lane < kGemmPanel; ++lane) dst[lane] = T{};
     }
   }
   return packed;
@@ -57,6 +69,9 @@ std::size_t PackedGemmWeights::panel_bytes() const {
 
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k) {
   return pack_elements(GemmWeights::f32, w, n, k);
+}
+PackedGemmWeights pack_gemm_f32_reordered(const float* w, int n, int k, std::span<const std::uint32_t> k_order) {
+  return pack_elements(GemmWeights::f32, w, n, k, k_order);
 }
 void pack_gemm_f32_kn(const float* b, std::size_t ldb, int k, int n, PackedGemmWeights& out) {
   check_sizes(n, k);
