@@ -231,9 +231,9 @@ TEST(Conv2d, EveryImplicitVariantMatchesGatheredGemm) {
           args.w = &gw;
           args.bias = b.data();
           args.act = Activation::relu;
-          args.output = got.data();
           args.ldc = static_cast<std::size_t>(s.out_c);
           args.pixel_begin = pixels * i / pieces + (i > 0 ? 1 : 0);
+          args.output = got.data() + static_cast<std::size_t>(args.pixel_begin) * args.ldc;
           args.pixel_end = i + 1 == pieces ? pixels : pixels * (i + 1) / pieces + 1;
           v.fn(args);
         }
@@ -279,6 +279,38 @@ TEST(Conv2d, StridedOutputWritesOnlyItsSlice) {
           } else {
             ASSERT_EQ(got, -3.0f) << "pixel " << p << " column " << c << " outside the slice was written";
           }
+        }
+      }
+    }
+  }
+}
+
+// Rows computed band by band (conv2d_f32_rows, as a fused max pool takes them) have the
+// bits of the whole image, for uneven bands, padded and strided layers, with threads.
+TEST(Conv2d, RowsInBandsMatchTheWholeImage) {
+  ThreadPool pool(2);
+  for (const Conv2dShape& s : {shape(1, 23, 19, 3, 20, 3, 3, 2, 0, 1, 1), shape(1, 16, 16, 8, 33, 7, 7, 2, 3, 1, 1),
+                               shape(1, 9, 9, 16, 64, 1, 1, 1, 0, 1, 1)}) {
+    ASSERT_TRUE(conv2d_f32_computes_rows(pack_conv2d_f32(s, testing::random_floats(
+        static_cast<std::size_t>(s.out_c) * s.in_c * s.kernel_h * s.kernel_w, 1).data())));
+    std::vector<float> x = testing::random_floats(static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c, 71);
+    std::vector<float> w = testing::random_floats(static_cast<std::size_t>(s.out_c) * s.in_c * s.kernel_h * s.kernel_w, 72);
+    std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 73);
+    PackedConv2dWeights packed = pack_conv2d_f32(s, w.data());
+    Conv2dScratch scratch;
+    const std::size_t row_floats = static_cast<std::size_t>(s.out_w()) * s.out_c;
+    std::vector<float> whole(row_floats * s.out_h());
+    conv2d_f32(packed, x.data(), b.data(), Activation::relu, whole.data(), scratch);
+    for (int band : {1, 2, 5}) {
+      for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        Conv2dImage image = conv2d_f32_prepare_image(packed, x.data(), scratch, threads);
+        for (int r0 = 0; r0 < s.out_h(); r0 += band) {
+          int r1 = std::min(s.out_h(), r0 + band);
+          testing::GuardedBuffer<float> rows(row_floats * (r1 - r0));
+          conv2d_f32_rows(packed, image, b.data(), Activation::relu, r0, r1, rows.data(),
+                          static_cast<std::size_t>(s.out_c), threads);
+          ASSERT_EQ(0, std::memcmp(rows.data(), whole.data() + r0 * row_floats, rows.size() * sizeof(float)))
+              << "band " << band << " rows " << r0 << ".." << r1;
         }
       }
     }

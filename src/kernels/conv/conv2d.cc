@@ -229,6 +229,51 @@ PackedConv2dWeights pack_conv2d_f32(const Conv2dShape& shape, const float* weigh
   return packed;
 }
 
+bool conv2d_f32_computes_rows(const PackedConv2dWeights& w) {
+  return implicit_conv_applies(w.shape) && w.shape.out_h() * w.shape.out_w() >= 8;
+}
+
+Conv2dImage conv2d_f32_prepare_image(const PackedConv2dWeights& w, const float* image, Conv2dScratch& scratch,
+                                     ThreadPool* pool) {
+  const Conv2dShape& s = w.shape;
+  const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
+  const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
+  Conv2dImage prepared{image, static_cast<std::size_t>(wp) * s.in_c};
+  if (padded) {
+    if (scratch.padded.size() < static_cast<std::size_t>(hp) * prepared.row_stride)
+      scratch.padded = AlignedBuffer<float>(static_cast<std::size_t>(hp) * prepared.row_stride);
+    pad_image(s, image, scratch.padded.data(), 0.0f, pool);
+    prepared.padded = scratch.padded.data();
+  }
+  return prepared;
+}
+
+void conv2d_f32_rows(const PackedConv2dWeights& w, const Conv2dImage& image, const float* bias,
+                     ActivationParams act, int row_begin, int row_end, float* output, std::size_t ldc,
+                     ThreadPool* pool) {
+  static const ImplicitConvFn implicit = pick_kernel(implicit_conv_kernels(), active_isa()).fn;
+  const Conv2dShape& s = w.shape;
+  LOWP_CHECK(conv2d_f32_computes_rows(w), "conv2d: this convolution computes whole images only");
+  LOWP_CHECK(0 <= row_begin && row_begin <= row_end && row_end <= s.out_h(),
+             "conv2d: output rows [{}, {}) outside the {} of the image", row_begin, row_end, s.out_h());
+  const std::size_t first = static_cast<std::size_t>(row_begin) * s.out_w();
+  const std::size_t pixels = static_cast<std::size_t>(row_end - row_begin) * s.out_w();
+  split_rows(pool, pixels, [&](std::size_t begin, std::size_t end) {
+    ImplicitConvArgs args;
+    args.shape = &s;
+    args.image = image.padded;
+    args.row_stride = image.row_stride;
+    args.w = &w.groups.front();
+    args.bias = bias;
+    args.act = act;
+    args.output = output + begin * ldc;
+    args.ldc = ldc;
+    args.pixel_begin = static_cast<int>(first + begin);
+    args.pixel_end = static_cast<int>(first + end);
+    implicit(args);
+  });
+}
+
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
                 ActivationParams act, float* output, Conv2dScratch& scratch, ThreadPool* pool,
                 std::size_t out_pixel_stride) {
@@ -258,33 +303,10 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
   // out to threads when there are too few rows to split and streams them 8 at a time at
   // m = 1 (a 1x1 convolution of a pooled 1x1 map is a dense layer). The two give the
   // same bits.
-  if (implicit_conv_applies(s) && pixels >= 8) {
-    static const ImplicitConvFn implicit = pick_kernel(implicit_conv_kernels(), active_isa()).fn;
-    const bool padded = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0;
-    const int hp = s.in_h + s.pad_top + s.pad_bottom, wp = s.in_w + s.pad_left + s.pad_right;
-    const std::size_t row_stride = static_cast<std::size_t>(wp) * s.in_c;
-    if (padded && scratch.padded.size() < static_cast<std::size_t>(hp) * row_stride)
-      scratch.padded = AlignedBuffer<float>(static_cast<std::size_t>(hp) * row_stride);
+  if (conv2d_f32_computes_rows(w)) {
     for (int n = 0; n < s.batch; ++n) {
-      const float* image = input + n * in_image;
-      if (padded) {
-        pad_image(s, image, scratch.padded.data(), 0.0f, pool);
-        image = scratch.padded.data();
-      }
-      split_rows(pool, pixels, [&](std::size_t begin, std::size_t end) {
-        ImplicitConvArgs args;
-        args.shape = &s;
-        args.image = image;
-        args.row_stride = row_stride;
-        args.w = &w.groups.front();
-        args.bias = bias;
-        args.act = act;
-        args.output = output + n * out_image;
-        args.ldc = ldc;
-        args.pixel_begin = static_cast<int>(begin);
-        args.pixel_end = static_cast<int>(end);
-        implicit(args);
-      });
+      Conv2dImage image = conv2d_f32_prepare_image(w, input + n * in_image, scratch, pool);
+      conv2d_f32_rows(w, image, bias, act, 0, s.out_h(), output + n * out_image, ldc, pool);
     }
     return;
   }

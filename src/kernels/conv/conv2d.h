@@ -75,6 +75,23 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
                 ActivationParams act, float* output, Conv2dScratch& scratch,
                 ThreadPool* pool = nullptr, std::size_t out_pixel_stride = 0);
 
+// One image's output rows on demand, for a consumer that takes them band by band while
+// they are in cache (a fused max pool: the feature map never goes out to memory). Applies
+// where the implicit GEMM does (conv2d_f32_computes_rows); rows come out with the bits
+// conv2d_f32 gives them, however the image is cut.
+struct Conv2dImage {
+  const float* padded = nullptr;  // the image, or its zero-padded copy in the scratch
+  std::size_t row_stride = 0;     // elements per padded input row
+};
+bool conv2d_f32_computes_rows(const PackedConv2dWeights& w);
+// Prepares one NHWC image (the padded copy lives in `scratch` until its next use).
+Conv2dImage conv2d_f32_prepare_image(const PackedConv2dWeights& w, const float* image, Conv2dScratch& scratch,
+                                     ThreadPool* pool = nullptr);
+// Output rows [row_begin, row_end) to `output` (row_begin's first pixel; pixels ldc apart).
+void conv2d_f32_rows(const PackedConv2dWeights& w, const Conv2dImage& image, const float* bias,
+                     ActivationParams act, int row_begin, int row_end, float* output, std::size_t ldc,
+                     ThreadPool* pool = nullptr);
+
 // ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
 struct PackedConv2dBf16Weights {
   Conv2dShape shape;

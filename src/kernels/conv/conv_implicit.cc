@@ -24,7 +24,7 @@ void implicit_conv_scalar(const ImplicitConvArgs& args) {
     int oh = p / ow_count, ow = p - oh * ow_count;
     const float* a = args.image + static_cast<std::size_t>(oh) * s.stride_h * args.row_stride +
                      static_cast<std::size_t>(ow) * s.stride_w * s.in_c;
-    float* out = args.output + static_cast<std::size_t>(p) * args.ldc;
+    float* out = args.output + static_cast<std::size_t>(p - args.pixel_begin) * args.ldc;
     for (int panel = 0; panel < w.panels(); ++panel) {
       const float* b = panels + static_cast<std::size_t>(panel) * panel_floats;
       float acc[kGemmPanel] = {};

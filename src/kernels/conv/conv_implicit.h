@@ -35,7 +35,7 @@ struct ImplicitConvArgs {
   const PackedGemmWeights* w = nullptr;  // pack_gemm_f32 of the (kh, kw, c)-ordered weights
   const float* bias = nullptr;           // [out_c] or null
   ActivationParams act = Activation::none;
-  float* output = nullptr;             // one image [out_h][out_w][out_c], pixels ldc apart
+  float* output = nullptr;             // pixel_begin's output; the next pixels ldc apart
   std::size_t ldc = 0;                 // elements from one output pixel to the next (>= out_c)
   int pixel_begin = 0, pixel_end = 0;  // output pixels (oh * out_w + ow) to compute
 };

@@ -127,7 +127,7 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
         row_start += row_step;
       }
     }
-    t.c = a.output + static_cast<std::size_t>(b0) * t.ldc;
+    t.c = a.output + static_cast<std::size_t>(b0 - a.pixel_begin) * t.ldc;
     for (int p = 0; p < panels; p += kGroup) {
       const int nb = std::min(kGroup, panels - p);
       const int tiles = (m + table.rows(nb) - 1) / table.rows(nb);
