@@ -369,16 +369,20 @@ TEST(FuseConvQuantize, SameBytesAsConvThenQuantize) {
 // windows, odd map sizes; the same bytes as the unfused ops, whatever the batch. (Its ONNX
 // export, Conv then MaxPool, is run by ORT in tests/models/check_quant_cnn.py.)
 TEST(FuseConvPool, SameBytesAsConvThenMaxPool) {
+  // 9 x 9: one band; 120 x 120 x 32: ~10 bands of conv rows, the windows of 3 x 3 stride
+  // 2 sharing a row across bands.
+  for (auto [hw, channels] : {std::pair{9, 8}, {120, 32}}) {
   for (bool quantized : {false, true}) {
-    for (auto [k, stride, pad] : {std::tuple{2, 2, 0}, {3, 2, 1}}) {
+    // ceil_mode on 120 rows: one more window, overhanging the end (fused as end padding).
+    for (auto [k, stride, pad, ceil] : {std::tuple{2, 2, 0, 0}, {3, 2, 1, 0}, {3, 2, 0, 0}, {3, 2, 0, 1}, {2, 2, 1, 1}}) {
       Graph g;
       g.name = "conv_pool";
-      std::vector<ir::Dim> dims = {ir::Dim::named("batch"), ir::Dim::known(3), ir::Dim::known(9), ir::Dim::known(9)};
+      std::vector<ir::Dim> dims = {ir::Dim::named("batch"), ir::Dim::known(3), ir::Dim::known(hw), ir::Dim::known(hw)};
       ir::Value* x = g.add_value("x", TensorType{DType::float32, dims});
       g.inputs.push_back(x);
       ir::Value* c = g.add_value("c");
-      ir::Node* conv = g.add_node("Conv", {x, g.add_constant("W", random_tensor(Shape{8, 3, 3, 3}, 60)),
-                                            g.add_constant("B", random_tensor(Shape{8}, 61, 0.1f))},
+      ir::Node* conv = g.add_node("Conv", {x, g.add_constant("W", random_tensor(Shape{channels, 3, 3, 3}, 60)),
+                                            g.add_constant("B", random_tensor(Shape{channels}, 61, 0.1f))},
                                   {c}, "conv");
       conv->attributes["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
       ir::Value* r = g.add_value("r");
@@ -398,24 +402,26 @@ TEST(FuseConvPool, SameBytesAsConvThenMaxPool) {
       pool->attributes["kernel_shape"] = ir::Attribute::of_ints({k, k});
       pool->attributes["strides"] = ir::Attribute::of_ints({stride, stride});
       pool->attributes["pads"] = ir::Attribute::of_ints({pad, pad, pad, pad});
+      pool->attributes["ceil_mode"] = ir::Attribute::of_int(ceil);
       g.outputs.push_back(y);
       ir::infer_types(g);
       for (std::int64_t batch : {1, 3}) {
-        Tensor in = *random_tensor(Shape{batch, 3, 9, 9}, 62);
+        Tensor in = *random_tensor(Shape{batch, 3, hw, hw}, 62);
         Tensor fused = run(g, in, true)[0];
         Tensor plain = run(g, in, false)[0];
         ASSERT_EQ(fused.dtype(), quantized ? DType::uint8 : DType::float32);
         ASSERT_EQ(fused.shape(), plain.shape());
         EXPECT_EQ(0, std::memcmp(fused.raw(), plain.raw(), fused.bytes()))
-            << "quantized " << quantized << " k " << k << " batch " << batch;
+            << "quantized " << quantized << " k " << k << " ceil " << ceil << " hw " << hw << " batch " << batch;
       }
       runtime::Session s(g.clone(), {});
-      Tensor in = *random_tensor(Shape{2, 3, 9, 9}, 63);
+      Tensor in = *random_tensor(Shape{2, 3, hw, hw}, 63);
       const runtime::Plan& plan = s.plan_for({{"x", &in}});
       bool fused = false;
       for (const auto& step : plan.steps) fused = fused || step.op->kernel().find("max_pool") != std::string::npos;
       EXPECT_TRUE(fused) << "quantized " << quantized << " k " << k;
     }
+  }
   }
 }
 

@@ -144,11 +144,23 @@ class ConvOp final : public BoundOp {
           a.fail("its max pool does not fit its output: {}", e.what());
         }
         pooled_ = true;
-        if (quantize_) {
-          image_u8_ = AlignedBuffer<std::uint8_t>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
+        // fp32 convolutions whose rows can be computed apart run in bands: a few conv rows
+        // at a time (a band of about 192 KiB, in L2), pooled at once; the rows the next
+        // band's windows share move to the front instead of being computed again.
+        banded_ = !bf16_ && packed_ok_ && conv2d_f32_computes_rows(packed_);
+        const std::size_t row_floats = static_cast<std::size_t>(one.out_w()) * one.out_c;
+        std::size_t image_rows = static_cast<std::size_t>(one.out_h());
+        if (banded_) {
+          const std::size_t budget_rows = std::max<std::size_t>(1, (std::size_t{192} << 10) / (row_floats * sizeof(float)));
+          const std::size_t k = static_cast<std::size_t>(pool_.kernel_h), st = static_cast<std::size_t>(pool_.stride_h);
+          band_pool_rows_ = static_cast<int>(budget_rows > k ? (budget_rows - k) / st + 1 : 1);
+          image_rows = std::min(image_rows, (static_cast<std::size_t>(band_pool_rows_) - 1) * st + k);
         }
+        if (quantize_) image_u8_ = AlignedBuffer<std::uint8_t>(image_rows * row_floats);
+        image_out_ = AlignedBuffer<float>(image_rows * row_floats);
+      } else {
+        image_out_ = AlignedBuffer<float>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
       }
-      image_out_ = AlignedBuffer<float>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
       per_image_ = true;
     }
     if (a.node.has_attribute("quantize_scale") && !quantize_)
@@ -174,6 +186,10 @@ class ConvOp final : public BoundOp {
       const std::size_t out_image =
           pooled_ ? static_cast<std::size_t>(pool_.out_h()) * pool_.out_w() * pool_.out_c : conv_image;
       for (std::size_t n = 0; n < b; ++n) {
+        if (banded_) {
+          run_bands(in + n * in_image, bias, ctx, n * out_image);
+          continue;
+        }
         if (bf16_) {
           convert_f32_to_bf16(in + n * in_image, in_bf16_.data(), in_image);
           conv2d_bf16(packed_bf16_, in_bf16_.data(), bias, act_, image_out_.data(), scratch_bf16_, ctx.pool);
@@ -211,6 +227,46 @@ class ConvOp final : public BoundOp {
     }
   }
 
+  // One image's conv + max pool in bands of conv rows (see the constructor); the bands'
+  // pooled rows are the whole image's, bit for bit.
+  void run_bands(const float* image, const float* bias, const RunContext& ctx, std::size_t out_offset) {
+    const Conv2dShape& c = packed_.shape;
+    const int h = c.out_h(), sh = pool_.stride_h, kh = pool_.kernel_h, top = pool_.pad_top;
+    const std::size_t row_floats = static_cast<std::size_t>(c.out_w()) * c.out_c;
+    const std::size_t out_row = static_cast<std::size_t>(pool_.out_w()) * pool_.out_c;
+    Conv2dImage prepared = conv2d_f32_prepare_image(packed_, image, scratch_, ctx.pool);
+    int have_begin = 0, have_end = 0;  // conv rows held at the front of image_out_
+    for (int p0 = 0; p0 < pool_.out_h(); p0 += band_pool_rows_) {
+      const int p1 = std::min(pool_.out_h(), p0 + band_pool_rows_);
+      const int c0 = std::max(0, p0 * sh - top), c1 = std::min(h, (p1 - 1) * sh - top + kh);
+      if (c0 >= have_begin && c0 < have_end) {
+        std::memmove(image_out_.data(), image_out_.data() + static_cast<std::size_t>(c0 - have_begin) * row_floats,
+                     static_cast<std::size_t>(have_end - c0) * row_floats * sizeof(float));
+      } else {
+        have_end = c0;
+      }
+      have_begin = c0;
+      if (c1 > have_end) {
+        conv2d_f32_rows(packed_, prepared, bias, act_, have_end, c1,
+                        image_out_.data() + static_cast<std::size_t>(have_end - c0) * row_floats,
+                        static_cast<std::size_t>(c.out_c), ctx.pool);
+        have_end = c1;
+      }
+      Conv2dShape band = pool_;
+      band.in_h = c1 - c0;
+      band.pad_top = std::max(0, top - p0 * sh);
+      band.pad_bottom = std::max(0, (p1 - 1) * sh - top + kh - h);
+      const std::size_t out_at = out_offset + static_cast<std::size_t>(p0) * out_row;
+      if (quantize_) {
+        quantize_u8(image_out_.data(), static_cast<std::size_t>(c1 - c0) * row_floats, quantize_scale_,
+                    quantize_zero_point_, image_u8_.data());
+        max_pool2d_u8(band, image_u8_.data(), ctx.out<std::uint8_t>(0) + out_at, ctx.pool);
+      } else {
+        pool2d(band, PoolKind::max, false, image_out_.data(), ctx.out<float>(0) + out_at, ctx.pool);
+      }
+    }
+  }
+
   // The fp32 NHWC convolution writes through the GEMM epilogue, at any pixel stride.
   bool can_space_output_rows() const override {
     return nhwc_ && packed_ok_ && !per_image_ && !bf16_ && !s_.is_depthwise();
@@ -239,6 +295,8 @@ class ConvOp final : public BoundOp {
   bool per_image_ = false;  // quantizes and / or pools each image from image_out_
   bool quantize_ = false;
   bool pooled_ = false;
+  bool banded_ = false;       // pooled in bands of conv rows (run_bands)
+  int band_pool_rows_ = 0;    // pooled rows per band
   Conv2dShape pool_;  // one image of the conv's output, max-pooled
   AlignedBuffer<std::uint8_t> image_u8_;
   float quantize_scale_ = 1.0f;
