@@ -9,7 +9,7 @@ Two checks, each printing the largest |difference| it saw:
                  external data). `lowp optimize` rewrites it; the exported file must pass
                  onnx.checker, and ONNX Runtime's outputs on it must equal (within --tol)
                  its outputs on the original.
-  models         For each model named by --models (default simplenet,squeezenet1_1,mobilenet_v2,minilm) found
+  models         For each model named by --models (default simplenet,squeezenet1_1,mobilenet_v2,resnet18,minilm) found
                  in --model-dir's models.json (scripts/export_models.py), at its highest
                  opset: `lowp optimize`, then ONNX Runtime on the exported model against
                  PyTorch's reference output (within --tol). A model whose ops lowp's
@@ -18,7 +18,7 @@ Two checks, each printing the largest |difference| it saw:
 
 Usage (the virtualenv of scripts/setup.sh, which has onnxruntime and onnx):
   .venv/bin/python scripts/check_export_ort.py --lowp build/rel/tools/lowp/lowp --work DIR
-      [--model-dir build/models] [--models simplenet,squeezenet1_1,mobilenet_v2,minilm] [--tol 1e-4]
+      [--model-dir build/models] [--models simplenet,squeezenet1_1,mobilenet_v2,resnet18,minilm] [--tol 1e-4]
 Exits 0 when every check that ran passed, 1 on a difference or a failure.
 """
 
@@ -44,7 +44,7 @@ def parse_args():
     parser.add_argument("--lowp", required=True, help="the lowp binary")
     parser.add_argument("--work", required=True, help="a scratch directory")
     parser.add_argument("--model-dir", default="build/models", help="scripts/export_models.py's output")
-    parser.add_argument("--models", default="simplenet,squeezenet1_1,mobilenet_v2,minilm", help="comma-separated model names")
+    parser.add_argument("--models", default="simplenet,squeezenet1_1,mobilenet_v2,resnet18,minilm", help="comma-separated model names")
     parser.add_argument("--tol", type=float, default=1e-4, help="largest acceptable |difference|")
     return parser.parse_args()
 

@@ -104,9 +104,26 @@ std::optional<std::vector<Dim>> conv_dims(const InferContext& ctx, const TensorT
   return out;
 }
 
+// lowp's fused convolutions may take a 4th input, a residual added to the output before
+// the activation (passes/fuse_conv_add.cc): it must have the output's type.
+void check_residual(const InferContext& ctx, const TensorType& out) {
+  if (!ctx.has_input(3)) return;
+  const TensorType& r = ctx.input(3);
+  if (r.dtype && out.dtype && *r.dtype != *out.dtype) ctx.fail("residual is {}, the output {}", r.str(), out.str());
+  if (!r.dims || !out.dims) return;
+  bool same = r.rank() == out.rank();
+  for (std::size_t i = 0; same && i < r.rank(); ++i) {
+    const Dim &a = (*r.dims)[i], &b = (*out.dims)[i];
+    same = !a.is_known() || !b.is_known() || a.value == b.value;
+  }
+  if (!same) ctx.fail("residual {} does not have the output's shape {}", r.str(), out.str());
+}
+
 void infer_conv(InferContext& ctx) {
   const TensorType* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-  ctx.set_output(0, TensorType{ctx.input_dtype(0), conv_dims(ctx, ctx.input(0), ctx.input(1), bias)});
+  TensorType out{ctx.input_dtype(0), conv_dims(ctx, ctx.input(0), ctx.input(1), bias)};
+  check_residual(ctx, out);
+  ctx.set_output(0, out);
 }
 
 void infer_conv_integer(InferContext& ctx) {
@@ -172,6 +189,11 @@ void infer_nhwc_conv(InferContext& ctx) {
       if (span < 0) ctx.fail("pool window of {} does not fit the conv's output of {}", kernel[i], d.value);
       d = Dim::known(span / strides[i] + 1);
     }
+  }
+  if (ctx.has_input(3)) {
+    if (ctx.node().has_attribute("pool_kernel_shape") || ctx.node().has_attribute("quantize_scale"))
+      ctx.fail("a conv with a residual neither pools nor quantizes its output");
+    check_residual(ctx, TensorType{out, dims ? std::optional(permuted(*dims, {0, 2, 3, 1})) : std::nullopt});
   }
   set_nhwc_output(ctx, out, dims);
 }
@@ -327,13 +349,14 @@ constexpr std::array kSchemas = {
     // lowp's fused forms (passes/fuse_*.cc): FusedConv is Conv with an "activation"
     // attribute; FusedGemm is X[..., K] x W[K, N] (+ bias[N]) with one. Export writes
     // them back as standard ops.
-    OpSchema{"lowp", "FusedConv", 2, 3, 1, 1, infer_conv},
+    // FusedConv and NhwcConv may take a residual as a 4th input (passes/fuse_conv_add.cc).
+    OpSchema{"lowp", "FusedConv", 2, 4, 1, 1, infer_conv},
     OpSchema{"lowp", "FusedGemm", 2, 3, 1, 1, infer_fused_gemm},
     // passes/fuse_attention.cc: MatMul -> scale -> [+ mask] -> Softmax -> MatMul.
     OpSchema{"lowp", "Attention", 3, 4, 1, 1, infer_attention},
     // NHWC forms (passes/layout_nhwc.cc): input and output NHWC, weights in ONNX layout,
     // Conv's / the pools' attributes, plus "activation" on NhwcConv.
-    OpSchema{"lowp", "NhwcConv", 2, 3, 1, 1, infer_nhwc_conv},
+    OpSchema{"lowp", "NhwcConv", 2, 4, 1, 1, infer_nhwc_conv},
     OpSchema{"lowp", "NhwcMaxPool", 1, 1, 1, 1, infer_nhwc_pool},
     OpSchema{"lowp", "NhwcQLinearConv", 8, 9, 1, 1, infer_nhwc_qlinear_conv},
     OpSchema{"lowp", "NhwcAveragePool", 1, 1, 1, 1, infer_nhwc_pool},

@@ -228,7 +228,10 @@ class Exporter {
     if (n.outputs.size() != 1 || !n.outputs[0] || !n.has_input(0))
       node_error(n, "expects one input X and one output");
     const ir::Value* y = n.outputs[0];
-    if (n.op_type == "FusedConv") return write_conv(n, input_name(n.inputs[0]), y->name, y->type);
+    if (n.op_type == "FusedConv") {
+      return write_conv(n, input_name(n.inputs[0]), y->name, y->type,
+                        n.has_input(3) ? input_name(n.inputs[3]) : std::string());
+    }
     if (n.op_type == "FusedGemm") return write_fused_gemm(n);
     if (n.op_type == "Attention") return write_attention(n);
     if (n.op_type == "QGemm") return write_qgemm(n);
@@ -268,7 +271,13 @@ class Exporter {
         write_attribute(n, "strides", strides, *p.add_attribute());
         write_attribute(n, "pads", pads, *p.add_attribute());
       } else if (onnx_op == "Conv") {
-        write_conv(n, x, out, out_type);
+        std::string residual;
+        if (n.has_input(3)) {
+          residual = fresh_name(y->name + "_residual_nchw");
+          intermediates_.push_back({residual, permuted(n.inputs[3]->type, kNhwcToNchw)});
+          write_transpose(n, input_name(n.inputs[3]), residual, kNhwcToNchw, "_residual_to_nchw");
+        }
+        write_conv(n, x, out, out_type, residual);
       } else {
         if (activation_of(n) != "none") node_error(n, "a pool has no activation");
         onnx::NodeProto& p = add_node(std::string(onnx_op), n.name, "", true);
@@ -335,9 +344,11 @@ class Exporter {
     return n.attr_string("activation", "none");
   }
 
-  // Conv(x, W, B) with the node's Conv attributes, then its activation, into `out`.
+  // Conv(x, W, B) with the node's Conv attributes, then Add(., residual) when the node has
+  // one (passes/fuse_conv_add.cc; `residual` names it in the Conv's layout), then its
+  // activation, into `out`.
   void write_conv(const ir::Node& n, const std::string& x, const std::string& out,
-                  const ir::TensorType& out_type) {
+                  const ir::TensorType& out_type, const std::string& residual = {}) {
     for (const auto& [key, a] : n.attributes) {
       bool known =
           std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end() ||
@@ -349,9 +360,12 @@ class Exporter {
     }
     if (!n.has_input(1)) node_error(n, "input W is missing");
     bool act = activation_of(n) != "none";
-    std::string conv_out = stage_output(out, out_type, !act, "conv");
+    if (n.has_input(3) && residual.empty()) node_error(n, "its residual has no name in the exported graph");
+    std::string conv_out = stage_output(out, out_type, !act && residual.empty(), "conv");
     std::vector<std::string> operands;  // any Cast of low-precision weights goes first
-    for (std::size_t i = 1; i < n.inputs.size(); ++i) operands.push_back(float_input(n, i));
+    for (std::size_t i = 1; i < std::min<std::size_t>(n.inputs.size(), 3); ++i) {
+      if (n.has_input(i)) operands.push_back(float_input(n, i));
+    }
     onnx::NodeProto& p = add_node("Conv", n.name, "", true);
     p.add_input(x);
     for (const std::string& operand : operands) p.add_input(operand);
@@ -360,6 +374,14 @@ class Exporter {
       if (std::find(kConvAttributes.begin(), kConvAttributes.end(), key) != kConvAttributes.end()) {
         write_attribute(n, key, a, *p.add_attribute());
       }
+    }
+    if (!residual.empty()) {
+      std::string sum = stage_output(out, out_type, !act, "residual");
+      onnx::NodeProto& add = add_node("Add", n.name.empty() ? "" : n.name + "_residual", "");
+      add.add_input(conv_out);
+      add.add_input(residual);
+      add.add_output(sum);
+      conv_out = sum;
     }
     if (act) write_activation(n, conv_out, out, out_type);
   }

@@ -51,6 +51,7 @@ std::string nhwc_op(const ir::Node& n) {
     if (!w || w->shape().rank() != 4) return {};
     if (w->dtype() != DType::float32 && w->dtype() != DType::float16 && w->dtype() != DType::bfloat16) return {};
     if (n.has_input(2) && !float_constant(n.inputs[2])) return {};
+    if (n.has_input(3) && !is_float_rank4(n.inputs[3])) return {};  // a residual (fuse_conv_add)
     return "NhwcConv";
   }
   if (!n.domain.empty()) return {};
@@ -84,6 +85,12 @@ std::size_t convert_to_nhwc(ir::Graph& graph) {
     n->op_type = nhwc_op(*n);
     n->domain = "lowp";
     n->inputs[0] = x_nhwc;
+    if (n->op_type == "NhwcConv" && n->has_input(3)) {  // the residual, in the output's layout
+      ir::Value* r_nhwc = graph.add_value(graph.unique_name(stem + "_residual_nhwc"));
+      ir::Node* t_r = graph.add_node("Transpose", {n->inputs[3]}, {r_nhwc}, graph.unique_name(stem + "_residual_to_nhwc"));
+      t_r->attributes["perm"] = ir::Attribute::of_ints(kToNhwc);
+      n->inputs[3] = r_nhwc;
+    }
     y->producer = nullptr;
     n->outputs[0] = y_nhwc;
     y_nhwc->producer = n;

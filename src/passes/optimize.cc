@@ -17,6 +17,7 @@ std::size_t optimize(ir::Graph& graph, const NodeEvaluator& evaluate) {
   total += fuse_gelu(graph);
   total += fuse_attention(graph);
   total += fuse_matmul_bias(graph);
+  total += fuse_conv_add(graph);
   total += fuse_activations(graph);
   total += convert_to_nhwc(graph);
   graph.sort_topologically();

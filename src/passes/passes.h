@@ -63,6 +63,9 @@ std::size_t fuse_conv_quantize(ir::Graph& graph);
 // An NHWC convolution (fp32, or quantizing to u8) whose only reader is a plain max pool
 // pools its output image by image (passes/fuse_conv_pool.cc). After fuse_conv_quantize.
 std::size_t fuse_conv_pool(ir::Graph& graph);
+// Conv -> Add(., R) of a same-shaped R becomes lowp::FusedConv(X, W, B, R), R added in the
+// epilogue before any activation (passes/fuse_conv_add.cc). Before fuse_activations.
+std::size_t fuse_conv_add(ir::Graph& graph);
 
 // Removes nodes none of whose outputs reach a graph output.
 std::size_t eliminate_dead_nodes(ir::Graph& graph);

@@ -23,7 +23,7 @@ void absorb_into_producer(ir::Node& producer, ir::Node& absorbed) {
 }
 
 bool is_per_image_nhwc_conv(const ir::Node& n) {
-  if (n.domain != "lowp" || n.op_type != "NhwcConv" || n.outputs.size() != 1) return false;
+  if (n.domain != "lowp" || n.op_type != "NhwcConv" || n.outputs.size() != 1 || n.has_input(3)) return false;
   const ir::Value* w = n.has_input(1) ? n.inputs[1] : nullptr;
   if (!w || !w->constant || w->constant->shape().rank() != 4) return false;
   const DType t = w->constant->dtype();

@@ -21,7 +21,7 @@ void absorb_into_producer(ir::Node& producer, ir::Node& absorbed);
 // lowp::NhwcConv with one output, an fp32 input and constant 4-D weights (fp32, or the fp16 /
 // bf16 weights of passes/lower_float16.cc): a conv the runtime can run image by image
 // (runtime/ops/conv_ops.cc), so that its only reader can be fused into it
-// (fuse_conv_quantize, fuse_conv_pool).
+// (fuse_conv_quantize, fuse_conv_pool). Not one that adds a residual.
 bool is_per_image_nhwc_conv(const ir::Node& n);
 
 // Whether `n` is the ai.onnx op `op` (null-safe).

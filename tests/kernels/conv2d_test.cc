@@ -317,6 +317,44 @@ TEST(Conv2d, RowsInBandsMatchTheWholeImage) {
   }
 }
 
+// A residual added in the epilogue (conv2d_f32's `residual`): the bits of the conv without
+// activation, then act(y + r), on every path (implicit, gathered below 8 pixels, pointwise,
+// grouped, depthwise), into a dense or a strided output, with threads.
+TEST(Conv2d, ResidualMatchesConvThenAdd) {
+  ThreadPool pool(2);
+  Conv2dShape grouped = shape(2, 6, 5, 8, 12, 3, 3, 1, 1, 1, 1);
+  grouped.groups = 2;
+  Conv2dShape depthwise = shape(1, 9, 9, 16, 16, 3, 3, 1, 1, 1, 1);
+  depthwise.groups = 16;
+  const ActivationParams relu = Activation::relu;
+  for (const Conv2dShape& s : {shape(1, 13, 11, 16, 40, 3, 3, 1, 1, 1, 1), shape(2, 9, 9, 6, 20, 1, 1, 1, 0, 1, 1),
+                               shape(1, 2, 3, 8, 17, 3, 3, 1, 1, 1, 1), grouped, depthwise}) {
+    for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      for (std::size_t extra : {std::size_t{0}, std::size_t{5}}) {
+        if (extra != 0 && s.is_depthwise()) continue;
+        const std::size_t pixels = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w();
+        const std::size_t stride = static_cast<std::size_t>(s.out_c) + extra;
+        std::vector<float> x = testing::random_floats(static_cast<std::size_t>(s.batch) * s.in_h * s.in_w * s.in_c, 91);
+        std::vector<float> w = testing::random_floats(
+            static_cast<std::size_t>(s.out_c) * s.group_in_c() * s.kernel_h * s.kernel_w, 92);
+        std::vector<float> b = testing::random_floats(static_cast<std::size_t>(s.out_c), 93);
+        std::vector<float> r = testing::random_floats(pixels * s.out_c, 94);
+        PackedConv2dWeights packed = pack_conv2d_f32(s, w.data());
+        Conv2dScratch scratch;
+        std::vector<float> want(pixels * s.out_c);
+        conv2d_f32(packed, x.data(), b.data(), Activation::none, want.data(), scratch, threads);
+        for (std::size_t i = 0; i < want.size(); ++i) want[i] = relu(want[i] + r[i]);
+        testing::GuardedBuffer<float> got(pixels * stride);
+        conv2d_f32(packed, x.data(), b.data(), relu, got.data(), scratch, threads, stride, r.data());
+        for (std::size_t p = 0; p < pixels; ++p) {
+          ASSERT_EQ(0, std::memcmp(got.data() + p * stride, want.data() + p * s.out_c, s.out_c * sizeof(float)))
+              << "pixel " << p << " of " << s.in_h << "x" << s.in_w << "x" << s.in_c << " groups " << s.groups;
+        }
+      }
+    }
+  }
+}
+
 TEST(Conv2d, ThreadsDoNotChangeTheResult) {
   ThreadPool pool(3);
   check(shape(1, 16, 16, 8, 24, 3, 3, 1, 1, 1, 1), &pool);

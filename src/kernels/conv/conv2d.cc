@@ -250,7 +250,7 @@ Conv2dImage conv2d_f32_prepare_image(const PackedConv2dWeights& w, const float* 
 
 void conv2d_f32_rows(const PackedConv2dWeights& w, const Conv2dImage& image, const float* bias,
                      ActivationParams act, int row_begin, int row_end, float* output, std::size_t ldc,
-                     ThreadPool* pool) {
+                     ThreadPool* pool, const float* residual) {
   static const ImplicitConvFn implicit = pick_kernel(implicit_conv_kernels(), active_isa()).fn;
   const Conv2dShape& s = w.shape;
   LOWP_CHECK(conv2d_f32_computes_rows(w), "conv2d: this convolution computes whole images only");
@@ -268,15 +268,34 @@ void conv2d_f32_rows(const PackedConv2dWeights& w, const Conv2dImage& image, con
     args.act = act;
     args.output = output + begin * ldc;
     args.ldc = ldc;
+    args.residual = residual != nullptr ? residual + begin * static_cast<std::size_t>(s.out_c) : nullptr;
+    args.ldr = static_cast<std::size_t>(s.out_c);
     args.pixel_begin = static_cast<int>(first + begin);
     args.pixel_end = static_cast<int>(first + end);
     implicit(args);
   });
 }
 
+namespace {
+
+// out = act(out + residual) over `pixels` pixels of `channels` (out ldc apart, residual
+// dense): the residual of the paths whose kernels have no residual in their epilogue.
+void add_residual(float* out, std::size_t ldc, const float* residual, std::size_t pixels, int channels,
+                  ActivationParams act, ThreadPool* pool) {
+  split_rows(pool, pixels, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t p = begin; p < end; ++p) {
+      float* o = out + p * ldc;
+      const float* r = residual + p * static_cast<std::size_t>(channels);
+      for (int c = 0; c < channels; ++c) o[c] = act(o[c] + r[c]);
+    }
+  });
+}
+
+}  // namespace
+
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
                 ActivationParams act, float* output, Conv2dScratch& scratch, ThreadPool* pool,
-                std::size_t out_pixel_stride) {
+                std::size_t out_pixel_stride, const float* residual) {
   const Conv2dShape& s = w.shape;
   const int pixels = s.out_h() * s.out_w(), k = s.gemm_k(), ocg = s.group_out_c();
   const std::size_t ldc = out_pixel_stride == 0 ? static_cast<std::size_t>(s.out_c) : out_pixel_stride;
@@ -286,15 +305,26 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
              "conv2d: a depthwise convolution writes dense pixels (stride {} for {} channels)", ldc, s.out_c);
   const std::size_t in_image = static_cast<std::size_t>(s.in_h) * s.in_w * s.in_c;
   const std::size_t out_image = static_cast<std::size_t>(pixels) * ldc;
+  const std::size_t residual_image = static_cast<std::size_t>(pixels) * s.out_c;
+  // Paths without the residual in their epilogue run without the activation, then a pass
+  // adds the residual and applies it: the same operations in the same order.
+  const ActivationParams kernel_act = residual != nullptr ? ActivationParams(Activation::none) : act;
+  auto finish = [&](int n) {
+    if (residual != nullptr) {
+      add_residual(output + n * out_image, ldc, residual + n * residual_image, static_cast<std::size_t>(pixels),
+                   s.out_c, act, pool);
+    }
+  };
   if (s.is_depthwise()) {
     static const DepthwiseFn depthwise = pick_kernel(depthwise_kernels(), active_isa()).fn;
     for (int n = 0; n < s.batch; ++n) {
       split_rows(pool, s.out_h(), [&](std::size_t begin, std::size_t end) {
         DepthwiseArgs args{
             &s,  input + n * in_image,   w.depthwise.data(),      bias,
-            act, output + n * out_image, static_cast<int>(begin), static_cast<int>(end)};
+            kernel_act, output + n * out_image, static_cast<int>(begin), static_cast<int>(end)};
         depthwise(args);
       });
+      finish(n);
     }
     return;
   }
@@ -306,7 +336,8 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
   if (conv2d_f32_computes_rows(w)) {
     for (int n = 0; n < s.batch; ++n) {
       Conv2dImage image = conv2d_f32_prepare_image(w, input + n * in_image, scratch, pool);
-      conv2d_f32_rows(w, image, bias, act, 0, s.out_h(), output + n * out_image, ldc, pool);
+      conv2d_f32_rows(w, image, bias, act, 0, s.out_h(), output + n * out_image, ldc, pool,
+                      residual != nullptr ? residual + n * residual_image : nullptr);
     }
     return;
   }
@@ -317,7 +348,7 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
       GemmArgs args;
       args.w = &w.groups[static_cast<std::size_t>(g)];
       args.bias = bias != nullptr ? bias + static_cast<std::size_t>(g) * ocg : nullptr;
-      args.act = act;
+      args.act = kernel_act;
       args.ldc = ldc;
       for_each_row_block(
           s, image, g, s.is_pointwise(), static_cast<std::size_t>(k), scratch.rows, 0.0f, pool,
@@ -330,6 +361,7 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
             gemm(call, inner);
           });
     }
+    finish(n);
   }
 }
 

@@ -71,9 +71,12 @@ struct Conv2dScratch {
 // out_pixel_stride (0: out_c) spaces the output pixels further apart, so that the output
 // is a slice of the channels of a wider NHWC tensor (a Concat's inputs written in place);
 // the channels between slices are not touched. Not for depthwise convolutions.
+// residual (or null), dense [batch][out_h][out_w][out_c], is added to sum + bias before the
+// activation: in the implicit GEMM's epilogue, elsewhere in a pass over the output.
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
                 ActivationParams act, float* output, Conv2dScratch& scratch,
-                ThreadPool* pool = nullptr, std::size_t out_pixel_stride = 0);
+                ThreadPool* pool = nullptr, std::size_t out_pixel_stride = 0,
+                const float* residual = nullptr);
 
 // One image's output rows on demand, for a consumer that takes them band by band while
 // they are in cache (a fused max pool: the feature map never goes out to memory). Applies
@@ -87,10 +90,11 @@ bool conv2d_f32_computes_rows(const PackedConv2dWeights& w);
 // Prepares one NHWC image (the padded copy lives in `scratch` until its next use).
 Conv2dImage conv2d_f32_prepare_image(const PackedConv2dWeights& w, const float* image, Conv2dScratch& scratch,
                                      ThreadPool* pool = nullptr);
-// Output rows [row_begin, row_end) to `output` (row_begin's first pixel; pixels ldc apart).
+// Output rows [row_begin, row_end) to `output` (row_begin's first pixel; pixels ldc apart),
+// `residual` (or null) holding those rows' residual values densely (out_c per pixel).
 void conv2d_f32_rows(const PackedConv2dWeights& w, const Conv2dImage& image, const float* bias,
                      ActivationParams act, int row_begin, int row_end, float* output, std::size_t ldc,
-                     ThreadPool* pool = nullptr);
+                     ThreadPool* pool = nullptr, const float* residual = nullptr);
 
 // ---- bf16: bf16 activations and weights, fp32 accumulation and output (bf16dot.h). ----
 struct PackedConv2dBf16Weights {

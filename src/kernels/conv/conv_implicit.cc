@@ -37,7 +37,9 @@ void implicit_conv_scalar(const ImplicitConvArgs& args) {
       int cols = std::min(kGemmPanel, w.n - panel * kGemmPanel);
       for (int o = 0; o < cols; ++o) {
         int col = panel * kGemmPanel + o;
-        out[col] = args.act(acc[o] + (args.bias != nullptr ? args.bias[col] : 0.0f));
+        float v = acc[o] + (args.bias != nullptr ? args.bias[col] : 0.0f);
+        if (args.residual != nullptr) v += args.residual[static_cast<std::size_t>(p - args.pixel_begin) * args.ldr + col];
+        out[col] = args.act(v);
       }
     }
   }

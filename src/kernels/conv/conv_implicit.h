@@ -10,7 +10,7 @@
 // that spans two output rows.
 //
 // The weights are conv2d.h's GEMM panels. Each output is summed in k order from zero in
-// fp32, then bias and activation, exactly as the gathered GEMM does with zero padding
+// fp32, then bias, any residual and activation, exactly as the gathered GEMM does with zero padding
 // (the padding here is zeros too): the two paths give the same bits. k may be cut into
 // chunks whose partial sums go through the output buffer and back (exact in fp32), so the
 // result depends neither on chunking nor on how pixels are dealt out to threads.
@@ -37,6 +37,10 @@ struct ImplicitConvArgs {
   ActivationParams act = Activation::none;
   float* output = nullptr;             // pixel_begin's output; the next pixels ldc apart
   std::size_t ldc = 0;                 // elements from one output pixel to the next (>= out_c)
+  // Added to the sum + bias before the activation (a residual connection), or null:
+  // pixel_begin's values, the next pixels ldr apart.
+  const float* residual = nullptr;
+  std::size_t ldr = 0;
   int pixel_begin = 0, pixel_end = 0;  // output pixels (oh * out_w + ow) to compute
 };
 using ImplicitConvFn = void (*)(const ImplicitConvArgs&);

@@ -62,8 +62,15 @@ struct Tile {
     for (int r = 0; r < MR; ++r) {
       __m256 vlo = lo[r], vhi = hi[r];
       if (t.last) {
-        vlo = activate8(_mm256_add_ps(vlo, bias_lo), t.act);
-        vhi = activate8(_mm256_add_ps(vhi, bias_hi), t.act);
+        vlo = _mm256_add_ps(vlo, bias_lo);
+        vhi = _mm256_add_ps(vhi, bias_hi);
+        if (t.residual != nullptr) {
+          const float* res = t.residual + static_cast<std::size_t>(row + r) * t.ldr + panel * kGemmPanel;
+          vlo = _mm256_add_ps(vlo, _mm256_maskload_ps(res, mask_lo));
+          vhi = _mm256_add_ps(vhi, _mm256_maskload_ps(res + 8, mask_hi));
+        }
+        vlo = activate8(vlo, t.act);
+        vhi = activate8(vhi, t.act);
       }
       _mm256_maskstore_ps(c + r * t.ldc, mask_lo, vlo);
       _mm256_maskstore_ps(c + r * t.ldc + 8, mask_hi, vhi);

@@ -68,8 +68,12 @@ struct Tile {
                           : _mm512_setzero_ps();
 #pragma GCC unroll 16
         for (int r = 0; r < MR; ++r) {
-          __m512 v = activate16(_mm512_add_ps(acc[r][nb], bias), t.act);
-          _mm512_mask_storeu_ps(c + r * t.ldc + nb * kGemmPanel, mask[nb], v);
+          __m512 v = _mm512_add_ps(acc[r][nb], bias);
+          if (t.residual != nullptr) {
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[nb], t.residual + static_cast<std::size_t>(row + r) * t.ldr +
+                                                                      (panel0 + nb) * kGemmPanel));
+          }
+          _mm512_mask_storeu_ps(c + r * t.ldc + nb * kGemmPanel, mask[nb], activate16(v, t.act));
         }
       }
     } else {

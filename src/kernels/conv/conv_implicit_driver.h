@@ -35,6 +35,8 @@ struct ImplicitTileArgs {
   const char* prefetch = nullptr;
   std::size_t prefetch_lines = 0;
   const float* bias = nullptr;
+  const float* residual = nullptr;  // the block's first pixel's, ldr apart; or null
+  std::size_t ldr = 0;
   ActivationParams act;
 };
 
@@ -128,6 +130,8 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
       }
     }
     t.c = a.output + static_cast<std::size_t>(b0 - a.pixel_begin) * t.ldc;
+    t.residual = a.residual != nullptr ? a.residual + static_cast<std::size_t>(b0 - a.pixel_begin) * a.ldr : nullptr;
+    t.ldr = a.ldr;
     for (int p = 0; p < panels; p += kGroup) {
       const int nb = std::min(kGroup, panels - p);
       const int tiles = (m + table.rows(nb) - 1) / table.rows(nb);

@@ -174,6 +174,14 @@ class ConvOp final : public BoundOp {
       out_nhwc_ = AlignedBuffer<float>(a.out(0).shape.elements());
     }
     has_bias_ = a.has(2);
+    // A residual (passes/fuse_conv_add.cc): the output's type, added before the activation.
+    has_residual_ = a.has(3);
+    if (has_residual_) {
+      const TensorInfo& r = a.in(3);
+      if (r.dtype != DType::float32 || r.shape != a.out(0).shape)
+        a.fail("residual {} {} must be the output's float32 {}", dtype_name(r.dtype), r.shape.str(), a.out(0).shape.str());
+      if (per_image_) a.fail("a conv with a residual neither pools nor quantizes its output");
+    }
   }
 
   void run(const RunContext& ctx) override {
@@ -214,16 +222,26 @@ class ConvOp final : public BoundOp {
       out = out_nhwc_.data();
     }
     const float* bias = has_bias_ ? ctx.in<float>(2) : nullptr;
+    const float* residual = has_residual_ ? ctx.in<float>(3) : nullptr;
+    // The fp32 NHWC kernel adds the residual itself; the other paths run without the
+    // activation, and the residual and activation follow on the final output.
+    const bool kernel_residual = nhwc_ && !bf16_ && packed_ok_;
+    const ActivationParams act = has_residual_ && !kernel_residual ? ActivationParams(Activation::none) : act_;
     if (bf16_) {
       convert_f32_to_bf16(in, in_bf16_.data(), b * static_cast<std::size_t>(s_.in_c) * pixels_in_);
-      conv2d_bf16(packed_bf16_, in_bf16_.data(), bias, act_, out, scratch_bf16_, ctx.pool);
+      conv2d_bf16(packed_bf16_, in_bf16_.data(), bias, act, out, scratch_bf16_, ctx.pool);
     } else if (packed_ok_) {
-      conv2d_f32(packed_, in, bias, act_, out, scratch_, ctx.pool, out_row_stride_);
+      conv2d_f32(packed_, in, bias, act, out, scratch_, ctx.pool, out_row_stride_, nhwc_ ? residual : nullptr);
     } else {
-      conv2d_f32_ref(s_, in, ctx.in<float>(1), bias, act_, out);
+      conv2d_f32_ref(s_, in, ctx.in<float>(1), bias, act, out);
     }
     if (!nhwc_) {
       transpose_planes_f32(out, ctx.out<float>(0), b, pixels_out_, static_cast<std::size_t>(s_.out_c));
+    }
+    if (has_residual_ && !kernel_residual) {
+      float* y = ctx.out<float>(0);
+      const std::size_t count = b * pixels_out_ * static_cast<std::size_t>(s_.out_c);
+      for (std::size_t i = 0; i < count; ++i) y[i] = act_(y[i] + residual[i]);
     }
   }
 
@@ -304,6 +322,7 @@ class ConvOp final : public BoundOp {
   AlignedBuffer<float> image_out_;
   bool packed_ok_ = false;
   bool has_bias_ = false;
+  bool has_residual_ = false;
   std::size_t out_row_stride_ = 0;  // 0: dense; else a Concat's channel slice
   ActivationParams act_;
   std::size_t pixels_in_ = 0, pixels_out_ = 0;
