@@ -35,26 +35,29 @@ PackedQ4DotWeights pack_q4dot(const std::uint8_t* u, const float* scales,
   w.has_zero_points = zero_points != nullptr;
   const std::size_t panels = static_cast<std::size_t>(w.panels());
   const std::size_t groups = static_cast<std::size_t>(w.groups());
-  w.data = AlignedBuffer<std::uint8_t>(checked_mul(panels, w.panel_bytes(), "int4 weights"));
-  w.scales = AlignedBuffer<float>(checked_mul(panels * groups, kGemmPanel, "int4 weights"));
-  if (w.has_zero_points) w.zero_points = AlignedBuffer<std::uint8_t>(panels * groups * kGemmPanel);
+  checked_mul(panels + PackedQ4DotWeights::kBlockPanels, w.panel_bytes(), "int4 weights");  // data_bytes() fits
+  w.data = AlignedBuffer<std::uint8_t>(w.data_bytes());
+  const std::size_t block_panels = (panels + PackedQ4DotWeights::kBlockPanels - 1) /
+                                   PackedQ4DotWeights::kBlockPanels * PackedQ4DotWeights::kBlockPanels;
+  w.scales = AlignedBuffer<float>(checked_mul(block_panels * groups, kGemmPanel, "int4 weights"));
+  if (w.has_zero_points) w.zero_points = AlignedBuffer<std::uint8_t>(block_panels * groups * kGemmPanel);
   for (int row = 0; row < n; ++row) {
     std::size_t panel = static_cast<std::size_t>(row / kGemmPanel);
     std::size_t lane = static_cast<std::size_t>(row % kGemmPanel);
-    std::uint8_t* out = w.data.data() + panel * w.panel_bytes();
+    std::uint8_t* out = const_cast<std::uint8_t*>(w.panel_start(static_cast<int>(panel)));
     for (int kk = 0; kk < k; ++kk) {
       std::uint8_t v = u[static_cast<std::size_t>(row) * k + kk];
       LOWP_CHECK(v <= 15, "int4 weights: value {} at [{}][{}] is not in [0, 15]", v, row, kk);
       std::size_t octet = static_cast<std::size_t>(kk / 8),
                   within = static_cast<std::size_t>(kk % 8);
-      std::uint8_t& byte = out[octet * 64 + lane * 4 + within % 4];
+      std::uint8_t& byte = out[octet * PackedQ4DotWeights::kOctetStride + lane * 4 + within % 4];
       byte |= static_cast<std::uint8_t>(within < 4 ? v : v << 4);
     }
     for (std::size_t g = 0; g < groups; ++g) {
       float s = scales[static_cast<std::size_t>(row) * groups + g];
       LOWP_CHECK(std::isfinite(s) && s >= 0.0f,
                  "int4 weights: scale {} of output {} group {} must be finite and >= 0", s, row, g);
-      std::size_t at = (panel * groups + g) * kGemmPanel + lane;
+      std::size_t at = w.scale_index(static_cast<int>(panel), static_cast<int>(g)) + lane;
       w.scales[at] = s;
       if (w.has_zero_points) {
         std::uint8_t z = zero_points[static_cast<std::size_t>(row) * groups + g];
@@ -134,7 +137,7 @@ void q4dot_scalar(const Q4DotArgs& args) {
     const std::int8_t* q = qa.values.data() + static_cast<std::size_t>(row) * qa.padded_k;
     const std::int32_t* sums = qa.group_sums.data() + static_cast<std::size_t>(row) * qa.groups;
     for (int p = args.panels.begin; p < args.panels.end_or(w.panels()); ++p) {
-      const std::uint8_t* panel = w.data.data() + static_cast<std::size_t>(p) * w.panel_bytes();
+      const std::uint8_t* panel = w.panel_start(p);
       float out[kGemmPanel] = {};
       for (int g = 0; g < groups; ++g) {
         std::int32_t acc[kGemmPanel] = {};
@@ -142,12 +145,12 @@ void q4dot_scalar(const Q4DotArgs& args) {
         for (int o = g * w.group / 8; o < o_end; ++o) {
           for (int j = 0; j < kGemmPanel; ++j) {
             for (int d = 0; d < 4; ++d) {
-              std::uint8_t byte = panel[o * 64 + j * 4 + d];
+              std::uint8_t byte = panel[o * PackedQ4DotWeights::kOctetStride + j * 4 + d];
               acc[j] += (byte & 15) * q[o * 8 + d] + (byte >> 4) * q[o * 8 + 4 + d];
             }
           }
         }
-        std::size_t at = (static_cast<std::size_t>(p) * groups + g) * kGemmPanel;
+        std::size_t at = w.scale_index(p, g);
         for (int j = 0; j < kGemmPanel; ++j) {
           std::int32_t zp = w.has_zero_points ? w.zero_points[at + j] : 8;
           out[j] += static_cast<float>(acc[j] - zp * sums[g]) * w.scales[at + j];
@@ -191,7 +194,7 @@ void q4dot_gemm_with(Q4DotFn fn, const float* a, int m, std::size_t lda,
                          args.c = c + begin * ldc;
                          args.ldc = ldc;
                          fn(args);
-                       });
+                       }, PackedQ4DotWeights::kBlockPanels);
 }
 
 void q4dot_gemm(const float* a, int m, std::size_t lda, const PackedQ4DotWeights& w,

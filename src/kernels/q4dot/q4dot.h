@@ -19,6 +19,11 @@
 // high nibble. `v & 15` is then exactly the vpdpbusd operand for inputs 8o..8o+3 and
 // `v >> 4 & 15` the one for 8o+4..8o+7. group must be a multiple of 8; k is padded to a
 // multiple of 8 with weight 0 (and activation 0, so padding adds nothing).
+// Panels are stored in blocks of 4 (64 outputs), octet by octet: the 4 panels' 64 bytes
+// of octet o side by side, so a tile of 4 panels reads one contiguous stream. A batch-1
+// layer is a stream over its weights, and this machine's DRAM serves one stream faster
+// than four 32 KB apart (docs/design.md, "int4 at batch 1"). The panel count is padded to
+// a multiple of 4 with zero weights.
 //
 // Without VNNI, u8 x s8 pairs go through vpmaddubsw: |15 x -127| x 2 = 3810 fits int16,
 // so this pairwise int16 sum cannot saturate (it could with full-range u8 activations;
@@ -42,13 +47,28 @@ struct PackedQ4DotWeights {
   int n = 0, k = 0, group = 0;
   bool has_zero_points = false;             // false: all 8 (symmetric)
   AlignedBuffer<std::uint8_t> data;         // [panel][padded_k / 8][64]
-  AlignedBuffer<float> scales;              // [panel][group][16], 0 past n
-  AlignedBuffer<std::uint8_t> zero_points;  // [panel][group][16] when has_zero_points
+  // Per block of 4 panels, group by group: [block][group][4][16] (scale_index), 0 past n.
+  AlignedBuffer<float> scales;
+  AlignedBuffer<std::uint8_t> zero_points;  // the same layout, when has_zero_points
 
+  static constexpr int kBlockPanels = 4;
+  static constexpr std::size_t kOctetStride = kBlockPanels * 64;  // bytes from octet o to o + 1
   int panels() const { return (n + kGemmPanel - 1) / kGemmPanel; }
   int groups() const { return (k + group - 1) / group; }
   int padded_k() const { return (k + kQ4DotOctet - 1) / kQ4DotOctet * kQ4DotOctet; }
   std::size_t panel_bytes() const { return static_cast<std::size_t>(padded_k()) * kGemmPanel / 2; }
+  std::size_t data_bytes() const {
+    return static_cast<std::size_t>((panels() + kBlockPanels - 1) / kBlockPanels) * kBlockPanels * panel_bytes();
+  }
+  // Where panel p's 16 scales (and zero points) of group g start.
+  std::size_t scale_index(int p, int g) const {
+    return ((static_cast<std::size_t>(p / kBlockPanels) * groups() + g) * kBlockPanels + p % kBlockPanels) * kGemmPanel;
+  }
+  // Octet 0 of panel p; octet o is kOctetStride * o bytes further.
+  const std::uint8_t* panel_start(int p) const {
+    return data.data() + static_cast<std::size_t>(p / kBlockPanels) * kBlockPanels * panel_bytes() +
+           static_cast<std::size_t>(p % kBlockPanels) * 64;
+  }
 };
 
 // u: [n][k] in [0, 15]; scales: [n][groups]; zero_points: [n][groups] in [0, 15] or null

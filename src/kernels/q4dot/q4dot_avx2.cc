@@ -23,8 +23,7 @@ struct Tiles {
       const PackedQ4DotWeights& w = *args.w;
       const QuantizedRows& qa = *args.a;
       const int groups = w.groups(), octets = w.padded_k() / kQ4DotOctet;
-      const std::uint8_t* panel =
-          w.data.data() + static_cast<std::size_t>(panel0) * w.panel_bytes();
+      const std::uint8_t* panel = w.panel_start(panel0);
       const std::int8_t* a[MR];
       const std::int32_t* sums[MR];
       for (int r = 0; r < MR; ++r) {
@@ -46,7 +45,7 @@ struct Tiles {
           __m256i lo[2], hi[2];
           for (int h = 0; h < 2; ++h) {
             __m256i v =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + o * 64 + h * 32));
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + o * PackedQ4DotWeights::kOctetStride + h * 32));
             lo[h] = _mm256_and_si256(v, low4);
             hi[h] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
           }
@@ -62,7 +61,7 @@ struct Tiles {
             }
           }
         }
-        std::size_t at = (static_cast<std::size_t>(panel0) * groups + g) * kGemmPanel;
+        std::size_t at = w.scale_index(panel0, g);
         for (int h = 0; h < 2; ++h) {
           __m256 scale = _mm256_loadu_ps(w.scales.data() + at + h * 8);
           __m256i zp = kZeroPoints

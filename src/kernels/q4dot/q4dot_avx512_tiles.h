@@ -25,7 +25,7 @@ struct Q4Tiles {
       const int groups = w.groups(), octets = w.padded_k() / kQ4DotOctet;
       const std::uint8_t* panels[NB];
       for (int nb = 0; nb < NB; ++nb) {
-        panels[nb] = w.data.data() + static_cast<std::size_t>(panel0 + nb) * w.panel_bytes();
+        panels[nb] = w.panel_start(panel0 + nb);
       }
       const std::int8_t* a[MR];
       const std::int32_t* sums[MR];
@@ -49,7 +49,7 @@ struct Q4Tiles {
         for (int o = g * w.group / kQ4DotOctet; o < o_end; ++o) {
           __m512i lo[NB], hi[NB];
           for (int nb = 0; nb < NB; ++nb) {
-            __m512i v = _mm512_loadu_si512(panels[nb] + o * 64);
+            __m512i v = _mm512_loadu_si512(panels[nb] + o * PackedQ4DotWeights::kOctetStride);
             lo[nb] = _mm512_and_si512(v, low4);
             hi[nb] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
           }
@@ -65,7 +65,7 @@ struct Q4Tiles {
           }
         }
         for (int nb = 0; nb < NB; ++nb) {
-          std::size_t at = (static_cast<std::size_t>(panel0 + nb) * groups + g) * kGemmPanel;
+          std::size_t at = w.scale_index(panel0 + nb, g);
           __m512 scale = _mm512_loadu_ps(w.scales.data() + at);
           __m512i zp = kZeroPoints
                            ? _mm512_cvtepu8_epi32(_mm_loadu_si128(
@@ -100,16 +100,17 @@ struct Q4Tiles {
   };
 };
 
-// Few rows: wide tiles (4 panels) for more independent accumulators; else 4 rows x 2.
+// Tiles of 4 panels, the block the weights are stored in (one stream of 256 bytes per
+// octet): up to 3 rows when there are fewer than 4, else 2 rows (16 sums of low and of
+// high nibbles in registers). 4 x 2 tiles, which read two of a block's panels per pass,
+// ran 20% slower at m = 4 to 64 (`lowp bench gemm --dtype int4 --m 64 --n 4096 --k 4096`).
 template <class Dot, bool kZeroPoints>
 void run_tiles(const Q4DotArgs& args) {
-  static constexpr TileTable<Q4DotArgs, Q4Tiles<Dot, kZeroPoints>::template Tile, 4, 4> table;
+  static constexpr TileTable<Q4DotArgs, Q4Tiles<Dot, kZeroPoints>::template Tile, 3, 4> table;
   if (args.m < 4) {
-    for_each_tile<3, 4>(table, args, args.m, args.panels.begin,
-                        args.panels.end_or(args.w->panels()));
+    for_each_tile<3, 4>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
   } else {
-    for_each_tile<4, 2>(table, args, args.m, args.panels.begin,
-                        args.panels.end_or(args.w->panels()));
+    for_each_tile<2, 4>(table, args, args.m, args.panels.begin, args.panels.end_or(args.w->panels()));
   }
 }
 
