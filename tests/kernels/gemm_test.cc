@@ -33,6 +33,10 @@ std::vector<Case> tile_cases() {
       for (int k : {1, 3, 4, 5, 31, 32, 33, 100}) cases.push_back({m, n, k});
   cases.push_back({37, 129, 257});
   cases.push_back({3, 1000, 1003});
+  // fp16 matrices of 1 MiB and more are stored in blocks of 4 panels (gemm.h): the batch-1
+  // tile of 8 panels, ragged last blocks (1010 outputs: 64 panels, the last 2 wide).
+  cases.push_back({1, 1000, 600});
+  cases.push_back({9, 1010, 530});
   return cases;
 }
 
@@ -64,6 +68,7 @@ void check(GemmWeights type, const Case& c, bool use_bias, ActivationParams act,
         w_exact[i] = float16::from_bits(bits[i]).to_float();
       }
       packed = pack_gemm_f16(bits.data(), c.n, c.k);
+      EXPECT_EQ(packed.block_panels(), std::size_t{2} * c.n * c.k >= (std::size_t{1} << 20) ? 4 : 1);
       gemm_f16_ref(c.m, c.n, c.k, a.data(), c.k, bits.data(), b, act, expected.data(), c.n);
       break;
     case GemmWeights::bf16:

@@ -56,8 +56,25 @@ struct PackedGemmWeights {
 
   int panels() const { return (n + kGemmPanel - 1) / kGemmPanel; }
   int groups() const { return group_size > 0 ? (k + group_size - 1) / group_size : 0; }
-  // Bytes of one panel in `data`.
+  // Bytes of one panel's 16 weights of one input, and of one panel in `data`.
+  std::size_t k_bytes() const {
+    return type == GemmWeights::f32 ? kGemmPanel * 4 : type == GemmWeights::q4 ? kGemmPanel / 2 : kGemmPanel * 2;
+  }
   std::size_t panel_bytes() const;
+  // Large fp16 matrices (1 MiB and more, weights streamed from memory) store their panels
+  // in blocks of 4, k by k (the 4 panels' 32 bytes of input kk side by side), so that a
+  // batch-1 tile of 4 panels reads one stream (docs/design.md, "fp16 at batch 1"); the
+  // panel count is then padded to a multiple of 4. Everything else: one panel after the
+  // other (small fp16 layers ran ~5% slower blocked, from cache).
+  int blocked_panels = 1;  // 1, or 4 (the only block size)
+  int block_panels() const { return blocked_panels; }
+  // Bytes from input kk to kk + 1 within a panel.
+  std::size_t k_stride() const { return k_bytes() * static_cast<std::size_t>(blocked_panels); }
+  // Input 0 of panel p (no division: tiles call this for every panel they read).
+  const std::byte* panel_start(int p) const {
+    if (blocked_panels == 1) return data.data() + static_cast<std::size_t>(p) * panel_bytes();
+    return data.data() + static_cast<std::size_t>(p >> 2) * 4 * panel_bytes() + static_cast<std::size_t>(p & 3) * k_bytes();
+  }
 };
 
 // Packing from the plain [n][k] row-major layouts. Throws lowp::Error on sizes < 1.

@@ -20,16 +20,18 @@ struct Pair {
 
 struct F32Panel {
   static constexpr bool kGrouped = false;
-  static Pair load(const std::byte* panel, int kk) {
+  static Pair load(const std::byte* panel, int kk, std::size_t) {
     const float* p = reinterpret_cast<const float*>(panel) + kk * kGemmPanel;
     return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
   }
 };
 
+// fp16 panels may be stored in blocks (PackedGemmWeights::block_panels): `stride` bytes
+// from one k to the next. The other types ignore it.
 struct F16Panel {
   static constexpr bool kGrouped = false;
-  static Pair load(const std::byte* panel, int kk) {
-    const auto* p = reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 32);
+  static Pair load(const std::byte* panel, int kk, std::size_t stride) {
+    const auto* p = reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * stride);
     return {_mm256_cvtph_ps(_mm_loadu_si128(p)), _mm256_cvtph_ps(_mm_loadu_si128(p + 1))};
   }
 };
@@ -39,7 +41,7 @@ struct BF16Panel {
   static __m256 widen(__m128i bits) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
   }
-  static Pair load(const std::byte* panel, int kk) {
+  static Pair load(const std::byte* panel, int kk, std::size_t) {
     const auto* p = reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 32);
     return {widen(_mm_loadu_si128(p)), widen(_mm_loadu_si128(p + 1))};
   }
@@ -47,7 +49,7 @@ struct BF16Panel {
 
 struct Q4Panel {
   static constexpr bool kGrouped = true;
-  static Pair load(const std::byte* panel, int kk) {
+  static Pair load(const std::byte* panel, int kk, std::size_t) {
     __m128i packed =
         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 8));
     const __m128i low_mask = _mm_set1_epi8(0x0F);
@@ -74,14 +76,15 @@ struct Tiles {
     static_assert(NB == 1, "AVX2 tiles are one panel wide");
     static void run(const GemmArgs& args, int row, int panel0) {
       const PackedGemmWeights& w = *args.w;
-      const std::byte* panel = w.data.data() + static_cast<std::size_t>(panel0) * w.panel_bytes();
+      const std::byte* panel = w.panel_start(panel0);
+      const std::size_t stride = w.k_stride();
       const float* a = args.a + static_cast<std::size_t>(row) * args.lda;
       __m256 acc_lo[MR], acc_hi[MR];
       for (int r = 0; r < MR; ++r) acc_lo[r] = acc_hi[r] = _mm256_setzero_ps();
 
       auto accumulate = [&](__m256(&lo)[MR], __m256(&hi)[MR], int k_begin, int k_end) {
         for (int kk = k_begin; kk < k_end; ++kk) {
-          Pair b = Panel::load(panel, kk);
+          Pair b = Panel::load(panel, kk, stride);
           for (int r = 0; r < MR; ++r) {
             __m256 av = _mm256_broadcast_ss(a + r * args.lda + kk);
             lo[r] = _mm256_fmadd_ps(av, b.lo, lo[r]);

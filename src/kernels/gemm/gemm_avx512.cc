@@ -18,22 +18,24 @@ namespace {
 
 struct F32Panel {
   static constexpr bool kGrouped = false;
-  static __m512 load(const std::byte* panel, int kk) {
+  static __m512 load(const std::byte* panel, int kk, std::size_t) {
     return _mm512_loadu_ps(reinterpret_cast<const float*>(panel) + kk * kGemmPanel);
   }
 };
 
+// fp16 panels may be stored in blocks (PackedGemmWeights::block_panels): `stride` bytes
+// from one k to the next. The other types ignore it.
 struct F16Panel {
   static constexpr bool kGrouped = false;
-  static __m512 load(const std::byte* panel, int kk) {
+  static __m512 load(const std::byte* panel, int kk, std::size_t stride) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(panel + static_cast<std::size_t>(kk) * 32)));
+        reinterpret_cast<const __m256i*>(panel + static_cast<std::size_t>(kk) * stride)));
   }
 };
 
 struct BF16Panel {
   static constexpr bool kGrouped = false;
-  static __m512 load(const std::byte* panel, int kk) {
+  static __m512 load(const std::byte* panel, int kk, std::size_t) {
     __m256i bits = _mm256_loadu_si256(
         reinterpret_cast<const __m256i*>(panel + static_cast<std::size_t>(kk) * 32));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
@@ -42,7 +44,7 @@ struct BF16Panel {
 
 struct Q4Panel {
   static constexpr bool kGrouped = true;
-  static __m512 load(const std::byte* panel, int kk) {
+  static __m512 load(const std::byte* panel, int kk, std::size_t) {
     __m128i packed =
         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(panel + static_cast<std::size_t>(kk) * 8));
     const __m128i low_mask = _mm_set1_epi8(0x0F);
@@ -64,9 +66,10 @@ struct Tiles {
       const PackedGemmWeights& w = *args.w;
       const std::byte* panels[NB];
       for (int nb = 0; nb < NB; ++nb) {
-        panels[nb] = w.data.data() + static_cast<std::size_t>(panel0 + nb) * w.panel_bytes();
+        panels[nb] = w.panel_start(panel0 + nb);
       }
       const float* a = args.a + static_cast<std::size_t>(row) * args.lda;
+      const std::size_t stride = w.k_stride();
       __m512 acc[MR][NB];
       for (int r = 0; r < MR; ++r)
         for (int nb = 0; nb < NB; ++nb) acc[r][nb] = _mm512_setzero_ps();
@@ -74,7 +77,7 @@ struct Tiles {
       auto accumulate = [&](__m512(&sum)[MR][NB], int k_begin, int k_end) {
         for (int kk = k_begin; kk < k_end; ++kk) {
           __m512 b[NB];
-          for (int nb = 0; nb < NB; ++nb) b[nb] = Panel::load(panels[nb], kk);
+          for (int nb = 0; nb < NB; ++nb) b[nb] = Panel::load(panels[nb], kk, stride);
           for (int r = 0; r < MR; ++r) {
             __m512 av = _mm512_set1_ps(a[r * args.lda + kk]);
             for (int nb = 0; nb < NB; ++nb) sum[r][nb] = _mm512_fmadd_ps(av, b[nb], sum[r][nb]);

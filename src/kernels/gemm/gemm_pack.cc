@@ -27,18 +27,22 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
   packed.type = type;
   packed.n = n;
   packed.k = k;
-  std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(packed.panels()),
+  if (type == GemmWeights::f16 && static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(T) >= (std::size_t{1} << 20))
+    packed.blocked_panels = 4;
+  const int block = packed.block_panels();
+  const int stored_panels = (packed.panels() + block - 1) / block * block;
+  std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(stored_panels),
                                               static_cast<std::size_t>(k), "gemm weights"),
                                   kGemmPanel, "gemm weights");
   packed.data = AlignedBuffer<std::byte>(checked_mul(count, sizeof(T), "gemm weights"),
                                          AlignedBuffer<std::byte>::Uninitialized{});
-  T* out = reinterpret_cast<T*>(packed.data.data());
   const auto kk_count = static_cast<std::size_t>(k);
-  for (int panel = 0; panel < packed.panels(); ++panel) {
-    const int first = panel * kGemmPanel, lanes = std::min(kGemmPanel, n - first);
-    const T* rows = w + static_cast<std::size_t>(first) * kk_count;
-    T* dst = out + static_cast<std::size_t>(panel) * kk_count * kGemmPanel;
-    for (std::size_t kk = 0; kk < kk_count; ++kk, dst += kGemmPanel) {
+  const std::size_t step = packed.k_stride() / sizeof(T);  // elements from kk to kk + 1
+  for (int panel = 0; panel < stored_panels; ++panel) {
+    const int first = panel * kGemmPanel, lanes = std::clamp(n - first, 0, kGemmPanel);
+    const T* rows = w + static_cast<std::size_t>(std::min(first, n - 1)) * kk_count;
+    T* dst = reinterpret_cast<T*>(const_cast<std::byte*>(packed.panel_start(panel)));
+    for (std::size_t kk = 0; kk < kk_count; ++kk, dst += step) {
       const std::size_t at = k_order.empty() ? kk : k_order[kk];
       LOWP_CHECK(at < kk_count, "gemm weights: input order entry {} is not below k = {}", at, k);
       for (int lane = 0; lane < lanes; ++lane) dst[lane] = rows[static_cast<std::size_t>(lane) * kk_count + at];
@@ -51,20 +55,7 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
 }  // namespace
 
 std::size_t PackedGemmWeights::panel_bytes() const {
-  std::size_t per_k = 0;
-  switch (type) {
-    case GemmWeights::f32:
-      per_k = kGemmPanel * 4;
-      break;
-    case GemmWeights::f16:
-    case GemmWeights::bf16:
-      per_k = kGemmPanel * 2;
-      break;
-    case GemmWeights::q4:
-      per_k = kGemmPanel / 2;
-      break;
-  }
-  return per_k * static_cast<std::size_t>(k);
+  return k_bytes() * static_cast<std::size_t>(k);
 }
 
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k) {

@@ -12,25 +12,25 @@ namespace {
 
 // The 16 weights of panel p at input kk, as floats.
 void load_panel_row(const PackedGemmWeights& w, int p, int kk, float out[kGemmPanel]) {
-  const std::byte* panel = w.data.data() + static_cast<std::size_t>(p) * w.panel_bytes();
+  const std::byte* panel = w.panel_start(p) + static_cast<std::size_t>(kk) * w.k_stride();
   switch (w.type) {
     case GemmWeights::f32: {
-      const float* row = reinterpret_cast<const float*>(panel) + kk * kGemmPanel;
+      const float* row = reinterpret_cast<const float*>(panel);
       std::copy(row, row + kGemmPanel, out);
       break;
     }
     case GemmWeights::f16: {
-      const auto* row = reinterpret_cast<const std::uint16_t*>(panel) + kk * kGemmPanel;
+      const auto* row = reinterpret_cast<const std::uint16_t*>(panel);
       for (int j = 0; j < kGemmPanel; ++j) out[j] = float16::from_bits(row[j]).to_float();
       break;
     }
     case GemmWeights::bf16: {
-      const auto* row = reinterpret_cast<const std::uint16_t*>(panel) + kk * kGemmPanel;
+      const auto* row = reinterpret_cast<const std::uint16_t*>(panel);
       for (int j = 0; j < kGemmPanel; ++j) out[j] = bfloat16::from_bits(row[j]).to_float();
       break;
     }
     case GemmWeights::q4: {
-      const auto* row = reinterpret_cast<const std::uint8_t*>(panel) + kk * (kGemmPanel / 2);
+      const auto* row = reinterpret_cast<const std::uint8_t*>(panel);
       for (int j = 0; j < kGemmPanel; j += 2) {
         out[j] = static_cast<float>(static_cast<std::int8_t>(row[j / 2] << 4) >> 4);
         out[j + 1] = static_cast<float>(static_cast<std::int8_t>(row[j / 2]) >> 4);
