@@ -52,14 +52,6 @@ std::unique_ptr<Graph> fire(bool tail, bool leak_a, bool raw_input) {
   return g;
 }
 
-std::vector<Tensor> run(const Graph& g, const Tensor& x, bool optimize, int threads) {
-  runtime::SessionOptions o;
-  o.optimize = optimize;
-  o.threads = threads;
-  runtime::Session s(g.clone(), o);
-  return s.run({{"x", &x}});
-}
-
 bool placed(const Graph& g, const Tensor& x) {
   runtime::Session s(g.clone(), {});
   const runtime::Plan& plan = s.plan_for({{"x", &x}});
@@ -77,9 +69,9 @@ TEST(ConcatInPlace, SameBytesAsTheCopyingConcat) {
         auto g = fire(tail, leak_a, raw_input);
         for (std::int64_t batch : {1, 3}) {
           Tensor in = *test::random_floats({batch, 4, 7, 7}, 50 + batch);
-          std::vector<Tensor> want = run(*g, in, false, 1);
+          std::vector<Tensor> want = test::run_graph(*g, in, false, 1);
           for (int threads : {1, 2}) {
-            std::vector<Tensor> got = run(*g, in, true, threads);
+            std::vector<Tensor> got = test::run_graph(*g, in, true, threads);
             ASSERT_EQ(got.size(), want.size());
             for (std::size_t i = 0; i < got.size(); ++i) {
               ASSERT_EQ(got[i].shape(), want[i].shape());

@@ -58,14 +58,6 @@ std::unique_ptr<Graph> blocks(std::int64_t hw) {
   return g;
 }
 
-std::vector<Tensor> run(const Graph& g, const Tensor& x, bool optimize, int threads) {
-  runtime::SessionOptions o;
-  o.optimize = optimize;
-  o.threads = threads;
-  runtime::Session s(g.clone(), o);
-  return s.run({{"x", &x}});
-}
-
 TEST(ConvResidual, SameBytesAsConvThenAdd) {
   // 12 x 12: the implicit GEMM's epilogue; 2 x 2: below 8 output pixels after the stride,
   // the gathered GEMM and the pass over the output.
@@ -73,9 +65,9 @@ TEST(ConvResidual, SameBytesAsConvThenAdd) {
     auto g = blocks(hw);
     for (std::int64_t batch : {1, 3}) {
       Tensor in = *test::random_floats({batch, 8, hw, hw}, 80 + batch);
-      Tensor want = run(*g, in, false, 1)[0];
+      Tensor want = test::run_graph(*g, in, false, 1)[0];
       for (int threads : {1, 2}) {
-        Tensor got = run(*g, in, true, threads)[0];
+        Tensor got = test::run_graph(*g, in, true, threads)[0];
         ASSERT_EQ(got.shape(), want.shape());
         EXPECT_EQ(0, std::memcmp(got.raw(), want.raw(), got.bytes()))
             << "hw " << hw << " batch " << batch << " threads " << threads;

@@ -128,4 +128,14 @@ inline std::size_t ravel(const std::vector<std::int64_t>& idx, const std::vector
   return flat;
 }
 
+// The graph's outputs on input `x` (its first input), through a Session: with or without
+// the load-time passes, on `threads` threads.
+inline std::vector<Tensor> run_graph(const ir::Graph& g, const Tensor& x, bool optimize, int threads = 1) {
+  runtime::SessionOptions o;
+  o.optimize = optimize;
+  o.threads = threads;
+  runtime::Session s(g.clone(), o);
+  return s.run({{g.inputs[0]->name, &x}});
+}
+
 }  // namespace lowp::test
