@@ -25,6 +25,8 @@
 #include "runtime/quant_backend.h"
 #include "runtime/session.h"
 
+#include "op_test_util.h"
+
 namespace lowp {
 namespace {
 
@@ -407,12 +409,15 @@ TEST(FuseConvPool, SameBytesAsConvThenMaxPool) {
       ir::infer_types(g);
       for (std::int64_t batch : {1, 3}) {
         Tensor in = *random_tensor(Shape{batch, 3, hw, hw}, 62);
-        Tensor fused = run(g, in, true)[0];
         Tensor plain = run(g, in, false)[0];
-        ASSERT_EQ(fused.dtype(), quantized ? DType::uint8 : DType::float32);
-        ASSERT_EQ(fused.shape(), plain.shape());
-        EXPECT_EQ(0, std::memcmp(fused.raw(), plain.raw(), fused.bytes()))
-            << "quantized " << quantized << " k " << k << " ceil " << ceil << " hw " << hw << " batch " << batch;
+        for (int threads : {1, 2}) {  // 2 threads: runs of whole bands per thread
+          Tensor fused = test::run_graph(g, in, true, threads)[0];
+          ASSERT_EQ(fused.dtype(), quantized ? DType::uint8 : DType::float32);
+          ASSERT_EQ(fused.shape(), plain.shape());
+          EXPECT_EQ(0, std::memcmp(fused.raw(), plain.raw(), fused.bytes()))
+              << "quantized " << quantized << " k " << k << " ceil " << ceil << " hw " << hw << " batch " << batch
+              << " threads " << threads;
+        }
       }
       runtime::Session s(g.clone(), {});
       Tensor in = *random_tensor(Shape{2, 3, hw, hw}, 63);

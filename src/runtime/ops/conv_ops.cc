@@ -246,28 +246,56 @@ class ConvOp final : public BoundOp {
   }
 
   // One image's conv + max pool in bands of conv rows (see the constructor); the bands'
-  // pooled rows are the whole image's, bit for bit.
+  // pooled rows are the whole image's, bit for bit. With threads, each takes a run of
+  // whole bands into its own buffers (one hand-off per image instead of two per band; a
+  // thread's first band computes the rows it shares with the band before it).
   void run_bands(const float* image, const float* bias, const RunContext& ctx, std::size_t out_offset) {
+    Conv2dImage prepared = conv2d_f32_prepare_image(packed_, image, scratch_, ctx.pool);
+    const int bands = (pool_.out_h() + band_pool_rows_ - 1) / band_pool_rows_;
+    const int slots = ctx.pool != nullptr ? std::min(ctx.pool->threads(), bands) : 1;
+    if (slots <= 1) {
+      run_band_range(prepared, bias, ctx, out_offset, 0, bands, 0, ctx.pool);
+      return;
+    }
+    if (band_buffers_.size() < static_cast<std::size_t>(slots)) {  // once, on the first threaded run
+      band_buffers_.resize(static_cast<std::size_t>(slots));
+      for (BandBuffers& b : band_buffers_) {
+        b.rows = AlignedBuffer<float>(image_out_.size());
+        if (quantize_) b.rows_u8 = AlignedBuffer<std::uint8_t>(image_u8_.size());
+      }
+    }
+    ctx.pool->parallel_for_slices(static_cast<std::size_t>(bands), 1, [&](int slot, std::size_t b0, std::size_t b1) {
+      run_band_range(prepared, bias, ctx, out_offset, static_cast<int>(b0), static_cast<int>(b1), slot + 1, nullptr);
+    });
+  }
+
+  // Bands [band_begin, band_end) into buffer set `buffers` (0: the op's own, else
+  // band_buffers_[buffers - 1]), the kernels on `pool`.
+  void run_band_range(const Conv2dImage& prepared, const float* bias, const RunContext& ctx, std::size_t out_offset,
+                      int band_begin, int band_end, int buffers, ThreadPool* pool) {
+    float* rows = buffers == 0 ? image_out_.data() : band_buffers_[static_cast<std::size_t>(buffers - 1)].rows.data();
+    std::uint8_t* rows_u8 = !quantize_         ? nullptr
+                            : buffers == 0     ? image_u8_.data()
+                                               : band_buffers_[static_cast<std::size_t>(buffers - 1)].rows_u8.data();
     const Conv2dShape& c = packed_.shape;
     const int h = c.out_h(), sh = pool_.stride_h, kh = pool_.kernel_h, top = pool_.pad_top;
     const std::size_t row_floats = static_cast<std::size_t>(c.out_w()) * c.out_c;
     const std::size_t out_row = static_cast<std::size_t>(pool_.out_w()) * pool_.out_c;
-    Conv2dImage prepared = conv2d_f32_prepare_image(packed_, image, scratch_, ctx.pool);
-    int have_begin = 0, have_end = 0;  // conv rows held at the front of image_out_
-    for (int p0 = 0; p0 < pool_.out_h(); p0 += band_pool_rows_) {
+    int have_begin = 0, have_end = 0;  // conv rows held at the front of `rows`
+    for (int band_index = band_begin; band_index < band_end; ++band_index) {
+      const int p0 = band_index * band_pool_rows_;
       const int p1 = std::min(pool_.out_h(), p0 + band_pool_rows_);
       const int c0 = std::max(0, p0 * sh - top), c1 = std::min(h, (p1 - 1) * sh - top + kh);
-      if (c0 >= have_begin && c0 < have_end) {
-        std::memmove(image_out_.data(), image_out_.data() + static_cast<std::size_t>(c0 - have_begin) * row_floats,
+      if (band_index > band_begin && c0 >= have_begin && c0 < have_end) {
+        std::memmove(rows, rows + static_cast<std::size_t>(c0 - have_begin) * row_floats,
                      static_cast<std::size_t>(have_end - c0) * row_floats * sizeof(float));
       } else {
         have_end = c0;
       }
       have_begin = c0;
       if (c1 > have_end) {
-        conv2d_f32_rows(packed_, prepared, bias, act_, have_end, c1,
-                        image_out_.data() + static_cast<std::size_t>(have_end - c0) * row_floats,
-                        static_cast<std::size_t>(c.out_c), ctx.pool);
+        conv2d_f32_rows(packed_, prepared, bias, act_, have_end, c1, rows + static_cast<std::size_t>(have_end - c0) * row_floats,
+                        static_cast<std::size_t>(c.out_c), pool);
         have_end = c1;
       }
       Conv2dShape band = pool_;
@@ -276,11 +304,10 @@ class ConvOp final : public BoundOp {
       band.pad_bottom = std::max(0, (p1 - 1) * sh - top + kh - h);
       const std::size_t out_at = out_offset + static_cast<std::size_t>(p0) * out_row;
       if (quantize_) {
-        quantize_u8(image_out_.data(), static_cast<std::size_t>(c1 - c0) * row_floats, quantize_scale_,
-                    quantize_zero_point_, image_u8_.data());
-        max_pool2d_u8(band, image_u8_.data(), ctx.out<std::uint8_t>(0) + out_at, ctx.pool);
+        quantize_u8(rows, static_cast<std::size_t>(c1 - c0) * row_floats, quantize_scale_, quantize_zero_point_, rows_u8);
+        max_pool2d_u8(band, rows_u8, ctx.out<std::uint8_t>(0) + out_at, pool);
       } else {
-        pool2d(band, PoolKind::max, false, image_out_.data(), ctx.out<float>(0) + out_at, ctx.pool);
+        pool2d(band, PoolKind::max, false, rows, ctx.out<float>(0) + out_at, pool);
       }
     }
   }
@@ -315,6 +342,11 @@ class ConvOp final : public BoundOp {
   bool pooled_ = false;
   bool banded_ = false;       // pooled in bands of conv rows (run_bands)
   int band_pool_rows_ = 0;    // pooled rows per band
+  struct BandBuffers {        // a thread's own band of conv rows (image_out_'s size)
+    AlignedBuffer<float> rows;
+    AlignedBuffer<std::uint8_t> rows_u8;
+  };
+  std::vector<BandBuffers> band_buffers_;
   Conv2dShape pool_;  // one image of the conv's output, max-pooled
   AlignedBuffer<std::uint8_t> image_u8_;
   float quantize_scale_ = 1.0f;
