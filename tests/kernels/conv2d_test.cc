@@ -14,6 +14,7 @@
 #include "base/float_types.h"
 #include "base/thread_pool.h"
 #include "kernel_test_util.h"
+#include "kernels/activate/activate.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/conv_implicit.h"
 #include "kernels/conv/depthwise.h"
@@ -326,11 +327,11 @@ TEST(Conv2d, ResidualMatchesConvThenAdd) {
   grouped.groups = 2;
   Conv2dShape depthwise = shape(1, 9, 9, 16, 16, 3, 3, 1, 1, 1, 1);
   depthwise.groups = 16;
-  const ActivationParams relu = Activation::relu;
   for (const Conv2dShape& s : {shape(1, 13, 11, 16, 40, 3, 3, 1, 1, 1, 1), shape(2, 9, 9, 6, 20, 1, 1, 1, 0, 1, 1),
                                shape(1, 2, 3, 8, 17, 3, 3, 1, 1, 1, 1), grouped, depthwise}) {
     for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
-      for (std::size_t extra : {std::size_t{0}, std::size_t{5}}) {
+      for (auto [extra, act] : {std::pair{std::size_t{0}, Activation::relu}, {std::size_t{5}, Activation::relu},
+                                {std::size_t{0}, Activation::gelu}, {std::size_t{5}, Activation::gelu}}) {
         if (extra != 0 && s.is_depthwise()) continue;
         const std::size_t pixels = static_cast<std::size_t>(s.batch) * s.out_h() * s.out_w();
         const std::size_t stride = static_cast<std::size_t>(s.out_c) + extra;
@@ -343,12 +344,13 @@ TEST(Conv2d, ResidualMatchesConvThenAdd) {
         Conv2dScratch scratch;
         std::vector<float> want(pixels * s.out_c);
         conv2d_f32(packed, x.data(), b.data(), Activation::none, want.data(), scratch, threads);
-        for (std::size_t i = 0; i < want.size(); ++i) want[i] = relu(want[i] + r[i]);
+        for (std::size_t i = 0; i < want.size(); ++i) want[i] += r[i];
+        activate(want.data(), want.size(), act, want.data());
         testing::GuardedBuffer<float> got(pixels * stride);
-        conv2d_f32(packed, x.data(), b.data(), relu, got.data(), scratch, threads, stride, r.data());
+        conv2d_f32(packed, x.data(), b.data(), act, got.data(), scratch, threads, stride, r.data());
         for (std::size_t p = 0; p < pixels; ++p) {
           ASSERT_EQ(0, std::memcmp(got.data() + p * stride, want.data() + p * s.out_c, s.out_c * sizeof(float)))
-              << "pixel " << p << " of " << s.in_h << "x" << s.in_w << "x" << s.in_c << " groups " << s.groups;
+              << "act " << static_cast<int>(act) << " pixel " << p << " of " << s.in_h << "x" << s.in_w << "x" << s.in_c << " groups " << s.groups;
         }
       }
     }

@@ -7,6 +7,7 @@
 
 #include "base/checked_math.h"
 #include "base/error.h"
+#include "kernels/activate/activate.h"
 #include "kernels/conv/conv_implicit.h"
 #include "kernels/convert/convert.h"
 #include "kernels/conv/depthwise.h"
@@ -269,29 +270,32 @@ void conv2d_f32_rows(const PackedConv2dWeights& w, const Conv2dImage& image, con
     args.output = output + begin * ldc;
     args.ldc = ldc;
     args.residual = residual != nullptr ? residual + begin * static_cast<std::size_t>(s.out_c) : nullptr;
-    args.ldr = static_cast<std::size_t>(s.out_c);
     args.pixel_begin = static_cast<int>(first + begin);
     args.pixel_end = static_cast<int>(first + end);
     implicit(args);
   });
 }
 
-namespace {
-
-// out = act(out + residual) over `pixels` pixels of `channels` (out ldc apart, residual
-// dense): the residual of the paths whose kernels have no residual in their epilogue.
-void add_residual(float* out, std::size_t ldc, const float* residual, std::size_t pixels, int channels,
-                  ActivationParams act, ThreadPool* pool) {
+void conv2d_add_residual(float* out, std::size_t ldc, const float* residual, std::size_t pixels, int channels,
+                         ActivationParams act, ThreadPool* pool) {
+  const auto width = static_cast<std::size_t>(channels);
   split_rows(pool, pixels, [&](std::size_t begin, std::size_t end) {
+    if (ldc == width) {  // dense: one run of the slice's values
+      float* o = out + begin * width;
+      const float* r = residual + begin * width;
+      const std::size_t n = (end - begin) * width;
+      for (std::size_t i = 0; i < n; ++i) o[i] += r[i];
+      if (act.kind != Activation::none) activate(o, n, act, o);
+      return;
+    }
     for (std::size_t p = begin; p < end; ++p) {
       float* o = out + p * ldc;
-      const float* r = residual + p * static_cast<std::size_t>(channels);
-      for (int c = 0; c < channels; ++c) o[c] = act(o[c] + r[c]);
+      const float* r = residual + p * width;
+      for (std::size_t c = 0; c < width; ++c) o[c] += r[c];
+      if (act.kind != Activation::none) activate(o, width, act, o);
     }
   });
 }
-
-}  // namespace
 
 void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* bias,
                 ActivationParams act, float* output, Conv2dScratch& scratch, ThreadPool* pool,
@@ -311,8 +315,8 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
   const ActivationParams kernel_act = residual != nullptr ? ActivationParams(Activation::none) : act;
   auto finish = [&](int n) {
     if (residual != nullptr) {
-      add_residual(output + n * out_image, ldc, residual + n * residual_image, static_cast<std::size_t>(pixels),
-                   s.out_c, act, pool);
+      conv2d_add_residual(output + n * out_image, ldc, residual + n * residual_image,
+                          static_cast<std::size_t>(pixels), s.out_c, act, pool);
     }
   };
   if (s.is_depthwise()) {

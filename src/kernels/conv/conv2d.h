@@ -78,6 +78,13 @@ void conv2d_f32(const PackedConv2dWeights& w, const float* input, const float* b
                 ThreadPool* pool = nullptr, std::size_t out_pixel_stride = 0,
                 const float* residual = nullptr);
 
+// out = act(out + residual) over `pixels` pixels of `channels` values (out ldc apart,
+// residual dense), the activation by the array kernel (kernels/activate/activate.h), as the
+// standalone Relu / Gelu ops compute it: the residual of the paths without one in their
+// epilogue, with the bits of Add then the activation.
+void conv2d_add_residual(float* out, std::size_t ldc, const float* residual, std::size_t pixels, int channels,
+                         ActivationParams act, ThreadPool* pool = nullptr);
+
 // One image's output rows on demand, for a consumer that takes them band by band while
 // they are in cache (a fused max pool: the feature map never goes out to memory). Applies
 // where the implicit GEMM does (conv2d_f32_computes_rows); rows come out with the bits

@@ -38,7 +38,7 @@ void implicit_conv_scalar(const ImplicitConvArgs& args) {
       for (int o = 0; o < cols; ++o) {
         int col = panel * kGemmPanel + o;
         float v = acc[o] + (args.bias != nullptr ? args.bias[col] : 0.0f);
-        if (args.residual != nullptr) v += args.residual[static_cast<std::size_t>(p - args.pixel_begin) * args.ldr + col];
+        if (args.residual != nullptr) v += args.residual[static_cast<std::size_t>(p - args.pixel_begin) * s.out_c + col];
         out[col] = args.act(v);
       }
     }

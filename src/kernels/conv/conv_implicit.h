@@ -38,9 +38,8 @@ struct ImplicitConvArgs {
   float* output = nullptr;             // pixel_begin's output; the next pixels ldc apart
   std::size_t ldc = 0;                 // elements from one output pixel to the next (>= out_c)
   // Added to the sum + bias before the activation (a residual connection), or null:
-  // pixel_begin's values, the next pixels ldr apart.
+  // pixel_begin's values, dense (out_c per pixel).
   const float* residual = nullptr;
-  std::size_t ldr = 0;
   int pixel_begin = 0, pixel_end = 0;  // output pixels (oh * out_w + ow) to compute
 };
 using ImplicitConvFn = void (*)(const ImplicitConvArgs&);

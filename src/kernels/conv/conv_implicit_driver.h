@@ -35,7 +35,7 @@ struct ImplicitTileArgs {
   const char* prefetch = nullptr;
   std::size_t prefetch_lines = 0;
   const float* bias = nullptr;
-  const float* residual = nullptr;  // the block's first pixel's, ldr apart; or null
+  const float* residual = nullptr;  // the block's first pixel's, ldr (= out_c) apart; or null
   std::size_t ldr = 0;
   ActivationParams act;
 };
@@ -107,6 +107,7 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
   ImplicitTileArgs t;
   t.rows = rows;
   t.ldc = a.ldc;
+  t.ldr = static_cast<std::size_t>(s.out_c);
   t.panels = reinterpret_cast<const float*>(w.data.data());
   t.panel_floats = static_cast<std::size_t>(k) * kGemmPanel;
   t.n = w.n;
@@ -130,8 +131,7 @@ void run_implicit_conv(const Table& table, const ImplicitConvArgs& a, std::size_
       }
     }
     t.c = a.output + static_cast<std::size_t>(b0 - a.pixel_begin) * t.ldc;
-    t.residual = a.residual != nullptr ? a.residual + static_cast<std::size_t>(b0 - a.pixel_begin) * a.ldr : nullptr;
-    t.ldr = a.ldr;
+    t.residual = a.residual != nullptr ? a.residual + static_cast<std::size_t>(b0 - a.pixel_begin) * s.out_c : nullptr;
     for (int p = 0; p < panels; p += kGroup) {
       const int nb = std::min(kGroup, panels - p);
       const int tiles = (m + table.rows(nb) - 1) / table.rows(nb);

@@ -239,9 +239,9 @@ class ConvOp final : public BoundOp {
       transpose_planes_f32(out, ctx.out<float>(0), b, pixels_out_, static_cast<std::size_t>(s_.out_c));
     }
     if (has_residual_ && !kernel_residual) {
-      float* y = ctx.out<float>(0);
-      const std::size_t count = b * pixels_out_ * static_cast<std::size_t>(s_.out_c);
-      for (std::size_t i = 0; i < count; ++i) y[i] = act_(y[i] + residual[i]);
+      // Element by element, so the NCHW output of a 1-D or non-NHWC conv is fine too.
+      conv2d_add_residual(ctx.out<float>(0), static_cast<std::size_t>(s_.out_c), residual, b * pixels_out_, s_.out_c,
+                          act_, ctx.pool);
     }
   }
 
