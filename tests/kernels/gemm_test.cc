@@ -68,7 +68,7 @@ void check(GemmWeights type, const Case& c, bool use_bias, ActivationParams act,
         w_exact[i] = float16::from_bits(bits[i]).to_float();
       }
       packed = pack_gemm_f16(bits.data(), c.n, c.k);
-      EXPECT_EQ(packed.block_panels(), std::size_t{2} * c.n * c.k >= (std::size_t{1} << 20) ? 4 : 1);
+      EXPECT_EQ(packed.blocked_panels, std::size_t{2} * c.n * c.k >= (std::size_t{1} << 20) ? 4 : 1);
       gemm_f16_ref(c.m, c.n, c.k, a.data(), c.k, bits.data(), b, act, expected.data(), c.n);
       break;
     case GemmWeights::bf16:

@@ -67,7 +67,6 @@ struct PackedGemmWeights {
   // panel count is then padded to a multiple of 4. Everything else: one panel after the
   // other (small fp16 layers ran ~5% slower blocked, from cache).
   int blocked_panels = 1;  // 1, or 4 (the only block size)
-  int block_panels() const { return blocked_panels; }
   // Bytes from input kk to kk + 1 within a panel.
   std::size_t k_stride() const { return k_bytes() * static_cast<std::size_t>(blocked_panels); }
   // Input 0 of panel p (no division: tiles call this for every panel they read).

@@ -23,7 +23,7 @@ struct F32Panel {
   }
 };
 
-// fp16 panels may be stored in blocks (PackedGemmWeights::block_panels): `stride` bytes
+// fp16 panels may be stored in blocks (PackedGemmWeights::blocked_panels): `stride` bytes
 // from one k to the next. The other types ignore it.
 struct F16Panel {
   static constexpr bool kGrouped = false;

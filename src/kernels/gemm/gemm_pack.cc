@@ -23,13 +23,15 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
   check_sizes(n, k);
   LOWP_CHECK(k_order.empty() || k_order.size() == static_cast<std::size_t>(k),
              "gemm weights: an input order of {} entries for k = {}", k_order.size(), k);
+  for (std::uint32_t at : k_order)
+    LOWP_CHECK(at < static_cast<std::uint32_t>(k), "gemm weights: input order entry {} is not below k = {}", at, k);
   PackedGemmWeights packed;
   packed.type = type;
   packed.n = n;
   packed.k = k;
   if (type == GemmWeights::f16 && static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(T) >= (std::size_t{1} << 20))
     packed.blocked_panels = 4;
-  const int block = packed.block_panels();
+  const int block = packed.blocked_panels;
   const int stored_panels = (packed.panels() + block - 1) / block * block;
   std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(stored_panels),
                                               static_cast<std::size_t>(k), "gemm weights"),
@@ -44,7 +46,6 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
     T* dst = reinterpret_cast<T*>(const_cast<std::byte*>(packed.panel_start(panel)));
     for (std::size_t kk = 0; kk < kk_count; ++kk, dst += step) {
       const std::size_t at = k_order.empty() ? kk : k_order[kk];
-      LOWP_CHECK(at < kk_count, "gemm weights: input order entry {} is not below k = {}", at, k);
       for (int lane = 0; lane < lanes; ++lane) dst[lane] = rows[static_cast<std::size_t>(lane) * kk_count + at];
       for (int lane = lanes; lane < kGemmPanel; ++lane) dst[lane] = T{};
     }

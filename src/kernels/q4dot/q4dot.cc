@@ -35,10 +35,10 @@ PackedQ4DotWeights pack_q4dot(const std::uint8_t* u, const float* scales,
   w.has_zero_points = zero_points != nullptr;
   const std::size_t panels = static_cast<std::size_t>(w.panels());
   const std::size_t groups = static_cast<std::size_t>(w.groups());
-  checked_mul(panels + PackedQ4DotWeights::kBlockPanels, w.panel_bytes(), "int4 weights");  // data_bytes() fits
-  w.data = AlignedBuffer<std::uint8_t>(w.data_bytes());
+  // Storage holds whole blocks of panels (q4dot.h), the last padded with zero weights.
   const std::size_t block_panels = (panels + PackedQ4DotWeights::kBlockPanels - 1) /
                                    PackedQ4DotWeights::kBlockPanels * PackedQ4DotWeights::kBlockPanels;
+  w.data = AlignedBuffer<std::uint8_t>(checked_mul(block_panels, w.panel_bytes(), "int4 weights"));
   w.scales = AlignedBuffer<float>(checked_mul(block_panels * groups, kGemmPanel, "int4 weights"));
   if (w.has_zero_points) w.zero_points = AlignedBuffer<std::uint8_t>(block_panels * groups * kGemmPanel);
   for (int row = 0; row < n; ++row) {

@@ -57,9 +57,6 @@ struct PackedQ4DotWeights {
   int groups() const { return (k + group - 1) / group; }
   int padded_k() const { return (k + kQ4DotOctet - 1) / kQ4DotOctet * kQ4DotOctet; }
   std::size_t panel_bytes() const { return static_cast<std::size_t>(padded_k()) * kGemmPanel / 2; }
-  std::size_t data_bytes() const {
-    return static_cast<std::size_t>((panels() + kBlockPanels - 1) / kBlockPanels) * kBlockPanels * panel_bytes();
-  }
   // Where panel p's 16 scales (and zero points) of group g start.
   std::size_t scale_index(int p, int g) const {
     return ((static_cast<std::size_t>(p / kBlockPanels) * groups() + g) * kBlockPanels + p % kBlockPanels) * kGemmPanel;
