@@ -35,6 +35,12 @@ ActivationParams fused_activation(const BindArgs& a) {
 namespace {
 
 class ConvOp final : public BoundOp {
+  // A thread's band of conv rows (fp32, and u8 when the conv quantizes): run_bands.
+  struct BandBuffers {
+    AlignedBuffer<float> rows;
+    AlignedBuffer<std::uint8_t> rows_u8;
+  };
+
  public:
   ConvOp(const BindArgs& a, bool nhwc) : nhwc_(nhwc) {
     const TensorInfo& x = a.in(0);
@@ -156,8 +162,15 @@ class ConvOp final : public BoundOp {
           band_pool_rows_ = static_cast<int>(budget_rows > k ? (budget_rows - k) / st + 1 : 1);
           image_rows = std::min(image_rows, (static_cast<std::size_t>(band_pool_rows_) - 1) * st + k);
         }
-        if (quantize_) image_u8_ = AlignedBuffer<std::uint8_t>(image_rows * row_floats);
-        image_out_ = AlignedBuffer<float>(image_rows * row_floats);
+        if (banded_) {
+          // The calling thread's band; other threads' are added at the first threaded run.
+          band_floats_ = image_rows * row_floats;
+          band_buffers_.resize(1);
+          allocate_band(band_buffers_[0]);
+        } else {
+          if (quantize_) image_u8_ = AlignedBuffer<std::uint8_t>(image_rows * row_floats);
+          image_out_ = AlignedBuffer<float>(image_rows * row_floats);
+        }
       } else {
         image_out_ = AlignedBuffer<float>(static_cast<std::size_t>(one.out_h()) * one.out_w() * one.out_c);
       }
@@ -254,29 +267,29 @@ class ConvOp final : public BoundOp {
     const int bands = (pool_.out_h() + band_pool_rows_ - 1) / band_pool_rows_;
     const int slots = ctx.pool != nullptr ? std::min(ctx.pool->threads(), bands) : 1;
     if (slots <= 1) {
-      run_band_range(prepared, bias, ctx, out_offset, 0, bands, 0, ctx.pool);
+      run_band_range(prepared, bias, ctx, out_offset, 0, bands, band_buffers_[0], ctx.pool);
       return;
     }
-    if (band_buffers_.size() < static_cast<std::size_t>(slots)) {  // once, on the first threaded run
-      band_buffers_.resize(static_cast<std::size_t>(slots));
-      for (BandBuffers& b : band_buffers_) {
-        b.rows = AlignedBuffer<float>(image_out_.size());
-        if (quantize_) b.rows_u8 = AlignedBuffer<std::uint8_t>(image_u8_.size());
-      }
+    while (band_buffers_.size() < static_cast<std::size_t>(slots)) {  // once, on the first threaded run
+      band_buffers_.emplace_back();
+      allocate_band(band_buffers_.back());
     }
     ctx.pool->parallel_for_slices(static_cast<std::size_t>(bands), 1, [&](int slot, std::size_t b0, std::size_t b1) {
-      run_band_range(prepared, bias, ctx, out_offset, static_cast<int>(b0), static_cast<int>(b1), slot + 1, nullptr);
+      run_band_range(prepared, bias, ctx, out_offset, static_cast<int>(b0), static_cast<int>(b1),
+                     band_buffers_[static_cast<std::size_t>(slot)], nullptr);
     });
   }
 
-  // Bands [band_begin, band_end) into buffer set `buffers` (0: the op's own, else
-  // band_buffers_[buffers - 1]), the kernels on `pool`.
+  void allocate_band(BandBuffers& b) const {
+    b.rows = AlignedBuffer<float>(band_floats_);
+    if (quantize_) b.rows_u8 = AlignedBuffer<std::uint8_t>(band_floats_);
+  }
+
+  // Bands [band_begin, band_end) into `buffers`, the kernels on `pool`.
   void run_band_range(const Conv2dImage& prepared, const float* bias, const RunContext& ctx, std::size_t out_offset,
-                      int band_begin, int band_end, int buffers, ThreadPool* pool) {
-    float* rows = buffers == 0 ? image_out_.data() : band_buffers_[static_cast<std::size_t>(buffers - 1)].rows.data();
-    std::uint8_t* rows_u8 = !quantize_         ? nullptr
-                            : buffers == 0     ? image_u8_.data()
-                                               : band_buffers_[static_cast<std::size_t>(buffers - 1)].rows_u8.data();
+                      int band_begin, int band_end, BandBuffers& buffers, ThreadPool* pool) {
+    float* rows = buffers.rows.data();
+    std::uint8_t* rows_u8 = buffers.rows_u8.data();
     const Conv2dShape& c = packed_.shape;
     const int h = c.out_h(), sh = pool_.stride_h, kh = pool_.kernel_h, top = pool_.pad_top;
     const std::size_t row_floats = static_cast<std::size_t>(c.out_w()) * c.out_c;
@@ -342,11 +355,8 @@ class ConvOp final : public BoundOp {
   bool pooled_ = false;
   bool banded_ = false;       // pooled in bands of conv rows (run_bands)
   int band_pool_rows_ = 0;    // pooled rows per band
-  struct BandBuffers {        // a thread's own band of conv rows (image_out_'s size)
-    AlignedBuffer<float> rows;
-    AlignedBuffer<std::uint8_t> rows_u8;
-  };
-  std::vector<BandBuffers> band_buffers_;
+  std::vector<BandBuffers> band_buffers_;  // per thread: its band of conv rows
+  std::size_t band_floats_ = 0;
   Conv2dShape pool_;  // one image of the conv's output, max-pooled
   AlignedBuffer<std::uint8_t> image_u8_;
   float quantize_scale_ = 1.0f;
