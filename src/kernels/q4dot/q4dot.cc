@@ -57,7 +57,7 @@ PackedQ4DotWeights pack_q4dot(const std::uint8_t* u, const float* scales,
       float s = scales[static_cast<std::size_t>(row) * groups + g];
       LOWP_CHECK(std::isfinite(s) && s >= 0.0f,
                  "int4 weights: scale {} of output {} group {} must be finite and >= 0", s, row, g);
-      std::size_t at = w.scale_index(static_cast<int>(panel), static_cast<int>(g)) + lane;
+      std::size_t at = w.scale_index(static_cast<int>(panel)) + g * PackedQ4DotWeights::kScaleGroupStride + lane;
       w.scales[at] = s;
       if (w.has_zero_points) {
         std::uint8_t z = zero_points[static_cast<std::size_t>(row) * groups + g];
@@ -150,7 +150,7 @@ void q4dot_scalar(const Q4DotArgs& args) {
             }
           }
         }
-        std::size_t at = w.scale_index(p, g);
+        std::size_t at = w.scale_index(p) + static_cast<std::size_t>(g) * PackedQ4DotWeights::kScaleGroupStride;
         for (int j = 0; j < kGemmPanel; ++j) {
           std::int32_t zp = w.has_zero_points ? w.zero_points[at + j] : 8;
           out[j] += static_cast<float>(acc[j] - zp * sums[g]) * w.scales[at + j];

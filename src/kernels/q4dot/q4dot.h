@@ -57,9 +57,11 @@ struct PackedQ4DotWeights {
   int groups() const { return (k + group - 1) / group; }
   int padded_k() const { return (k + kQ4DotOctet - 1) / kQ4DotOctet * kQ4DotOctet; }
   std::size_t panel_bytes() const { return static_cast<std::size_t>(padded_k()) * kGemmPanel / 2; }
-  // Where panel p's 16 scales (and zero points) of group g start.
-  std::size_t scale_index(int p, int g) const {
-    return ((static_cast<std::size_t>(p / kBlockPanels) * groups() + g) * kBlockPanels + p % kBlockPanels) * kGemmPanel;
+  // Where panel p's 16 scales (and zero points) of group 0 start; group g is
+  // g * kScaleGroupStride further (kernels step by it, no division per group).
+  static constexpr std::size_t kScaleGroupStride = kBlockPanels * kGemmPanel;
+  std::size_t scale_index(int p) const {
+    return (static_cast<std::size_t>(p / kBlockPanels) * groups() * kBlockPanels + p % kBlockPanels) * kGemmPanel;
   }
   // Octet 0 of panel p; octet o is kOctetStride * o bytes further.
   const std::uint8_t* panel_start(int p) const {

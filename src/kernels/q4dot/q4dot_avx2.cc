@@ -61,7 +61,7 @@ struct Tiles {
             }
           }
         }
-        std::size_t at = w.scale_index(panel0, g);
+        std::size_t at = w.scale_index(panel0) + static_cast<std::size_t>(g) * PackedQ4DotWeights::kScaleGroupStride;
         for (int h = 0; h < 2; ++h) {
           __m256 scale = _mm256_loadu_ps(w.scales.data() + at + h * 8);
           __m256i zp = kZeroPoints

@@ -27,6 +27,8 @@ struct Q4Tiles {
       for (int nb = 0; nb < NB; ++nb) {
         panels[nb] = w.panel_start(panel0 + nb);
       }
+      std::size_t scale_base[NB];
+      for (int nb = 0; nb < NB; ++nb) scale_base[nb] = w.scale_index(panel0 + nb);
       const std::int8_t* a[MR];
       const std::int32_t* sums[MR];
       for (int r = 0; r < MR; ++r) {
@@ -65,7 +67,7 @@ struct Q4Tiles {
           }
         }
         for (int nb = 0; nb < NB; ++nb) {
-          std::size_t at = w.scale_index(panel0 + nb, g);
+          std::size_t at = scale_base[nb] + static_cast<std::size_t>(g) * PackedQ4DotWeights::kScaleGroupStride;
           __m512 scale = _mm512_loadu_ps(w.scales.data() + at);
           __m512i zp = kZeroPoints
                            ? _mm512_cvtepu8_epi32(_mm_loadu_si128(
