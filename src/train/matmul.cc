@@ -80,7 +80,7 @@ void matmul_abt(int m, int k, int n, const float* a, std::size_t lda, const floa
     return;
   }
   LOWP_CHECK(ldw == static_cast<std::size_t>(k), "matmul_abt: fp32 weights must be dense rows");
-  scratch.packed = pack_gemm_f32(w, n, k);
+  pack_gemm_f32(w, n, k, scratch.packed);
   GemmArgs args;
   args.m = m;
   args.a = a;

@@ -10,6 +10,8 @@
 // sums are also scaled: S uses |scale_g| * |a_k q_k|.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 
 #include "base/float_types.h"
@@ -199,6 +201,25 @@ TEST(GemmQ4, GroupSizesAndShortLastGroup) {
   for (int group : {32, 64, 128})
     for (int k : {1, 31, 64, 100, 129, 300})
       check(GemmWeights::q4, {3, 50, k}, true, Activation::none, group);
+}
+
+// Repacking into an existing PackedGemmWeights (a training step's weights): the bytes of a
+// fresh pack, in the same buffer when the shape is the same, a new one when it is not.
+TEST(Gemm, RepackKeepsTheBufferOfTheSameShape) {
+  std::vector<float> a = testing::random_floats(17 * 33, 1), b = testing::random_floats(17 * 33, 2);
+  PackedGemmWeights packed;
+  pack_gemm_f32(a.data(), 17, 33, packed);
+  const std::byte* buffer = packed.data.data();
+  pack_gemm_f32(b.data(), 17, 33, packed);
+  EXPECT_EQ(packed.data.data(), buffer);
+  PackedGemmWeights fresh = pack_gemm_f32(b.data(), 17, 33);
+  ASSERT_EQ(packed.data.size(), fresh.data.size());
+  EXPECT_EQ(0, std::memcmp(packed.data.data(), fresh.data.data(), fresh.data.size()));
+  pack_gemm_f32(b.data(), 33, 17, packed);
+  PackedGemmWeights other = pack_gemm_f32(b.data(), 33, 17);
+  EXPECT_EQ(packed.n, 33);
+  ASSERT_EQ(packed.data.size(), other.data.size());
+  EXPECT_EQ(0, std::memcmp(packed.data.data(), other.data.data(), other.data.size()));
 }
 
 TEST(Gemm, RejectsBadSizes) {

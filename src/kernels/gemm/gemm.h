@@ -78,6 +78,9 @@ struct PackedGemmWeights {
 
 // Packing from the plain [n][k] row-major layouts. Throws lowp::Error on sizes < 1.
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k);
+// The same into `out`, keeping its buffer when it already has this n and k (a training
+// step repacks its layers' weights every call: no allocation after the first).
+void pack_gemm_f32(const float* w, int n, int k, PackedGemmWeights& out);
 // The same with the inputs reordered: input kk of row r is w[r * k + k_order[kk]], k_order
 // a permutation of [0, k) (a convolution's [c][kh][kw] weights taken in (kh, kw, c) order).
 PackedGemmWeights pack_gemm_f32_reordered(const float* w, int n, int k, std::span<const std::uint32_t> k_order);

@@ -16,28 +16,34 @@ void check_sizes(int n, int k) {
 // Copies 16-bit or 32-bit elements into panel[p][k][16], zero padding beyond n. The
 // output is written once, in order (a model's weights are packed at its first run: ResNet-
 // 18's 46 MB took ~16 ms row by row into a zero-filled buffer, every write a new line).
-// k_order: empty, or input kk of a row is at k_order[kk].
+// k_order: empty, or input kk of a row is at k_order[kk]. `packed` keeps its buffer when it
+// already holds this type and shape (a training step repacks the same layer every call).
 template <class T>
-PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
-                                std::span<const std::uint32_t> k_order = {}) {
+void pack_elements_into(GemmWeights type, const T* w, int n, int k, std::span<const std::uint32_t> k_order,
+                        PackedGemmWeights& packed) {
   check_sizes(n, k);
   LOWP_CHECK(k_order.empty() || k_order.size() == static_cast<std::size_t>(k),
              "gemm weights: an input order of {} entries for k = {}", k_order.size(), k);
   for (std::uint32_t at : k_order)
     LOWP_CHECK(at < static_cast<std::uint32_t>(k), "gemm weights: input order entry {} is not below k = {}", at, k);
-  PackedGemmWeights packed;
-  packed.type = type;
-  packed.n = n;
-  packed.k = k;
-  if (type == GemmWeights::f16 && static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(T) >= (std::size_t{1} << 20))
-    packed.blocked_panels = 4;
-  const int block = packed.blocked_panels;
-  const int stored_panels = (packed.panels() + block - 1) / block * block;
+  const int block =
+      type == GemmWeights::f16 && static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(T) >= (std::size_t{1} << 20)
+          ? 4
+          : 1;
+  const int stored_panels = ((n + kGemmPanel - 1) / kGemmPanel + block - 1) / block * block;
   std::size_t count = checked_mul(checked_mul(static_cast<std::size_t>(stored_panels),
                                               static_cast<std::size_t>(k), "gemm weights"),
                                   kGemmPanel, "gemm weights");
-  packed.data = AlignedBuffer<std::byte>(checked_mul(count, sizeof(T), "gemm weights"),
-                                         AlignedBuffer<std::byte>::Uninitialized{});
+  const std::size_t bytes = checked_mul(count, sizeof(T), "gemm weights");
+  if (packed.type != type || packed.n != n || packed.k != k || packed.blocked_panels != block ||
+      packed.data.size() != bytes) {
+    packed = PackedGemmWeights{};
+    packed.type = type;
+    packed.n = n;
+    packed.k = k;
+    packed.blocked_panels = block;
+    packed.data = AlignedBuffer<std::byte>(bytes, AlignedBuffer<std::byte>::Uninitialized{});
+  }
   const auto kk_count = static_cast<std::size_t>(k);
   const std::size_t step = packed.k_stride() / sizeof(T);  // elements from kk to kk + 1
   for (int panel = 0; panel < stored_panels; ++panel) {
@@ -50,6 +56,12 @@ PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k,
       for (int lane = lanes; lane < kGemmPanel; ++lane) dst[lane] = T{};
     }
   }
+}
+
+template <class T>
+PackedGemmWeights pack_elements(GemmWeights type, const T* w, int n, int k, std::span<const std::uint32_t> k_order = {}) {
+  PackedGemmWeights packed;
+  pack_elements_into(type, w, n, k, k_order, packed);
   return packed;
 }
 
@@ -61,6 +73,9 @@ std::size_t PackedGemmWeights::panel_bytes() const {
 
 PackedGemmWeights pack_gemm_f32(const float* w, int n, int k) {
   return pack_elements(GemmWeights::f32, w, n, k);
+}
+void pack_gemm_f32(const float* w, int n, int k, PackedGemmWeights& out) {
+  pack_elements_into(GemmWeights::f32, w, n, k, {}, out);
 }
 PackedGemmWeights pack_gemm_f32_reordered(const float* w, int n, int k, std::span<const std::uint32_t> k_order) {
   return pack_elements(GemmWeights::f32, w, n, k, k_order);
